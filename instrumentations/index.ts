@@ -1,0 +1,2 @@
+// One export line per instrumentation file.
+export type { Instrumentation } from './types.js';

@@ -1,0 +1,87 @@
+/**
+ * The one resolved configuration object. Environment, config file and defaults
+ * are merged into this shape by `resolveConfig`; nothing downstream reads env.
+ */
+
+export type ExporterName = 'prometheus' | 'otlp' | 'console';
+export type OtlpProtocol = 'http/protobuf' | 'http/json' | 'grpc';
+export type TemporalityPreference = 'cumulative' | 'delta' | 'lowmemory';
+export type LogLevel = 'none' | 'error' | 'warn' | 'info' | 'debug' | 'verbose' | 'all';
+export type HistogramKind = 'explicit' | 'exponential';
+
+/** Names of the instrumentation groups register() can start on its own. */
+export type DefaultInstrumentationName = 'http-server' | 'http-client' | 'runtime';
+
+export interface PrometheusConfig {
+  /** Interface to bind; `0.0.0.0` for containers. */
+  host: string;
+  /** Port; 0 picks an ephemeral port (reported by the handle). */
+  port: number;
+  /** Path the scrape is served on. */
+  path: string;
+  /** When set, a scrape must carry `Authorization: Bearer <token>`. */
+  token?: string;
+  /** Append Prometheus unit suffixes (`_seconds`, `_bytes`, ...) to exported names. */
+  unitSuffixes: boolean;
+  /** Start the standalone server; false when only the mountable handler is used. */
+  server: boolean;
+}
+
+export interface OtlpConfig {
+  /** Full metrics URL for HTTP protocols, `http://host:port` for gRPC. */
+  endpoint: string;
+  protocol: OtlpProtocol;
+  headers: Record<string, string>;
+  timeoutMs: number;
+  compression: 'gzip' | 'none';
+  temporality: TemporalityPreference;
+  /** Exponential histograms are OTLP-only; Prometheus text cannot carry them. */
+  histogram: HistogramKind;
+}
+
+export interface HttpInstrumentationConfig {
+  /** Paths never recorded (exact match, or prefix when ending in `*`). */
+  excludePaths: string[];
+  /** Record request/response body size histograms. */
+  bodySizes: boolean;
+}
+
+export interface OtelkitConfig {
+  disabled: boolean;
+  /** Resource attributes, `service.name` included when known. */
+  resourceAttributes: Record<string, string>;
+  exporters: ExporterName[];
+  prometheus: PrometheusConfig;
+  otlp: OtlpConfig;
+  exportIntervalMs: number;
+  exportTimeoutMs: number;
+  logLevel: LogLevel;
+  /** Bucket boundaries per instrument name, overriding the unit-based defaults. */
+  histogramBuckets: Record<string, number[]>;
+  /** Max distinct attribute sets per instrument; beyond it, one overflow series. */
+  cardinalityLimit: number;
+  /** Default instrumentations register() starts. */
+  instrumentations: DefaultInstrumentationName[];
+  http: HttpInstrumentationConfig;
+  /** Upper bound on the flush done at SIGTERM/SIGINT/beforeExit. */
+  shutdownTimeoutMs: number;
+}
+
+/** What a user may write in `otel.config.ts` or pass to `register()`: any subset. */
+export type OtelkitUserConfig = {
+  disabled?: boolean;
+  serviceName?: string;
+  serviceVersion?: string;
+  resourceAttributes?: Record<string, string>;
+  exporters?: ExporterName[];
+  prometheus?: Partial<PrometheusConfig>;
+  otlp?: Partial<OtlpConfig>;
+  exportIntervalMs?: number;
+  exportTimeoutMs?: number;
+  logLevel?: LogLevel;
+  histogramBuckets?: Record<string, number[]>;
+  cardinalityLimit?: number;
+  instrumentations?: DefaultInstrumentationName[];
+  http?: Partial<HttpInstrumentationConfig>;
+  shutdownTimeoutMs?: number;
+};

@@ -1,0 +1,41 @@
+/**
+ * Process-wide otelkit state. Kept on globalThis under a registry symbol so the
+ * ESM and CJS builds (both may load in one app) share one provider and one port.
+ */
+import { diag } from '@opentelemetry/api';
+import type { MeterContext } from './meter.js';
+import type { OtelkitHandle } from './handle.js';
+
+export interface OtelkitState {
+  handle?: OtelkitHandle;
+  meterContext?: MeterContext;
+  meterListeners: Set<(ctx: MeterContext) => void>;
+  disabled: boolean;
+  warnedOnce: Set<string>;
+  /** Servers otelkit itself runs (the scrape endpoint): never counted in HTTP metrics. */
+  ownServers: WeakSet<object>;
+  /** Requests served by otelkit's mountable handler: never counted in HTTP metrics. */
+  excludedRequests: WeakSet<object>;
+  diagError(message: string, err?: unknown): void;
+}
+
+const KEY = Symbol.for('otelkit.state');
+
+export function otelkitState(): OtelkitState {
+  const holder = globalThis as unknown as Record<symbol, OtelkitState | undefined>;
+  let state = holder[KEY];
+  if (!state) {
+    state = {
+      meterListeners: new Set(),
+      disabled: /^\s*true\s*$/i.test(process.env.OTEL_SDK_DISABLED ?? ''),
+      warnedOnce: new Set(),
+      ownServers: new WeakSet(),
+      excludedRequests: new WeakSet(),
+      diagError(message, err) {
+        diag.error(`otelkit: ${message}`, err);
+      },
+    };
+    holder[KEY] = state;
+  }
+  return state;
+}

@@ -1,0 +1,15 @@
+import { defineConfig } from 'tsup';
+
+// Two entries, each as ESM and CJS with types. Shared state lives on globalThis
+// (src/state.ts), so an app that loads both formats still gets one provider.
+export default defineConfig({
+  entry: { index: 'src/index.ts', register: 'src/register.ts' },
+  format: ['esm', 'cjs'],
+  dts: true,
+  target: 'node22',
+  platform: 'node',
+  sourcemap: true,
+  clean: true,
+  shims: true,
+  outExtension: ({ format }) => ({ js: format === 'cjs' ? '.cjs' : '.js' }),
+});
