@@ -1,0 +1,37 @@
+import type { OtelkitConfig } from './types.js';
+
+/** Paths the HTTP server instrumentation skips unless configured otherwise. */
+export const DEFAULT_EXCLUDED_PATHS = ['/metrics', '/health', '/healthz', '/livez', '/readyz', '/ping'];
+
+/** The configuration when neither env nor a config file says anything. */
+export function defaultConfig(): OtelkitConfig {
+  return {
+    disabled: false,
+    resourceAttributes: {},
+    exporters: ['prometheus'],
+    prometheus: {
+      host: 'localhost',
+      port: 9464,
+      path: '/metrics',
+      unitSuffixes: true,
+      server: true,
+    },
+    otlp: {
+      endpoint: 'http://localhost:4318/v1/metrics',
+      protocol: 'http/protobuf',
+      headers: {},
+      timeoutMs: 10_000,
+      compression: 'none',
+      temporality: 'cumulative',
+      histogram: 'explicit',
+    },
+    exportIntervalMs: 60_000,
+    exportTimeoutMs: 30_000,
+    logLevel: 'warn',
+    histogramBuckets: {},
+    cardinalityLimit: 2000,
+    instrumentations: ['http-server', 'http-client', 'runtime'],
+    http: { excludePaths: [...DEFAULT_EXCLUDED_PATHS], bodySizes: false },
+    shutdownTimeoutMs: 5_000,
+  };
+}
