@@ -1,0 +1,44 @@
+/**
+ * Finds and loads `otel.config.{ts,mts,cts,js,mjs,cjs}`: the path in OTELKIT_CONFIG,
+ * else the working directory. Loaded synchronously through jiti so the CJS
+ * (`--require`) and ESM (`--import`) preloads see the same config.
+ */
+import { existsSync } from 'node:fs';
+import { basename, resolve } from 'node:path';
+import { createJiti } from 'jiti';
+import type { OtelkitUserConfig } from './types.js';
+import { SPECIAL_ENV } from './settings.js';
+import type { ConfigSource } from './resolve.js';
+
+const NAMES = ['otel.config.ts', 'otel.config.mts', 'otel.config.cts', 'otel.config.js', 'otel.config.mjs', 'otel.config.cjs'];
+
+export interface LoadedFile {
+  source?: ConfigSource;
+  problem?: string;
+}
+
+export function findConfigFile(env: Record<string, string | undefined>, cwd: string): string | { missing: string } | undefined {
+  const explicit = env[SPECIAL_ENV.configFile]?.trim();
+  if (explicit) {
+    const path = resolve(cwd, explicit);
+    return existsSync(path) ? path : { missing: path };
+  }
+  return NAMES.map((name) => resolve(cwd, name)).find((path) => existsSync(path));
+}
+
+export function loadConfigFile(env: Record<string, string | undefined>, cwd: string): LoadedFile {
+  const found = findConfigFile(env, cwd);
+  if (found === undefined) return {};
+  if (typeof found === 'object') {
+    return { problem: `${SPECIAL_ENV.configFile}=${JSON.stringify(env[SPECIAL_ENV.configFile])}: no file at ${found.missing}; using environment and defaults only` };
+  }
+  try {
+    const jiti = createJiti(found, { moduleCache: false, fsCache: false, interopDefault: true });
+    const loaded = jiti(found) as { default?: unknown } | unknown;
+    const config = (loaded && typeof loaded === 'object' && 'default' in loaded ? loaded.default : loaded) as OtelkitUserConfig;
+    return { source: { label: basename(found), config } };
+  } catch (err) {
+    const reason = err instanceof Error ? err.message.split('\n')[0] : String(err);
+    return { problem: `${basename(found)} failed to load (${reason}); using environment and defaults only` };
+  }
+}

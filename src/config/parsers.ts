@@ -1,0 +1,156 @@
+/**
+ * Value parsers shared by env variables (strings) and config files (typed values).
+ * Each returns the parsed value or an Invalid carrying what is accepted, so the
+ * caller can print one line naming the setting, the bad value and the fix.
+ */
+export class Invalid {
+  constructor(readonly accepted: string) {}
+}
+
+export type Parser<T> = (raw: unknown) => T | Invalid;
+
+export const boolean: Parser<boolean> = (raw) => {
+  if (typeof raw === 'boolean') return raw;
+  if (typeof raw === 'string') {
+    const v = raw.trim().toLowerCase();
+    if (v === 'true' || v === '1') return true;
+    if (v === 'false' || v === '0' || v === '') return false;
+  }
+  return new Invalid('true or false');
+};
+
+export const port: Parser<number> = (raw) => {
+  const n = typeof raw === 'number' ? raw : typeof raw === 'string' && /^\s*\d+\s*$/.test(raw) ? Number(raw) : NaN;
+  return Number.isInteger(n) && n >= 0 && n <= 65535 ? n : new Invalid('an integer from 0 to 65535 (0 picks a free port)');
+};
+
+/** Non-negative integer milliseconds. */
+export const milliseconds: Parser<number> = (raw) => {
+  const n = typeof raw === 'number' ? raw : typeof raw === 'string' && /^\s*\d+\s*$/.test(raw) ? Number(raw) : NaN;
+  return Number.isInteger(n) && n >= 0 ? n : new Invalid('a whole number of milliseconds, e.g. 5000');
+};
+
+export const positiveInteger: Parser<number> = (raw) => {
+  const n = typeof raw === 'number' ? raw : typeof raw === 'string' && /^\s*\d+\s*$/.test(raw) ? Number(raw) : NaN;
+  return Number.isInteger(n) && n > 0 ? n : new Invalid('a whole number greater than 0');
+};
+
+export const nonEmptyString: Parser<string> = (raw) =>
+  typeof raw === 'string' && raw.trim() !== '' ? raw.trim() : new Invalid('a non-empty string');
+
+export const urlPath: Parser<string> = (raw) =>
+  typeof raw === 'string' && /^\/[^\s?#]*$/.test(raw.trim()) ? raw.trim() : new Invalid('a path starting with /, e.g. /metrics');
+
+export const httpUrl: Parser<string> = (raw) => {
+  if (typeof raw === 'string') {
+    try {
+      const url = new URL(raw.trim());
+      if (url.protocol === 'http:' || url.protocol === 'https:') return url.href;
+    } catch {
+      // falls through to Invalid
+    }
+  }
+  return new Invalid('an http:// or https:// URL, e.g. http://collector:4318');
+};
+
+export function oneOf<T extends string>(values: readonly T[], aliases: Record<string, T> = {}): Parser<T> {
+  return (raw) => {
+    if (typeof raw === 'string') {
+      const v = raw.trim().toLowerCase();
+      if ((values as readonly string[]).includes(v)) return v as T;
+      if (v in aliases) return aliases[v]!;
+    }
+    return new Invalid(`one of ${values.join(', ')}`);
+  };
+}
+
+/**
+ * A comma list whose items come from `values`; `none` alone means the empty list.
+ * `all`, when allowed, means every value.
+ */
+export function listOf<T extends string>(values: readonly T[], options: { all?: boolean } = {}): Parser<T[]> {
+  const accepted = `a comma list of ${values.join(', ')}${options.all ? ', or all' : ''}, or none`;
+  return (raw) => {
+    const items = Array.isArray(raw) ? raw : typeof raw === 'string' ? raw.split(',') : undefined;
+    if (!items) return new Invalid(accepted);
+    const names = items.map((i) => (typeof i === 'string' ? i.trim().toLowerCase() : '')).filter((i) => i !== '');
+    if (names.length === 1 && names[0] === 'none') return [];
+    if (options.all && names.length === 1 && names[0] === 'all') return [...values];
+    const out: T[] = [];
+    for (const name of names) {
+      if (!(values as readonly string[]).includes(name)) return new Invalid(accepted);
+      if (!out.includes(name as T)) out.push(name as T);
+    }
+    return out;
+  };
+}
+
+/** Comma list of strings (paths and the like). */
+export const stringList: Parser<string[]> = (raw) => {
+  const items = Array.isArray(raw) ? raw : typeof raw === 'string' ? raw.split(',') : undefined;
+  if (!items || !items.every((i) => typeof i === 'string')) return new Invalid('a comma list of strings');
+  return (items as string[]).map((i) => i.trim()).filter((i) => i !== '');
+};
+
+/**
+ * `key=value,key2=value2` with percent-encoded values, as in OTEL_RESOURCE_ATTRIBUTES
+ * and OTEL_EXPORTER_OTLP_HEADERS; or a plain object of strings from a config file.
+ */
+export const keyValues: Parser<Record<string, string>> = (raw) => {
+  const accepted = 'comma-separated key=value pairs, values percent-encoded, e.g. team=payments,region=eu%20west';
+  if (raw !== null && typeof raw === 'object' && !Array.isArray(raw)) {
+    const entries = Object.entries(raw);
+    return entries.every(([, v]) => typeof v === 'string') ? Object.fromEntries(entries) as Record<string, string> : new Invalid('an object of string values');
+  }
+  if (typeof raw !== 'string') return new Invalid(accepted);
+  const out: Record<string, string> = {};
+  for (const part of raw.split(',')) {
+    if (part.trim() === '') continue;
+    const eq = part.indexOf('=');
+    if (eq <= 0) return new Invalid(accepted);
+    const key = part.slice(0, eq).trim();
+    try {
+      out[key] = decodeURIComponent(part.slice(eq + 1).trim());
+    } catch {
+      return new Invalid(accepted);
+    }
+    if (key === '') return new Invalid(accepted);
+  }
+  return out;
+};
+
+/** Strictly increasing finite numbers. */
+function boundaries(values: unknown[]): number[] | undefined {
+  const nums = values.map((v) => (typeof v === 'number' ? v : typeof v === 'string' && v.trim() !== '' ? Number(v) : NaN));
+  if (nums.length === 0 || !nums.every(Number.isFinite)) return undefined;
+  for (let i = 1; i < nums.length; i++) if (nums[i]! <= nums[i - 1]!) return undefined;
+  return nums;
+}
+
+/** `instrument=b1,b2;other=b1,b2` or `{ instrument: [b1, b2] }`. */
+export const bucketsByInstrument: Parser<Record<string, number[]>> = (raw) => {
+  const accepted = 'instrument=b1,b2,...;other=... with increasing numbers, e.g. http.server.request.duration=0.01,0.1,1';
+  const pairs: [string, unknown[]][] = [];
+  if (raw !== null && typeof raw === 'object' && !Array.isArray(raw)) {
+    for (const [name, list] of Object.entries(raw)) {
+      if (!Array.isArray(list)) return new Invalid(accepted);
+      pairs.push([name, list]);
+    }
+  } else if (typeof raw === 'string') {
+    for (const entry of raw.split(';')) {
+      if (entry.trim() === '') continue;
+      const eq = entry.indexOf('=');
+      if (eq <= 0) return new Invalid(accepted);
+      pairs.push([entry.slice(0, eq).trim(), entry.slice(eq + 1).split(',')]);
+    }
+  } else {
+    return new Invalid(accepted);
+  }
+  const out: Record<string, number[]> = {};
+  for (const [name, list] of pairs) {
+    const parsed = boundaries(list);
+    if (!parsed || name === '') return new Invalid(accepted);
+    out[name] = parsed;
+  }
+  return out;
+};

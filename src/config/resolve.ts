@@ -1,0 +1,166 @@
+/**
+ * Merges environment, register() options, the config file and defaults into one
+ * OtelkitConfig. Invalid values never throw: each becomes one problem line and the
+ * next source (finally the default) is used.
+ */
+import { defaultConfig } from './defaults.js';
+import * as p from './parsers.js';
+import { Invalid } from './parsers.js';
+import { SETTINGS, SPECIAL_ENV, USER_CONFIG_KEYS } from './settings.js';
+import type { OtelkitConfig, OtelkitUserConfig } from './types.js';
+
+export interface ConfigSource {
+  /** Shown in messages, e.g. `otel.config.ts` or `register()`. */
+  label: string;
+  config: OtelkitUserConfig;
+}
+
+export interface ResolvedConfig {
+  config: OtelkitConfig;
+  problems: string[];
+}
+
+type Env = Record<string, string | undefined>;
+
+/** @param sources programmatic sources, highest precedence first (below env). */
+export function resolveConfig(env: Env, sources: ConfigSource[]): ResolvedConfig {
+  const problems: string[] = [];
+  const config = defaultConfig();
+  const checked = sources.map((source) => checkShape(source, problems));
+
+  for (const setting of SETTINGS) {
+    const value = pick(setting.env, setting.path, setting.parse, env, checked, problems);
+    if (value !== undefined) setPath(config, setting.path, value);
+  }
+
+  config.otlp.endpoint = resolveOtlpEndpoint(env, checked, config.otlp.protocol, problems);
+  config.resourceAttributes = resolveResource(env, checked, problems);
+  if (config.otlp.histogram === 'exponential' && config.exporters.includes('prometheus')) {
+    problems.push('exponential histograms go to OTLP only; the Prometheus text format cannot carry them, so the scrape keeps explicit buckets');
+  }
+  return { config, problems };
+}
+
+/** First valid value: env variables in order, then each source; problems for invalid ones. */
+function pick(
+  envNames: readonly string[],
+  path: string,
+  parse: p.Parser<unknown>,
+  env: Env,
+  sources: ConfigSource[],
+  problems: string[],
+): unknown {
+  const fallbacks: string[] = [];
+  let found: unknown;
+  for (const name of envNames) {
+    const raw = env[name];
+    if (raw === undefined || raw.trim() === '') continue;
+    const parsed = parse(raw);
+    if (!(parsed instanceof Invalid)) {
+      found = parsed;
+      break;
+    }
+    fallbacks.push(`${name}=${JSON.stringify(raw)} is invalid: expected ${parsed.accepted}`);
+  }
+  if (found === undefined) {
+    for (const source of sources) {
+      const raw = getPath(source.config, path);
+      if (raw === undefined) continue;
+      const parsed = parse(raw);
+      if (!(parsed instanceof Invalid)) {
+        found = parsed;
+        break;
+      }
+      fallbacks.push(`${source.label}: ${path}=${JSON.stringify(raw)} is invalid: expected ${parsed.accepted}`);
+    }
+  }
+  if (fallbacks.length) {
+    const used = found === undefined ? getPath(defaultConfig(), path) : found;
+    for (const message of fallbacks) problems.push(`${message}; using ${describe(used)}`);
+  }
+  return found;
+}
+
+/**
+ * The signal-specific endpoint is used as given; the generic one is a base that
+ * gets `/v1/metrics` appended for HTTP protocols (the OTLP exporter spec's rule).
+ */
+function resolveOtlpEndpoint(env: Env, sources: ConfigSource[], protocol: string, problems: string[]): string {
+  const grpc = protocol === 'grpc';
+  const fromBase = (base: string) => (grpc ? base : `${base.replace(/\/+$/, '')}/v1/metrics`);
+  const specific = pick([SPECIAL_ENV.otlpEndpoint], '\0', p.httpUrl, env, [], problems);
+  if (typeof specific === 'string') return specific;
+  const base = pick([SPECIAL_ENV.otlpBaseEndpoint], '\0', p.httpUrl, env, [], problems);
+  if (typeof base === 'string') return fromBase(base);
+  const configured = pick([], 'otlp.endpoint', p.httpUrl, env, sources, problems);
+  if (typeof configured === 'string') return configured;
+  return grpc ? 'http://localhost:4317' : 'http://localhost:4318/v1/metrics';
+}
+
+/**
+ * Resource attributes: config sources, then OTEL_RESOURCE_ATTRIBUTES, then
+ * OTEL_SERVICE_NAME, each overriding the previous per key.
+ */
+function resolveResource(env: Env, sources: ConfigSource[], problems: string[]): Record<string, string> {
+  const attributes: Record<string, string> = {};
+  for (const source of [...sources].reverse()) {
+    const { resourceAttributes, serviceName, serviceVersion } = source.config;
+    if (resourceAttributes !== undefined) {
+      const parsed = p.keyValues(resourceAttributes);
+      if (parsed instanceof Invalid) problems.push(`${source.label}: resourceAttributes is invalid: expected ${parsed.accepted}; ignoring it`);
+      else Object.assign(attributes, parsed);
+    }
+    for (const [key, value] of [['service.name', serviceName], ['service.version', serviceVersion]] as const) {
+      if (value === undefined) continue;
+      const parsed = p.nonEmptyString(value);
+      if (parsed instanceof Invalid) problems.push(`${source.label}: ${key === 'service.name' ? 'serviceName' : 'serviceVersion'}=${JSON.stringify(value)} is invalid: expected ${parsed.accepted}; ignoring it`);
+      else attributes[key] = parsed;
+    }
+  }
+  const rawAttributes = env[SPECIAL_ENV.resourceAttributes];
+  if (rawAttributes !== undefined && rawAttributes.trim() !== '') {
+    const parsed = p.keyValues(rawAttributes);
+    if (parsed instanceof Invalid) problems.push(`${SPECIAL_ENV.resourceAttributes}=${JSON.stringify(rawAttributes)} is invalid: expected ${parsed.accepted}; ignoring it`);
+    else Object.assign(attributes, parsed);
+  }
+  const serviceName = env[SPECIAL_ENV.serviceName]?.trim();
+  if (serviceName) attributes['service.name'] = serviceName;
+  return attributes;
+}
+
+/** Drops a source that is not an object and reports unknown top-level keys. */
+function checkShape(source: ConfigSource, problems: string[]): ConfigSource {
+  const cfg = source.config as unknown;
+  if (cfg === null || typeof cfg !== 'object' || Array.isArray(cfg)) {
+    problems.push(`${source.label}: expected an object of settings (see defineConfig), got ${describe(cfg)}; ignoring it`);
+    return { label: source.label, config: {} };
+  }
+  const known = USER_CONFIG_KEYS as readonly string[];
+  for (const key of Object.keys(cfg)) {
+    if (!known.includes(key)) problems.push(`${source.label}: unknown setting "${key}" ignored; known settings: ${known.join(', ')}`);
+  }
+  return source;
+}
+
+function getPath(obj: unknown, path: string): unknown {
+  let cur: unknown = obj;
+  for (const key of path.split('.')) {
+    if (cur === null || typeof cur !== 'object') return undefined;
+    cur = (cur as Record<string, unknown>)[key];
+  }
+  return cur;
+}
+
+function setPath(obj: object, path: string, value: unknown): void {
+  const keys = path.split('.');
+  let cur = obj as Record<string, unknown>;
+  for (const key of keys.slice(0, -1)) cur = cur[key] as Record<string, unknown>;
+  cur[keys[keys.length - 1]!] = value;
+}
+
+function describe(value: unknown): string {
+  if (value === undefined) return 'nothing';
+  if (Array.isArray(value)) return value.length ? value.join(',') : 'none';
+  if (typeof value === 'object' && value !== null) return JSON.stringify(value);
+  return String(value);
+}

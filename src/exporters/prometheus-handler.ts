@@ -1,0 +1,44 @@
+/**
+ * Serves a scrape over node:http req/res: token check, then the reader's text.
+ * Used by the standalone server and by the handler users mount on their own server.
+ */
+import { timingSafeEqual } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { diag } from '@opentelemetry/api';
+import type { PrometheusReader } from './prometheus-reader.js';
+
+export const PROMETHEUS_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
+
+export function serveScrape(reader: PrometheusReader, token: string | undefined, req: IncomingMessage, res: ServerResponse): void {
+  if (req.method !== 'GET' && req.method !== 'HEAD') {
+    res.writeHead(405, { allow: 'GET, HEAD' }).end();
+    return;
+  }
+  if (token !== undefined && !bearerMatches(req.headers.authorization, token)) {
+    res.writeHead(401, { 'www-authenticate': 'Bearer realm="metrics"', 'content-type': 'text/plain' }).end('unauthorized\n');
+    return;
+  }
+  reader.scrape().then(
+    (text) => {
+      res.writeHead(200, { 'content-type': PROMETHEUS_CONTENT_TYPE });
+      res.end(req.method === 'HEAD' ? undefined : text);
+    },
+    (err: unknown) => {
+      diag.error('otelkit: scrape failed', err);
+      if (!res.headersSent) res.writeHead(500, { 'content-type': 'text/plain' });
+      res.end('# metrics collection failed\n');
+    },
+  );
+}
+
+export function notFound(res: ServerResponse): void {
+  res.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');
+}
+
+function bearerMatches(header: string | undefined, token: string): boolean {
+  const match = /^Bearer\s+(.+)$/i.exec(header ?? '');
+  if (!match) return false;
+  const given = Buffer.from(match[1]!.trim());
+  const expected = Buffer.from(token);
+  return given.length === expected.length && timingSafeEqual(given, expected);
+}

@@ -1,0 +1,59 @@
+/**
+ * The standalone scrape server. Unlike exporter-prometheus's own server it binds
+ * port 0 to a free port, reports the bound address, checks a bearer token, and
+ * never keeps the process alive (unref).
+ */
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { PrometheusConfig } from '../config/types.js';
+import type { PrometheusAddress } from '../handle.js';
+import { configWarning } from '../log.js';
+import { otelkitState } from '../state.js';
+import { notFound, serveScrape } from './prometheus-handler.js';
+import type { PrometheusReader } from './prometheus-reader.js';
+
+export interface RunningPrometheusServer {
+  server: Server;
+  /** Resolves with the bound address, or undefined when binding failed (already logged). */
+  listening: Promise<PrometheusAddress | undefined>;
+  close(): Promise<void>;
+}
+
+export function startPrometheusServer(reader: PrometheusReader, config: PrometheusConfig): RunningPrometheusServer {
+  const server = createServer((req, res) => {
+    const path = (req.url ?? '/').split('?', 1)[0];
+    if (path === config.path) serveScrape(reader, config.token, req, res);
+    else notFound(res);
+  });
+  otelkitState().ownServers.add(server);
+  // Neither the listener nor a scraper's keep-alive connection may hold the process open.
+  server.unref();
+  server.on('connection', (socket) => socket.unref());
+
+  const listening = new Promise<PrometheusAddress | undefined>((resolve) => {
+    server.once('error', (err: NodeJS.ErrnoException) => {
+      const why = err.code === 'EADDRINUSE' ? 'the address is already in use' : err.message;
+      configWarning(
+        `the Prometheus endpoint could not listen on ${config.host}:${config.port} (${why}); ` +
+          'set OTEL_EXPORTER_PROMETHEUS_PORT to a free port (0 picks one). The app keeps running without it',
+      );
+      resolve(undefined);
+    });
+    server.listen(config.port, config.host, () => {
+      const { address, port } = server.address() as AddressInfo;
+      const host = address.includes(':') ? `[${address}]` : address;
+      resolve({ host: address, port, url: `http://${host}:${port}${config.path}` });
+    });
+  });
+
+  return {
+    server,
+    listening,
+    close: () =>
+      new Promise<void>((resolve) => {
+        if (!server.listening) return resolve();
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}

@@ -1,0 +1,38 @@
+/**
+ * Resource: SDK defaults + host/process detectors, then the app's package.json
+ * name/version, then configured attributes (OTEL_RESOURCE_ATTRIBUTES, OTEL_SERVICE_NAME).
+ */
+import { readFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import {
+  defaultResource,
+  detectResources,
+  hostDetector,
+  processDetector,
+  resourceFromAttributes,
+  type Resource,
+} from '@opentelemetry/resources';
+
+export function buildResource(configured: Record<string, string>): Resource {
+  return defaultResource()
+    .merge(detectResources({ detectors: [hostDetector, processDetector] }))
+    .merge(resourceFromAttributes(appPackageAttributes()))
+    .merge(resourceFromAttributes(configured));
+}
+
+/** service.name/version from the nearest package.json above the main script (or cwd). */
+function appPackageAttributes(): Record<string, string> {
+  const start = process.argv[1] ? dirname(resolve(process.argv[1])) : process.cwd();
+  for (let dir = start; ; dir = dirname(dir)) {
+    try {
+      const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { name?: unknown; version?: unknown };
+      const out: Record<string, string> = {};
+      if (typeof pkg.name === 'string' && pkg.name) out['service.name'] = pkg.name;
+      if (typeof pkg.version === 'string' && pkg.version) out['service.version'] = pkg.version;
+      if (out['service.name']) return out;
+    } catch {
+      // no (readable) package.json here: keep walking up
+    }
+    if (dirname(dir) === dir) return {};
+  }
+}

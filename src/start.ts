@@ -1,0 +1,133 @@
+/**
+ * register(): builds the provider once per process, registers it globally,
+ * starts the scrape server and the default instrumentations, hooks shutdown.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { DiagConsoleLogger, DiagLogLevel, diag, metrics } from '@opentelemetry/api';
+import { withUnitBucketAdvice } from './buckets.js';
+import { loadConfig } from './config/index.js';
+import { defaultConfig } from './config/defaults.js';
+import type { LogLevel, OtelkitConfig, OtelkitUserConfig } from './config/types.js';
+import { startDefaultInstrumentations } from './default-instrumentations.js';
+import { notFound, serveScrape } from './exporters/prometheus-handler.js';
+import { startPrometheusServer } from './exporters/prometheus-server.js';
+import type { OtelkitHandle, PrometheusAddress } from './handle.js';
+import { configWarning, warnOnce } from './log.js';
+import { publishMeter } from './meter.js';
+import { buildProvider } from './provider.js';
+import { installShutdownHooks } from './shutdown.js';
+import { otelkitState } from './state.js';
+import { OTELKIT_VERSION } from './version.js';
+
+/**
+ * Starts otelkit from the environment, `options` and `otel.config.*`, in that order
+ * of precedence. Safe to call more than once: later calls return the first handle.
+ */
+export function register(options?: OtelkitUserConfig): OtelkitHandle {
+  const state = otelkitState();
+  if (state.handle) {
+    warnOnce('register-twice', 'register() was already called (by the otelkit/register preload or your code); returning the existing handle, later options are ignored');
+    return state.handle;
+  }
+  let handle: OtelkitHandle;
+  try {
+    const { config, problems } = loadConfig(options);
+    for (const problem of problems) configWarning(problem);
+    handle = config.disabled ? disabledHandle(config) : start(config);
+  } catch (err) {
+    configWarning(`failed to start (${err instanceof Error ? err.message : String(err)}); metrics are off, the app keeps running`);
+    handle = disabledHandle(defaultConfig());
+  }
+  state.handle = handle;
+  state.disabled = handle.disabled;
+  return handle;
+}
+
+/** The handle if register() ran, without registering or warning. */
+export function getOtelkit(): OtelkitHandle | undefined {
+  return otelkitState().handle;
+}
+
+/**
+ * Mount on your own server instead of (or besides) the standalone port, e.g.
+ * `app.get('/metrics', metricsHandler)`. Answers 404 until otelkit is registered with Prometheus export.
+ */
+export function metricsHandler(req: IncomingMessage, res: ServerResponse): void {
+  const handle = otelkitState().handle;
+  if (handle) handle.metricsHandler(req, res);
+  else notFound(res);
+}
+
+function start(config: OtelkitConfig): OtelkitHandle {
+  setDiagLevel(config.logLevel);
+  const { provider, prometheus } = buildProvider(config);
+  metrics.setGlobalMeterProvider(withUnitBucketAdvice(provider));
+
+  const server = prometheus && config.prometheus.server ? startPrometheusServer(prometheus, config.prometheus) : undefined;
+  let prometheusAddress: PrometheusAddress | undefined;
+  const ready = (server?.listening ?? Promise.resolve(undefined)).then((address) => (prometheusAddress = address));
+
+  publishMeter({ meter: metrics.getMeter('otelkit', OTELKIT_VERSION), config });
+  const instrumentations = startDefaultInstrumentations(config);
+
+  let stopped: Promise<void> | undefined;
+  const shutdown = (): Promise<void> =>
+    (stopped ??= (async () => {
+      uninstallHooks();
+      safely(() => instrumentations.dispose());
+      await Promise.allSettled([provider.shutdown(), server?.close()]);
+    })());
+  const uninstallHooks = installShutdownHooks(shutdown, config.shutdownTimeoutMs);
+
+  return {
+    disabled: false,
+    config,
+    meterProvider: provider,
+    get prometheusAddress() {
+      return prometheusAddress;
+    },
+    ready,
+    metricsHandler(req, res) {
+      otelkitState().excludedRequests.add(req);
+      if (prometheus) serveScrape(prometheus, config.prometheus.token, req, res);
+      else notFound(res);
+    },
+    forceFlush: () => provider.forceFlush().catch((err: unknown) => diag.error('otelkit: forceFlush failed', err)),
+    shutdown,
+  };
+}
+
+function disabledHandle(config: OtelkitConfig): OtelkitHandle {
+  return {
+    disabled: true,
+    config,
+    meterProvider: undefined,
+    prometheusAddress: undefined,
+    ready: Promise.resolve(undefined),
+    metricsHandler: (_req, res) => notFound(res),
+    forceFlush: async () => {},
+    shutdown: async () => {},
+  };
+}
+
+const DIAG_LEVELS: Record<LogLevel, DiagLogLevel> = {
+  none: DiagLogLevel.NONE,
+  error: DiagLogLevel.ERROR,
+  warn: DiagLogLevel.WARN,
+  info: DiagLogLevel.INFO,
+  debug: DiagLogLevel.DEBUG,
+  verbose: DiagLogLevel.VERBOSE,
+  all: DiagLogLevel.ALL,
+};
+
+function setDiagLevel(level: LogLevel): void {
+  if (level !== 'none') diag.setLogger(new DiagConsoleLogger(), { logLevel: DIAG_LEVELS[level], suppressOverrideMessage: true });
+}
+
+function safely(fn: () => void): void {
+  try {
+    fn();
+  } catch (err) {
+    diag.error('otelkit: error while stopping instrumentations', err);
+  }
+}
