@@ -1,2 +1,3 @@
 // One export line per instrumentation file.
 export type { Instrumentation } from './types.js';
+export { instrumentCache, lruCacheDispose, detectCacheKind, type CacheInstrumentationOptions, type CacheKind } from './cache.js';
