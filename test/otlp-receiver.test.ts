@@ -22,6 +22,7 @@ import {
   type OtlpProtocol,
   type OtlpReceiver,
 } from './helpers/otlp-receiver.js';
+import { startChild, stopAll } from './helpers/child.js';
 
 afterEach(() => closeAllReceivers());
 
@@ -294,5 +295,57 @@ describe('OTLP receiver HTTP edge cases', () => {
     expect(m).toMatchObject({ name: 'm', type: 'sum', temporality: 'delta', resource: { 'service.name': 'svc' } });
     expect(m!.points[0]).toMatchObject({ value: 9007199254740, isInt: true, attributes: { n: 42 }, timeUnixNano: 1.7e18 });
     expect(m!.points[0]!.exemplars![0]).toMatchObject({ traceId: '0af7651916cd43dd8448eb211c80319c', spanId: 'b7ad6b7169203331' });
+  });
+});
+
+describe('OTLP receiver with an exporter configured only by OTEL_* env, in a child process', () => {
+  afterEach(() => stopAll());
+
+  // The child gets no OTEL_* from this process (startChild passes PATH/HOME only), so what
+  // arrives is exactly what these variables asked for.
+  const CHILD = `
+    import { MeterProvider, PeriodicExportingMetricReader } from '@opentelemetry/sdk-metrics';
+    import { detectResources, envDetector } from '@opentelemetry/resources';
+    const proto = process.env.OTEL_EXPORTER_OTLP_PROTOCOL;
+    const mod = proto === 'grpc' ? '@opentelemetry/exporter-metrics-otlp-grpc'
+      : proto === 'http/json' ? '@opentelemetry/exporter-metrics-otlp-http' : '@opentelemetry/exporter-metrics-otlp-proto';
+    const { OTLPMetricExporter } = await import(mod);
+    // sdk-metrics 3.x: MeterProvider's default resource does not read OTEL_SERVICE_NAME / OTEL_RESOURCE_ATTRIBUTES.
+    const provider = new MeterProvider({ resource: detectResources({ detectors: [envDetector] }), readers: [new PeriodicExportingMetricReader({ exporter: new OTLPMetricExporter(), exportIntervalMillis: 60000 })] });
+    provider.getMeter('child').createCounter('child.count').add(4, { leaked: String(Object.keys(process.env).filter((k) => k.startsWith('OTEL_') && !['OTEL_EXPORTER_OTLP_PROTOCOL', 'OTEL_EXPORTER_OTLP_ENDPOINT', 'OTEL_EXPORTER_OTLP_HEADERS', 'OTEL_EXPORTER_OTLP_COMPRESSION', 'OTEL_SERVICE_NAME'].includes(k)).length) });
+    setInterval(() => {}, 1000); // keep alive until signalled (the reader's timer is unref'd)
+    console.log(JSON.stringify({ ready: true, pid: process.pid }));
+    process.on('SIGTERM', async () => { await provider.shutdown(); console.log('bye'); process.exit(0); });
+  `;
+
+  it.each(PROTOCOLS)('%s: endpoint, headers, compression and service name from env arrive', async (protocol) => {
+    const receiver = await startOtlpReceiver({ protocol });
+    const child = startChild({
+      args: ['--input-type=module', '-e', CHILD],
+      env: {
+        OTEL_EXPORTER_OTLP_PROTOCOL: protocol,
+        // The base endpoint: HTTP exporters append /v1/metrics themselves.
+        OTEL_EXPORTER_OTLP_ENDPOINT: receiver.baseUrl,
+        OTEL_EXPORTER_OTLP_HEADERS: 'x-api-key=abc%20def,x-tenant=t1',
+        OTEL_EXPORTER_OTLP_COMPRESSION: 'gzip',
+        OTEL_SERVICE_NAME: 'child-svc',
+      },
+      maxLifetimeMs: 20_000,
+    });
+    expect(await child.waitForJson<{ ready: boolean }>((v) => v.ready, 10_000)).toMatchObject({ ready: true });
+    child.kill('SIGTERM'); // shutdown flushes
+    await child.waitForLine('bye', 10_000);
+    expect(await child.exited).toEqual({ code: 0, signal: null });
+
+    const m = await receiver.waitForMetric('child.count', undefined, 5000);
+    expect(m.points[0]).toMatchObject({ value: 4, attributes: { leaked: '0' } });
+    expect(m.resource['service.name']).toBe('child-svc');
+    expect(m.resource).not.toHaveProperty('leak'); // in case the runner has OTEL_RESOURCE_ATTRIBUTES=leak=…
+    expect(receiver.requests[0]!.headers).not.toHaveProperty('leak');
+    const req = receiver.requests[0]!;
+    expect(req.protocol).toBe(protocol);
+    expect(req.headers['x-api-key']).toBe('abc def');
+    expect(req.headers['x-tenant']).toBe('t1');
+    expect(req.contentEncoding).toBe('gzip');
   });
 });
