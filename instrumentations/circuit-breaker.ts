@@ -7,10 +7,12 @@
  * - cockatiel: `onStateChange`, `onSuccess` / `onFailure` (with durations), and
  *   `execute` wrapped to count calls rejected by an open (or isolated) circuit;
  * - anything else: the returned handle's `transition()` / `recordCall()`.
- * Counts are integer fields read by observable instruments; durations go to one
- * histogram with a pre-built single-attribute set (see README, Hot path).
+ * Counts are integer fields read by observable instruments; durations go to a
+ * per-breaker histogram series aggregated in place (shared/histogram.ts).
  */
-import { diag, ValueType, type BatchObservableResult, type Histogram, type Meter, type Observable } from '@opentelemetry/api';
+import { diag, ValueType, type BatchObservableResult, type Meter, type Observable } from '@opentelemetry/api';
+import type { OtelkitConfig } from '../src/config/types.js';
+import { DurationHistogram, type DurationSeries } from './shared/histogram.js';
 import { Family, listen, safeRead, wrapMethod, type Built, type Unhook } from './shared/targets.js';
 import type { Instrumentation } from './types.js';
 
@@ -41,7 +43,7 @@ const STATES: CircuitState[] = ['closed', 'open', 'half_open'];
 type NameAttrs = { 'circuit_breaker.name': string };
 type TransitionAttrs = NameAttrs & { 'circuit_breaker.from_state': CircuitState; 'circuit_breaker.to_state': CircuitState };
 
-let callDuration: Histogram | undefined;
+let callDuration: DurationHistogram | undefined;
 
 class BreakerRecord {
   success = 0;
@@ -49,6 +51,7 @@ class BreakerRecord {
   timeout = 0;
   rejected = 0;
   fallback = 0;
+  callSeries: DurationSeries | undefined;
   readonly transitions = new Map<string, { attrs: TransitionAttrs; count: number }>();
   readonly attrs: NameAttrs;
   readonly outcomeAttrs: Record<CallOutcome, NameAttrs & { 'circuit_breaker.call.outcome': CallOutcome }>;
@@ -82,7 +85,7 @@ class BreakerRecord {
 
   /** Duration in milliseconds, as the libraries report it. */
   duration(ms: unknown): void {
-    if (callDuration !== undefined && typeof ms === 'number' && ms >= 0) callDuration.record(ms / 1000, this.attrs);
+    if (callDuration !== undefined && typeof ms === 'number' && ms >= 0) (this.callSeries ??= callDuration.series(this.attrs)).record(ms / 1000);
   }
 }
 
@@ -96,8 +99,12 @@ let instruments: BreakerInstruments | undefined;
 
 const family = new Family<BreakerRecord>({
   kind: 'circuit breaker',
-  instruments(meter: Meter): Observable[] {
-    callDuration = meter.createHistogram('circuit_breaker.call.duration', { unit: 's', description: 'Duration of calls the breaker let through' });
+  instruments(meter: Meter, config: OtelkitConfig): Observable[] {
+    callDuration = new DurationHistogram(meter, config, {
+      name: 'circuit_breaker.call.duration',
+      description: 'Duration of calls the breaker let through',
+      live: () => Array.from(family.live, (r) => r.callSeries),
+    });
     instruments = {
       state: meter.createObservableGauge('circuit_breaker.state', { description: 'Breaker state: 0 closed, 0.5 half-open, 1 open' }),
       current: meter.createObservableGauge('circuit_breaker.state.current', { unit: '{state}', description: '1 for the state the breaker is in, 0 for the others' , valueType: ValueType.INT }),

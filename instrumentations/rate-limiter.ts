@@ -12,10 +12,12 @@
  *   `removeTokens`, `consume`, `take` or `options.method`): when its first or
  *   second argument is a function (schedule-style), the wait ends when that
  *   function starts; otherwise (acquire-style) when the returned promise resolves.
- * Counts are integer fields read by observable instruments; waits go to one
- * histogram with a pre-built single-attribute set.
+ * Counts are integer fields read by observable instruments; waits go to a
+ * per-limiter histogram series aggregated in place (shared/histogram.ts).
  */
-import { ValueType, type BatchObservableResult, type Histogram, type Meter, type Observable } from '@opentelemetry/api';
+import { ValueType, type BatchObservableResult, type Meter, type Observable } from '@opentelemetry/api';
+import type { OtelkitConfig } from '../src/config/types.js';
+import { DurationHistogram, type DurationSeries } from './shared/histogram.js';
 import { Family, isThenable, listen, readNumber, safeRead, wrapMethod, type Built, type NumberSource, type Unhook } from './shared/targets.js';
 import type { Instrumentation } from './types.js';
 
@@ -38,7 +40,7 @@ type Fn = (this: unknown, ...args: unknown[]) => unknown;
 type Target = Record<string, unknown>;
 type Reader = () => number | undefined | Promise<number | undefined>;
 
-let waitHistogram: Histogram | undefined;
+let waitHistogram: DurationHistogram | undefined;
 const now = () => performance.now();
 
 class LimiterRecord {
@@ -49,6 +51,7 @@ class LimiterRecord {
   readonly rejectedAttrs: { 'rate_limiter.name': string; 'rate_limiter.result': 'rejected' };
   queueLength: Reader = () => undefined;
   available: Reader = () => undefined;
+  wait: DurationSeries | undefined;
 
   constructor(readonly name: string) {
     this.attrs = Object.freeze({ 'rate_limiter.name': name });
@@ -59,7 +62,7 @@ class LimiterRecord {
   /** One acquisition that waited `ms` milliseconds. */
   acquire(ms: number): void {
     this.acquired++;
-    if (waitHistogram !== undefined) waitHistogram.record(ms > 0 ? ms / 1000 : 0, this.attrs);
+    if (waitHistogram !== undefined) (this.wait ??= waitHistogram.series(this.attrs)).record(ms > 0 ? ms / 1000 : 0);
   }
 }
 
@@ -72,8 +75,12 @@ let instruments: LimiterInstruments | undefined;
 
 const family = new Family<LimiterRecord>({
   kind: 'rate limiter',
-  instruments(meter: Meter): Observable[] {
-    waitHistogram = meter.createHistogram('rate_limiter.wait.duration', { unit: 's', description: 'Time a call waited before the limiter let it through' });
+  instruments(meter: Meter, config: OtelkitConfig): Observable[] {
+    waitHistogram = new DurationHistogram(meter, config, {
+      name: 'rate_limiter.wait.duration',
+      description: 'Time a call waited before the limiter let it through',
+      live: () => Array.from(family.live, (r) => r.wait),
+    });
     instruments = {
       acquisitions: meter.createObservableCounter('rate_limiter.acquisitions', { unit: '{acquisition}', description: 'Permit requests, by result (acquired or rejected)', valueType: ValueType.INT }),
       queue: meter.createObservableUpDownCounter('rate_limiter.queue.length', { unit: '{call}', description: 'Calls waiting for a permit', valueType: ValueType.INT }),

@@ -18,6 +18,7 @@
 import { diag, type BatchObservableResult, type Meter, type Observable } from '@opentelemetry/api';
 import { isDisabled, onMeter } from '../../src/meter.js';
 import { warnOnce } from '../../src/log.js';
+import type { OtelkitConfig } from '../../src/config/types.js';
 import { noopInstrumentation, type Instrumentation } from '../types.js';
 
 /** Undoes one hook. */
@@ -33,7 +34,7 @@ export interface FamilySpec<R> {
   /** For messages: `cache`, `rate limiter`, `circuit breaker`. */
   kind: string;
   /** Creates the instruments once; returns the observables the batch callback reports. */
-  instruments(meter: Meter): Observable[];
+  instruments(meter: Meter, config: OtelkitConfig): Observable[];
   /** Reports one live record. May return a promise (awaited by the SDK). */
   observe(result: BatchObservableResult, record: R): void | Promise<void>;
 }
@@ -109,8 +110,8 @@ export class Family<R extends object> {
   private subscribe(): void {
     if (this.subscribed) return;
     this.subscribed = true;
-    onMeter(({ meter }) => {
-      const observables = this.spec.instruments(meter);
+    onMeter(({ meter, config }) => {
+      const observables = this.spec.instruments(meter, config);
       meter.addBatchObservableCallback((result) => this.collect(result), observables);
     });
   }

@@ -1,0 +1,219 @@
+/**
+ * Duration histograms (limiter wait, breaker call) that cost the hot path a few
+ * nanoseconds instead of an OTel `histogram.record` (whose attribute hashing alone
+ * costs about as much as a prom-client labelled observe).
+ *
+ * Each instrumented target owns a series: plain bucket counts, sum, count, min and
+ * max, updated in place. A MetricProducer, attached to every reader by the core
+ * (`createInstrumentationProducer`, see src/provider.ts), turns the live series
+ * into standard explicit-bucket HistogramMetricData at collection: cumulative or
+ * delta, whichever the reader selects for histograms. Bucket boundaries come from
+ * `histogramBuckets[name]` in the config, else the seconds defaults.
+ *
+ * When no producer is attached (a core without that hook), the series fall back
+ * to a regular OTel histogram recorded with a pre-built attribute set.
+ * The registry lives on globalThis so the ESM and CJS builds share it.
+ */
+import { ValueType, type Attributes, type Histogram, type Meter } from '@opentelemetry/api';
+import { millisToHrTime } from '@opentelemetry/core';
+import { emptyResource } from '@opentelemetry/resources';
+import {
+  AggregationTemporality,
+  DataPointType,
+  InstrumentType,
+  type CollectionResult,
+  type DataPoint,
+  type Histogram as HistogramValue,
+  type HistogramMetricData,
+  type MetricProducer,
+} from '@opentelemetry/sdk-metrics';
+import { SECONDS_BUCKETS } from '../../src/buckets.js';
+import type { OtelkitConfig } from '../../src/config/types.js';
+import { OTELKIT_VERSION } from '../../src/version.js';
+
+/** What a record holds to record its durations. */
+export interface DurationSeries {
+  /** `seconds` must be a finite number >= 0 (callers check). */
+  record(seconds: number): void;
+}
+
+/** A series aggregated in place (the fast path). */
+class LocalSeries implements DurationSeries {
+  readonly counts: Float64Array;
+  sum = 0;
+  count = 0;
+  min = Infinity;
+  max = -Infinity;
+  readonly startMs = Date.now();
+
+  constructor(
+    readonly boundaries: readonly number[],
+    readonly attributes: Attributes,
+  ) {
+    this.counts = new Float64Array(boundaries.length + 1);
+  }
+
+  record(seconds: number): void {
+    const b = this.boundaries;
+    const n = b.length;
+    let i = 0;
+    while (i < n && seconds > b[i]!) i++; // upper bounds are inclusive, as in the SDK
+    this.counts[i]!++;
+    this.sum += seconds;
+    this.count++;
+    if (seconds < this.min) this.min = seconds;
+    if (seconds > this.max) this.max = seconds;
+  }
+}
+
+/** The fallback: a regular OTel histogram with a pre-built attribute set. */
+class SdkSeries implements DurationSeries {
+  constructor(
+    private readonly histogram: Histogram,
+    private readonly attributes: Attributes,
+  ) {}
+
+  record(seconds: number): void {
+    this.histogram.record(seconds, this.attributes);
+  }
+}
+
+interface Registry {
+  histograms: Set<DurationHistogram>;
+  producers: number;
+}
+
+const KEY = Symbol.for('otelkit.durationHistograms');
+
+function registry(): Registry {
+  const holder = globalThis as unknown as Record<symbol, Registry | undefined>;
+  return (holder[KEY] ??= { histograms: new Set(), producers: 0 });
+}
+
+export interface DurationHistogramOptions {
+  name: string;
+  description: string;
+  /** The series of the live targets, read at collection. */
+  live: () => Iterable<DurationSeries | undefined>;
+}
+
+/** One per instrument family; created when otelkit's meter exists. */
+export class DurationHistogram {
+  readonly name: string;
+  readonly description: string;
+  readonly boundaries: readonly number[];
+  readonly live: () => Iterable<DurationSeries | undefined>;
+  private readonly sdk: Histogram | undefined;
+
+  constructor(meter: Meter, config: OtelkitConfig | undefined, options: DurationHistogramOptions) {
+    this.name = options.name;
+    this.description = options.description;
+    this.live = options.live;
+    const configured = config?.histogramBuckets?.[options.name];
+    this.boundaries = Object.freeze([...(Array.isArray(configured) && configured.length ? configured : SECONDS_BUCKETS)]);
+    const reg = registry();
+    if (reg.producers > 0) {
+      reg.histograms.add(this);
+    } else {
+      this.sdk = meter.createHistogram(options.name, { unit: 's', description: options.description, advice: { explicitBucketBoundaries: [...this.boundaries] } });
+    }
+  }
+
+  /** A new series for one target, with its attribute set built once. */
+  series(attributes: Attributes): DurationSeries {
+    return this.sdk ? new SdkSeries(this.sdk, attributes) : new LocalSeries(this.boundaries, attributes);
+  }
+}
+
+export interface InstrumentationProducer extends MetricProducer {
+  /** Lets the producer follow the reader's temporality for histograms (cumulative when unbound). */
+  bind(reader: { selectAggregationTemporality(type: InstrumentType): AggregationTemporality }): void;
+}
+
+interface Snapshot {
+  counts: Float64Array;
+  sum: number;
+  count: number;
+  atMs: number;
+}
+
+/**
+ * For the core: one per MetricReader, passed as `metricProducers: [producer]` and
+ * then bound with `producer.bind(reader)`. Must be created before register()
+ * publishes the meter, so the families know to aggregate locally.
+ */
+export function createInstrumentationProducer(): InstrumentationProducer {
+  const reg = registry();
+  reg.producers++;
+  let temporality = (): AggregationTemporality => AggregationTemporality.CUMULATIVE;
+  const last = new WeakMap<LocalSeries, Snapshot>();
+
+  function point(series: LocalSeries, nowMs: number, delta: boolean): DataPoint<HistogramValue> | undefined {
+    const boundaries = [...series.boundaries];
+    if (!delta) {
+      if (series.count === 0) return undefined;
+      return {
+        startTime: millisToHrTime(series.startMs),
+        endTime: millisToHrTime(nowMs),
+        attributes: series.attributes,
+        value: { buckets: { boundaries, counts: Array.from(series.counts) }, sum: series.sum, count: series.count, min: series.min, max: series.max },
+      };
+    }
+    const previous = last.get(series);
+    const snapshot: Snapshot = { counts: series.counts.slice(), sum: series.sum, count: series.count, atMs: nowMs };
+    last.set(series, snapshot);
+    const count = snapshot.count - (previous?.count ?? 0);
+    if (count <= 0) return undefined;
+    const counts = Array.from(snapshot.counts, (c, i) => c - (previous?.counts[i] ?? 0));
+    return {
+      startTime: millisToHrTime(previous?.atMs ?? series.startMs),
+      endTime: millisToHrTime(nowMs),
+      attributes: series.attributes,
+      // min/max are since the series started, so they are left out of a delta point.
+      value: { buckets: { boundaries, counts }, sum: snapshot.sum - (previous?.sum ?? 0), count },
+    };
+  }
+
+  return {
+    bind(reader) {
+      temporality = () => reader.selectAggregationTemporality(InstrumentType.HISTOGRAM);
+    },
+    async collect(): Promise<CollectionResult> {
+      const errors: unknown[] = [];
+      const metrics: HistogramMetricData[] = [];
+      let delta = false;
+      try {
+        delta = temporality() === AggregationTemporality.DELTA;
+      } catch (err) {
+        errors.push(err);
+      }
+      const nowMs = Date.now();
+      for (const histogram of reg.histograms) {
+        try {
+          const dataPoints: DataPoint<HistogramValue>[] = [];
+          for (const series of histogram.live()) {
+            if (!series || !('counts' in series)) continue;
+            const p = point(series as LocalSeries, nowMs, delta);
+            if (p) dataPoints.push(p);
+          }
+          if (dataPoints.length === 0) continue;
+          metrics.push({
+            descriptor: { name: histogram.name, description: histogram.description, unit: 's', valueType: ValueType.DOUBLE },
+            aggregationTemporality: delta ? AggregationTemporality.DELTA : AggregationTemporality.CUMULATIVE,
+            dataPointType: DataPointType.HISTOGRAM,
+            dataPoints,
+          });
+        } catch (err) {
+          errors.push(err);
+        }
+      }
+      return {
+        resourceMetrics: {
+          resource: emptyResource(),
+          scopeMetrics: metrics.length ? [{ scope: { name: 'otelkit', version: OTELKIT_VERSION }, metrics }] : [],
+        },
+        errors,
+      };
+    },
+  };
+}
