@@ -6,6 +6,7 @@ import { bucketViews } from './buckets.js';
 import type { OtelkitConfig } from './config/types.js';
 import { createConsoleExporter, createOtlpExporter, periodicReader } from './exporters/otlp.js';
 import { PrometheusReader } from './exporters/prometheus-reader.js';
+import { createInstrumentationProducer } from '../instrumentations/shared/histogram.js';
 import { buildResource } from './resource.js';
 
 export interface BuiltProvider {
@@ -18,14 +19,19 @@ export function buildProvider(config: OtelkitConfig): BuiltProvider {
   const readers: MetricReader[] = [];
   let prometheus: PrometheusReader | undefined;
   for (const name of config.exporters) {
+    // Each reader also collects the cache/limiter/breaker duration histograms that
+    // otelkit aggregates itself (instrumentations/shared/histogram.ts).
+    const producer = createInstrumentationProducer();
+    let reader: MetricReader;
     if (name === 'prometheus') {
-      prometheus = new PrometheusReader({ unitSuffixes: config.prometheus.unitSuffixes, cardinalityLimit: config.cardinalityLimit });
-      readers.push(prometheus);
+      reader = prometheus = new PrometheusReader({ unitSuffixes: config.prometheus.unitSuffixes, cardinalityLimit: config.cardinalityLimit, metricProducers: [producer] });
     } else if (name === 'otlp') {
-      readers.push(periodicReader(createOtlpExporter(config), config));
+      reader = periodicReader(createOtlpExporter(config), config, [producer]);
     } else {
-      readers.push(periodicReader(createConsoleExporter(), config));
+      reader = periodicReader(createConsoleExporter(), config, [producer]);
     }
+    producer.bind(reader);
+    readers.push(reader);
   }
   const provider = new MeterProvider({
     resource: buildResource(config.resourceAttributes),

@@ -13,6 +13,7 @@ import {
   InstrumentType,
   PeriodicExportingMetricReader,
   type AggregationOption,
+  type MetricProducer,
   type PushMetricExporter,
 } from '@opentelemetry/sdk-metrics';
 import type { OtelkitConfig } from '../config/types.js';
@@ -46,8 +47,9 @@ export function createOtlpExporter(config: OtelkitConfig): PushMetricExporter {
   }
 }
 
-export function periodicReader(exporter: PushMetricExporter, config: OtelkitConfig): PeriodicExportingMetricReader {
+export function periodicReader(exporter: PushMetricExporter, config: OtelkitConfig, metricProducers?: MetricProducer[]): PeriodicExportingMetricReader {
   return new PeriodicExportingMetricReader({
+    metricProducers,
     exporter,
     exportIntervalMillis: config.exportIntervalMs,
     // The SDK rejects a timeout longer than the interval.

@@ -5,19 +5,21 @@
  */
 import { diag } from '@opentelemetry/api';
 import { PrometheusSerializer } from '@opentelemetry/exporter-prometheus';
-import { MetricReader } from '@opentelemetry/sdk-metrics';
+import { MetricReader, type MetricProducer } from '@opentelemetry/sdk-metrics';
 import { withUnitSuffixes } from './unit-suffix.js';
 
 export interface PrometheusReaderOptions {
   unitSuffixes: boolean;
   cardinalityLimit: number;
+  /** Extra producers collected with the SDK's (otelkit's own duration histograms). */
+  metricProducers?: MetricProducer[];
 }
 
 export class PrometheusReader extends MetricReader {
   private readonly serializer = new PrometheusSerializer();
 
   constructor(private readonly options: PrometheusReaderOptions) {
-    super({ cardinalitySelector: () => options.cardinalityLimit });
+    super({ cardinalitySelector: () => options.cardinalityLimit, metricProducers: options.metricProducers });
   }
 
   /** The current metrics in Prometheus text format 0.0.4. */
