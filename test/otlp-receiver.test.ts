@@ -314,8 +314,8 @@ describe('OTLP receiver with an exporter configured only by OTEL_* env, in a chi
     const provider = new MeterProvider({ resource: detectResources({ detectors: [envDetector] }), readers: [new PeriodicExportingMetricReader({ exporter: new OTLPMetricExporter(), exportIntervalMillis: 60000 })] });
     provider.getMeter('child').createCounter('child.count').add(4, { leaked: String(Object.keys(process.env).filter((k) => k.startsWith('OTEL_') && !['OTEL_EXPORTER_OTLP_PROTOCOL', 'OTEL_EXPORTER_OTLP_ENDPOINT', 'OTEL_EXPORTER_OTLP_HEADERS', 'OTEL_EXPORTER_OTLP_COMPRESSION', 'OTEL_SERVICE_NAME'].includes(k)).length) });
     setInterval(() => {}, 1000); // keep alive until signalled (the reader's timer is unref'd)
-    console.log(JSON.stringify({ ready: true, pid: process.pid }));
     process.on('SIGTERM', async () => { await provider.shutdown(); console.log('bye'); process.exit(0); });
+    console.log(JSON.stringify({ ready: true, pid: process.pid })); // only once the handler is in place
   `;
 
   it.each(PROTOCOLS)('%s: endpoint, headers, compression and service name from env arrive', async (protocol) => {
