@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { instrumentCache, lruCacheDispose, register, type OtelkitHandle } from '../src/index.js';
 import { otelkitState } from '../src/state.js';
 import { noopInstrumentation } from '../instrumentations/types.js';
+import { promtoolCheckMetrics } from './helpers/prometheus.js';
 import { findSamples, parsePrometheus, sampleValue, scrape, type Sample } from './helpers/prom-text.js';
 
 let otel: OtelkitHandle;
@@ -252,5 +253,13 @@ describe('instrumentCache', () => {
     } finally {
       state.disabled = false;
     }
+  });
+});
+
+describe('exposition', () => {
+  it('everything scraped so far passes promtool check metrics', async () => {
+    const result = await promtoolCheckMetrics(await scrape(url));
+    expect(result.problems).toEqual([]);
+    expect(result.ok).toBe(true);
   });
 });

@@ -3,6 +3,7 @@ import { circuitBreaker, ConsecutiveBreaker, handleAll, timeout, TimeoutStrategy
 import CircuitBreaker from 'opossum';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { instrumentCircuitBreaker, register, type OtelkitHandle } from '../src/index.js';
+import { promtoolCheckMetrics } from './helpers/prometheus.js';
 import { findSamples, parsePrometheus, sampleValue, scrape, type Sample } from './helpers/prom-text.js';
 
 let otel: OtelkitHandle;
@@ -192,5 +193,13 @@ describe('instrumentCircuitBreaker: generic', () => {
     expect(durationCount(s, 'custom')).toBe(2);
     expect(sampleValue(s, 'circuit_breaker_call_duration_seconds_bucket', { circuit_breaker_name: 'custom', le: '0.025' })).toBe(1);
     expect(sampleValue(s, 'circuit_breaker_call_duration_seconds_bucket', { circuit_breaker_name: 'custom', le: '0.5' })).toBe(2);
+  });
+});
+
+describe('exposition', () => {
+  it('everything scraped so far passes promtool check metrics', async () => {
+    const result = await promtoolCheckMetrics(await scrape(url));
+    expect(result.problems).toEqual([]);
+    expect(result.ok).toBe(true);
   });
 });

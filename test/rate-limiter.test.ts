@@ -3,6 +3,7 @@ import Bottleneck from 'bottleneck';
 import { RateLimiterMemory, RateLimiterQueue, RateLimiterRes } from 'rate-limiter-flexible';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { instrumentRateLimiter, register, type OtelkitHandle } from '../src/index.js';
+import { promtoolCheckMetrics } from './helpers/prometheus.js';
 import { findSamples, parsePrometheus, sampleValue, scrape, type Sample } from './helpers/prom-text.js';
 
 let otel: OtelkitHandle;
@@ -165,5 +166,13 @@ describe('instrumentRateLimiter: generic', () => {
     expect(limiter.acquire).toBe(original);
     await limiter.acquire();
     expect(acquisitions(await read(), 'dup')).toEqual({ acquired: 1, rejected: 0 });
+  });
+});
+
+describe('exposition', () => {
+  it('everything scraped so far passes promtool check metrics', async () => {
+    const result = await promtoolCheckMetrics(await scrape(url));
+    expect(result.problems).toEqual([]);
+    expect(result.ok).toBe(true);
   });
 });
