@@ -142,6 +142,8 @@ const family = new Family<CacheRecord>({
 /** Caches instrumented with evictions: looked up by the shared dispose hook (`this` is the cache). */
 const evictionRecords = new WeakMap<object, CacheRecord>();
 const disposeHooks = new WeakSet<object>();
+/** The last cache a hook ran for: saves the WeakMap lookup on eviction bursts. Reset on any (un)hooking. */
+const lastEvicting: { cache: unknown; record: CacheRecord | undefined } = { cache: undefined, record: undefined };
 
 /**
  * An lru-cache `dispose` (or `disposeAfter`) option that reports evictions of the
@@ -157,7 +159,13 @@ export function lruCacheDispose<V = unknown, K = unknown>(
   dispose?: (value: V, key: K, reason: string) => void,
 ): (value: V, key: K, reason: string) => void {
   const hook = function (this: unknown, value: V, key: K, reason: string): void {
-    const record = this !== null && typeof this === 'object' ? evictionRecords.get(this) : undefined;
+    let record: CacheRecord | undefined;
+    if (this === lastEvicting.cache) record = lastEvicting.record;
+    else if (this !== null && typeof this === 'object') {
+      record = evictionRecords.get(this);
+      lastEvicting.cache = this;
+      lastEvicting.record = record;
+    }
     if (record !== undefined) record.evicted(reason);
     if (dispose !== undefined) dispose.call(this, value, key, reason);
   };
@@ -210,8 +218,10 @@ function build(t: Target, name: string, options: CacheInstrumentationOptions, pr
       add(wrapMethod(t, 'delete', syncDelete(record)));
       if (hooked) {
         evictionRecords.set(t, record);
+        lastEvicting.cache = lastEvicting.record = undefined;
         unhooks.push(() => {
           if (evictionRecords.get(t) === record) evictionRecords.delete(t);
+          lastEvicting.cache = lastEvicting.record = undefined;
         });
       }
       break;

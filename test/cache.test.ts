@@ -99,6 +99,20 @@ describe('instrumentCache', () => {
     expect(one(s, 'cache_max_size', 'lru')).toBe(3);
   });
 
+  it('lru-cache: dispose() stops eviction counting; the user dispose keeps running', async () => {
+    let userDisposed = 0;
+    const cache = new LRUCache<string, number>({ max: 1, dispose: lruCacheDispose(() => void userDisposed++) });
+    const handle = instrumentCache(cache, { name: 'lru-disposed' });
+    cache.set('a', 1);
+    cache.set('b', 2); // evicts a
+    expect(one(await read(), 'cache_evictions_total', 'lru-disposed', { cache_eviction_reason: 'evict' })).toBe(1);
+    handle.dispose();
+    cache.set('c', 3); // evicts b, not counted
+    cache.set('d', 4); // evicts c, not counted
+    expect(userDisposed).toBe(3);
+    expect(one(await read(), 'cache_evictions_total', 'lru-disposed', { cache_eviction_reason: 'evict' })).toBe(1);
+  });
+
   it('lru-cache: TTL expiry is an eviction with reason expire', async () => {
     const cache = new LRUCache<string, number>({ max: 10, ttl: 20, dispose: lruCacheDispose() });
     instrumentCache(cache, { name: 'ttl' });
