@@ -63,6 +63,23 @@ describe('otelkit/register preload', () => {
     expect(sampleValue(await scrape(info.metricsUrl!), 'target_info', { service_name: 'billing-api', service_version: '4.5.6' })).toBe(1);
   });
 
+  it('neither the scrape server nor a scraper\'s keep-alive connection keeps the process alive', async () => {
+    const child = startChild({
+      args: ['--import', 'otelkit/register', '--input-type=module', '-e', `
+        import { getOtelkit } from 'otelkit';
+        const { url } = await getOtelkit().ready;
+        await (await fetch(url, { headers: { connection: 'keep-alive' } })).text();
+        process.exitCode = 7;
+      `],
+      env: baseEnv,
+      cwd: fixture,
+    });
+    const started = Date.now();
+    expect(await child.exited).toEqual({ code: 7, signal: null });
+    // Measured: ~0.4 s; with otelkit's server-side socket left ref'd, ~3.4 s.
+    expect(Date.now() - started).toBeLessThan(2_000);
+  });
+
   it('OTEL_SDK_DISABLED=true opens no port and the app runs', async () => {
     const { port, server } = await occupiedPort();
     server.close();
