@@ -2,4 +2,4 @@
 export type { Instrumentation } from './types.js';
 export { instrumentCache, lruCacheDispose, detectCacheKind, type CacheInstrumentationOptions, type CacheKind } from './cache.js';
 export { instrumentCircuitBreaker, detectCircuitBreakerKind, type CircuitBreakerInstrumentation, type CircuitBreakerInstrumentationOptions, type CircuitBreakerKind, type CircuitState, type CallOutcome } from './circuit-breaker.js';
-export { instrumentRateLimiter, detectRateLimiterKind, type RateLimiterInstrumentationOptions, type RateLimiterKind } from './rate-limiter.js';
+export { instrumentRateLimiter, detectRateLimiterKind, type RateLimiterInstrumentation, type RateLimiterInstrumentationOptions, type RateLimiterKind } from './rate-limiter.js';

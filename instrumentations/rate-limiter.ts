@@ -52,6 +52,8 @@ class LimiterRecord {
   queueLength: Reader = () => undefined;
   available: Reader = () => undefined;
   wait: DurationSeries | undefined;
+  /** Function targets: the instrumented stand-in. */
+  wrapped: unknown;
 
   constructor(readonly name: string) {
     this.attrs = Object.freeze({ 'rate_limiter.name': name });
@@ -116,8 +118,27 @@ const family = new Family<LimiterRecord>({
  * restores what was wrapped, removes listeners and stops reporting. A no-op when
  * otelkit is disabled.
  */
-export function instrumentRateLimiter(limiter: object, options: RateLimiterInstrumentationOptions): Instrumentation {
-  return family.instrument(limiter, options?.name, (target, name, previous) => build(target as Target, name, options, previous), (base) => base);
+export function instrumentRateLimiter<T extends object>(limiter: T, options: RateLimiterInstrumentationOptions): RateLimiterInstrumentation<T> {
+  return family.instrument(
+    limiter,
+    options?.name,
+    (target, name, previous) =>
+      typeof target === 'function' && options?.kind === undefined && options?.method === undefined
+        ? buildFunction(target as Fn, name, options, previous)
+        : build(target as Target, name, options, previous),
+    (base, record) => ({ dispose: base.dispose, limiter: (record?.wrapped as T | undefined) ?? limiter }),
+  );
+}
+
+/** What instrumentRateLimiter returns. */
+export interface RateLimiterInstrumentation<T> extends Instrumentation {
+  /**
+   * What to call: the limiter itself for objects (their methods are wrapped in
+   * place); for a limiter that is a function (p-limit's `limit(fn, ...args)` and
+   * the like) an instrumented stand-in with the same properties, since a function
+   * cannot be changed in place.
+   */
+  readonly limiter: T;
 }
 
 export function detectRateLimiterKind(limiter: object): RateLimiterKind {
@@ -244,6 +265,26 @@ function build(t: Target, name: string, options: RateLimiterInstrumentationOptio
   if (options.queueLength !== undefined) r.queueLength = () => readNumber(options.queueLength);
   if (options.availablePermits !== undefined) r.available = () => readNumber(options.availablePermits);
   return { record: r, unhooks };
+}
+
+/**
+ * A limiter that is a function, schedule-style (`limit(task, ...args)`, p-limit) or
+ * acquire-style: a Proxy whose calls go through the generic wrapper, and whose
+ * properties (`pendingCount`, `activeCount`, `clearQueue`...) are the original's.
+ * p-limit's `pendingCount` is the queue length.
+ */
+function buildFunction(f: Fn, name: string, options: RateLimiterInstrumentationOptions, previous: LimiterRecord | undefined): Built<LimiterRecord> {
+  const r = previous ?? new LimiterRecord(name);
+  const counted = genericWrapper(r)(f);
+  let active = true;
+  r.wrapped = new Proxy(f, {
+    apply: (target, thisArg, args) => Reflect.apply(active ? counted : target, thisArg, args),
+  });
+  const t = f as unknown as Target;
+  if (typeof t.pendingCount === 'number') r.queueLength = () => safeRead(() => t.pendingCount as number);
+  if (options.queueLength !== undefined) r.queueLength = () => readNumber(options.queueLength);
+  if (options.availablePermits !== undefined) r.available = () => readNumber(options.availablePermits);
+  return { record: r, unhooks: [() => void (active = false)] };
 }
 
 function genericWrapper(r: LimiterRecord) {

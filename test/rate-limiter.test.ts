@@ -155,6 +155,46 @@ describe('instrumentRateLimiter: generic', () => {
     expect(waitBucket(s, 'sched', '0.25')).toBe(1);
   });
 
+  it('a function limiter (p-limit style): the handle gives an instrumented stand-in with the same properties', async () => {
+    // A concurrency-1 limit(fn, ...args) with p-limit's shape.
+    const queue: (() => void)[] = [];
+    let active = 0;
+    const next = () => {
+      if (active === 0 && queue.length) queue.shift()!();
+    };
+    const limit = Object.defineProperties(
+      <T>(fn: (...a: unknown[]) => Promise<T>, ...args: unknown[]): Promise<T> =>
+        new Promise<T>((resolve, reject) => {
+          queue.push(() => {
+            active++;
+            fn(...args).then(resolve, reject).finally(() => {
+              active--;
+              next();
+            });
+          });
+          queueMicrotask(next);
+        }),
+      { pendingCount: { get: () => queue.length } },
+    ) as (<T>(fn: (...a: unknown[]) => Promise<T>, ...args: unknown[]) => Promise<T>) & { readonly pendingCount: number };
+    const handle = instrumentRateLimiter(limit, { name: 'plimit' });
+    const limited = handle.limiter;
+    expect(limited).not.toBe(limit);
+    const job = (ms: number) => () => sleep(ms).then(() => ms);
+    const all = Promise.all([limited(job(120)), limited(job(10)), limited(job(10))]);
+    await sleep(40);
+    expect(limited.pendingCount).toBe(2);
+    expect(queueLength(await read(), 'plimit')).toBe(2);
+    expect(await all).toEqual([120, 10, 10]);
+    const s = await read();
+    expect(acquisitions(s, 'plimit')).toEqual({ acquired: 3, rejected: 0 });
+    expect(waitBucket(s, 'plimit', '0.075')).toBe(1); // the first started at once, the others after ~0.12 s
+    expect(waitBucket(s, 'plimit', '0.25')).toBe(3);
+    expect(instrumentRateLimiter(limit, { name: 'plimit' }).limiter).toBe(limited);
+    handle.dispose();
+    await limited(job(1));
+    expect(acquisitions(await read(), 'plimit')).toEqual({ acquired: 3, rejected: 0 });
+  });
+
   it('same limiter twice counts once; dispose() restores the method', async () => {
     const limiter = { acquire: async () => true };
     const original = limiter.acquire;
