@@ -182,7 +182,7 @@ export function lruCacheDispose<V = unknown, K = unknown>(
  * the wrapped methods and stops reporting. A no-op when otelkit is disabled.
  */
 export function instrumentCache(cache: object, options: CacheInstrumentationOptions): Instrumentation {
-  return family.instrument(cache, options?.name, (target, name, previous) => build(target as Target, name, options, previous), (base) => base);
+  return family.instrument(cache, options?.name, (target, name, previous, unhooks) => build(target as Target, name, options, previous, unhooks), (base) => base);
 }
 
 export function detectCacheKind(cache: object): CacheKind | undefined {
@@ -195,7 +195,7 @@ export function detectCacheKind(cache: object): CacheKind | undefined {
   return undefined;
 }
 
-function build(t: Target, name: string, options: CacheInstrumentationOptions, previous: CacheRecord | undefined): Built<CacheRecord> {
+function build(t: Target, name: string, options: CacheInstrumentationOptions, previous: CacheRecord | undefined, unhooks: Unhook[]): Built<CacheRecord> {
   const kind = options.kind ?? detectCacheKind(t);
   if (!kind) throw new Error('not a cache: expected get/set methods, an lru-cache, keyv or cache-manager instance');
   const userSize = options.size;
@@ -207,7 +207,6 @@ function build(t: Target, name: string, options: CacheInstrumentationOptions, pr
 
   const hooked = kind === 'lru-cache' && (disposeHooks.has(t.dispose as object) || disposeHooks.has(t.disposeAfter as object));
   const record = previous ?? new CacheRecord(name, kind, size, maxSize, hooked);
-  const unhooks: Unhook[] = [];
   const add = (u: Unhook | undefined) => u && unhooks.push(u);
 
   switch (kind) {

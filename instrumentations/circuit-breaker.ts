@@ -139,7 +139,7 @@ export function instrumentCircuitBreaker(breaker: object, options: CircuitBreake
   return family.instrument(
     breaker,
     options?.name,
-    (target, name, previous) => build(target as Record<string, unknown>, name, options, previous),
+    (target, name, previous, unhooks) => build(target as Record<string, unknown>, name, options, previous, unhooks),
     (base, record) => ({
       dispose: base.dispose,
       transition(to: CircuitState) {
@@ -181,15 +181,15 @@ function count(r: BreakerRecord, outcome: CallOutcome): void {
   }
 }
 
-function build(t: Record<string, unknown>, name: string, options: CircuitBreakerInstrumentationOptions, previous: BreakerRecord | undefined): Built<BreakerRecord> {
+function build(t: Record<string, unknown>, name: string, options: CircuitBreakerInstrumentationOptions, previous: BreakerRecord | undefined, unhooks: Unhook[]): Built<BreakerRecord> {
   const kind = options.kind ?? detectCircuitBreakerKind(t);
   switch (kind) {
     case 'opossum':
-      return opossum(t, previous ?? new BreakerRecord(name, 'closed'));
+      return opossum(t, previous ?? new BreakerRecord(name, 'closed'), unhooks);
     case 'cockatiel':
-      return cockatiel(t, previous ?? new BreakerRecord(name, 'closed'));
+      return cockatiel(t, previous ?? new BreakerRecord(name, 'closed'), unhooks);
     default:
-      return { record: previous ?? new BreakerRecord(name, options.initialState ?? 'closed'), unhooks: [] };
+      return { record: previous ?? new BreakerRecord(name, options.initialState ?? 'closed'), unhooks };
   }
 }
 
@@ -199,9 +199,8 @@ function opossumState(t: Record<string, unknown>): CircuitState {
   return 'closed';
 }
 
-function opossum(t: Record<string, unknown>, r: BreakerRecord): Built<BreakerRecord> {
+function opossum(t: Record<string, unknown>, r: BreakerRecord, unhooks: Unhook[]): Built<BreakerRecord> {
   r.state = opossumState(t);
-  const unhooks: Unhook[] = [];
   const on = (event: string, listener: (...args: never[]) => void) => {
     const u = listen(t, event, listener);
     if (u) unhooks.push(u);
@@ -235,9 +234,8 @@ interface Disposable {
 }
 type CockatielEvent<T> = (listener: (value: T) => void) => Disposable;
 
-function cockatiel(t: Record<string, unknown>, r: BreakerRecord): Built<BreakerRecord> {
+function cockatiel(t: Record<string, unknown>, r: BreakerRecord, unhooks: Unhook[]): Built<BreakerRecord> {
   r.state = COCKATIEL_STATES[safeRead(() => t.state as number) ?? 0] ?? 'closed';
-  const unhooks: Unhook[] = [];
   const sub = <T>(event: string, listener: (value: T) => void) => {
     const d = (t[event] as CockatielEvent<T>).call(t, listener);
     unhooks.push(() => d.dispose());

@@ -122,10 +122,10 @@ export function instrumentRateLimiter<T extends object>(limiter: T, options: Rat
   return family.instrument(
     limiter,
     options?.name,
-    (target, name, previous) =>
+    (target, name, previous, unhooks) =>
       typeof target === 'function' && options?.kind === undefined && options?.method === undefined
-        ? buildFunction(target as Fn, name, options, previous)
-        : build(target as Target, name, options, previous),
+        ? buildFunction(target as Fn, name, options, previous, unhooks)
+        : build(target as Target, name, options, previous, unhooks),
     (base, record) => ({ dispose: base.dispose, limiter: (record?.wrapped as T | undefined) ?? limiter }),
   );
 }
@@ -152,10 +152,9 @@ export function detectRateLimiterKind(limiter: object): RateLimiterKind {
 
 const GENERIC_METHODS = ['acquire', 'schedule', 'removeTokens', 'consume', 'take'];
 
-function build(t: Target, name: string, options: RateLimiterInstrumentationOptions, previous: LimiterRecord | undefined): Built<LimiterRecord> {
+function build(t: Target, name: string, options: RateLimiterInstrumentationOptions, previous: LimiterRecord | undefined, unhooks: Unhook[]): Built<LimiterRecord> {
   const r = previous ?? new LimiterRecord(name);
   const kind = options.kind ?? detectRateLimiterKind(t);
-  const unhooks: Unhook[] = [];
   const add = (u: Unhook | undefined, what: string) => {
     if (!u) throw new Error(`cannot hook ${what}`);
     unhooks.push(u);
@@ -273,7 +272,7 @@ function build(t: Target, name: string, options: RateLimiterInstrumentationOptio
  * properties (`pendingCount`, `activeCount`, `clearQueue`...) are the original's.
  * p-limit's `pendingCount` is the queue length.
  */
-function buildFunction(f: Fn, name: string, options: RateLimiterInstrumentationOptions, previous: LimiterRecord | undefined): Built<LimiterRecord> {
+function buildFunction(f: Fn, name: string, options: RateLimiterInstrumentationOptions, previous: LimiterRecord | undefined, unhooks: Unhook[]): Built<LimiterRecord> {
   const r = previous ?? new LimiterRecord(name);
   const counted = genericWrapper(r)(f);
   let active = true;
@@ -284,7 +283,8 @@ function buildFunction(f: Fn, name: string, options: RateLimiterInstrumentationO
   if (typeof t.pendingCount === 'number') r.queueLength = () => safeRead(() => t.pendingCount as number);
   if (options.queueLength !== undefined) r.queueLength = () => readNumber(options.queueLength);
   if (options.availablePermits !== undefined) r.available = () => readNumber(options.availablePermits);
-  return { record: r, unhooks: [() => void (active = false)] };
+  unhooks.push(() => void (active = false));
+  return { record: r, unhooks };
 }
 
 function genericWrapper(r: LimiterRecord) {

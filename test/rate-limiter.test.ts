@@ -195,6 +195,26 @@ describe('instrumentRateLimiter: generic', () => {
     expect(acquisitions(await read(), 'plimit')).toEqual({ acquired: 3, rejected: 0 });
   });
 
+  it('a hook failing midway undoes the hooks already installed and gives a no-op', () => {
+    const listeners = new Map<string, unknown>();
+    const broken = {
+      schedule() {},
+      submit() {},
+      counts() {},
+      currentReservoir() {},
+      on(event: string, l: unknown) {
+        if (event === 'executing') throw new Error('no such event');
+        listeners.set(event, l);
+      },
+      off(event: string) {
+        listeners.delete(event);
+      },
+    };
+    const handle = instrumentRateLimiter(broken, { name: 'broken' });
+    expect(handle.limiter).toBe(broken);
+    expect([...listeners.keys()]).toEqual([]);
+  });
+
   it('same limiter twice counts once; dispose() restores the method', async () => {
     const limiter = { acquire: async () => true };
     const original = limiter.acquire;

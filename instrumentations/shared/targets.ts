@@ -26,7 +26,7 @@ export type Unhook = () => void;
 
 export interface Built<R> {
   record: R;
-  /** Hooks to undo at dispose(), in any order. */
+  /** Hooks to undo at dispose(), in any order: the array build() was given. */
   unhooks: Unhook[];
 }
 
@@ -55,7 +55,8 @@ export class Family<R extends object> {
   instrument<H extends Instrumentation>(
     target: unknown,
     name: unknown,
-    build: (target: object, name: string, previous: R | undefined) => Built<R>,
+    /** Pushes each hook's undo into `unhooks` as soon as it is installed (so a throw midway is undone). */
+    build: (target: object, name: string, previous: R | undefined, unhooks: Unhook[]) => Built<R>,
     decorate: (base: Instrumentation, record: R | undefined) => H,
   ): H {
     if (isDisabled()) return decorate(noopInstrumentation, undefined);
@@ -75,14 +76,17 @@ export class Family<R extends object> {
       return existing.handle as H;
     }
     let built: Built<R>;
+    const installed: Unhook[] = [];
     try {
       const retired = this.retired.get(target);
-      built = build(target, name, retired?.name === name ? retired.record : undefined);
+      built = build(target, name, retired?.name === name ? retired.record : undefined, installed);
     } catch (err) {
+      for (const unhook of installed) safeRead(unhook);
       diag.error(`otelkit: could not instrument ${this.spec.kind} "${name}"`, err);
       return decorate(noopInstrumentation, undefined);
     }
-    const { record, unhooks } = built;
+    const { record } = built;
+    const unhooks = built.unhooks === installed ? installed : [...installed, ...built.unhooks];
     let disposed = false;
     const base: Instrumentation = {
       dispose: () => {
