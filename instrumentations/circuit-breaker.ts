@@ -140,17 +140,23 @@ export function instrumentCircuitBreaker(breaker: object, options: CircuitBreake
     breaker,
     options?.name,
     (target, name, previous, unhooks) => build(target as Record<string, unknown>, name, options, previous, unhooks),
-    (base, record) => ({
-      dispose: base.dispose,
-      transition(to: CircuitState) {
-        if (record && STATES.includes(to)) record.transition(to);
-      },
-      recordCall(outcome: CallOutcome, durationSeconds?: number) {
-        if (!record) return;
-        count(record, outcome);
-        if (durationSeconds !== undefined) record.duration(durationSeconds * 1000);
-      },
-    }),
+    (base, record) => {
+      let live = record !== undefined;
+      return {
+        dispose() {
+          live = false;
+          base.dispose();
+        },
+        transition(to: CircuitState) {
+          if (live && STATES.includes(to)) record!.transition(to);
+        },
+        recordCall(outcome: CallOutcome, durationSeconds?: number) {
+          if (!live) return;
+          count(record!, outcome);
+          if (durationSeconds !== undefined) record!.duration(durationSeconds * 1000);
+        },
+      };
+    },
   );
 }
 

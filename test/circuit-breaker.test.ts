@@ -193,6 +193,14 @@ describe('instrumentCircuitBreaker: generic', () => {
     expect(durationCount(s, 'custom')).toBe(2);
     expect(sampleValue(s, 'circuit_breaker_call_duration_seconds_bucket', { circuit_breaker_name: 'custom', le: '0.025' })).toBe(1);
     expect(sampleValue(s, 'circuit_breaker_call_duration_seconds_bucket', { circuit_breaker_name: 'custom', le: '0.5' })).toBe(2);
+    h.dispose();
+    h.recordCall('success', 0.1); // ignored after dispose()
+    h.transition('closed');
+    const again = instrumentCircuitBreaker(mine, { name: 'custom' });
+    const after = await read();
+    expect(calls(after, 'custom').success).toBe(1);
+    expect(state(after, 'custom')).toBe(0.5);
+    again.dispose();
   });
 });
 
