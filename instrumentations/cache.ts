@@ -12,7 +12,8 @@
  * The hot path only increments integer fields; observable instruments read them.
  */
 import { ValueType, type BatchObservableResult, type Meter, type Observable } from '@opentelemetry/api';
-import { Family, isThenable, listen, noop, readNumber, safeRead, wrapMethod, type Built, type NumberSource, type Unhook } from './shared/targets.js';
+import { isThenable, observeSettled } from './shared/settle.js';
+import { Family, listen, readNumber, safeRead, wrapMethod, type Built, type NumberSource, type Unhook } from './shared/targets.js';
 import type { Instrumentation } from './types.js';
 
 export type CacheKind = 'map' | 'async-map' | 'lru-cache' | 'keyv' | 'cache-manager';
@@ -292,8 +293,8 @@ function asyncGet(r: CacheRecord) {
   return (get: Fn): Fn =>
     function (this: unknown): unknown {
       const result = get.apply(this, arguments as unknown as unknown[]);
-      if (isThenable(result)) result.then(onValue, noop);
-      else onValue(result);
+      if (isThenable(result)) return observeSettled(result, onValue);
+      onValue(result);
       return result;
     };
 }
@@ -308,9 +309,7 @@ function asyncMget(r: CacheRecord) {
   };
   return (mget: Fn): Fn =>
     function (this: unknown): unknown {
-      const result = mget.apply(this, arguments as unknown as unknown[]);
-      if (isThenable(result)) result.then(onValues, noop);
-      return result;
+      return observeSettled(mget.apply(this, arguments as unknown as unknown[]), onValues);
     };
 }
 
@@ -319,8 +318,8 @@ function asyncSet(r: CacheRecord) {
   return (set: Fn): Fn =>
     function (this: unknown): unknown {
       const result = set.apply(this, arguments as unknown as unknown[]);
-      if (isThenable(result)) result.then(onSet, noop);
-      else onSet();
+      if (isThenable(result)) return observeSettled(result, onSet);
+      onSet();
       return result;
     };
 }
@@ -332,8 +331,8 @@ function asyncDelete(r: CacheRecord) {
   return (del: Fn): Fn =>
     function (this: unknown): unknown {
       const result = del.apply(this, arguments as unknown as unknown[]);
-      if (isThenable(result)) result.then(onDelete, noop);
-      else onDelete(result);
+      if (isThenable(result)) return observeSettled(result, onDelete);
+      onDelete(result);
       return result;
     };
 }
@@ -359,8 +358,8 @@ function cacheManagerWrap(r: CacheRecord) {
           r.hits++;
         }
       };
-      if (isThenable(result)) result.then(settle, noop);
-      else settle();
+      if (isThenable(result)) return observeSettled(result, settle);
+      settle();
       return result;
     };
 }

@@ -13,6 +13,7 @@
 import { diag, ValueType, type BatchObservableResult, type Meter, type Observable } from '@opentelemetry/api';
 import type { OtelkitConfig } from '../src/config/types.js';
 import { DurationHistogram, type DurationSeries } from './shared/histogram.js';
+import { observeSettled } from './shared/settle.js';
 import { Family, listen, safeRead, wrapMethod, type Built, type Unhook } from './shared/targets.js';
 import type { Instrumentation } from './types.js';
 
@@ -261,9 +262,7 @@ function cockatiel(t: Record<string, unknown>, r: BreakerRecord, unhooks: Unhook
   };
   const unwrap = wrapMethod(t, 'execute', (execute) =>
     function (this: unknown): unknown {
-      const result = execute.apply(this, arguments as unknown as unknown[]);
-      if (result instanceof Promise) result.then(undefined, onRejected);
-      return result;
+      return observeSettled(execute.apply(this, arguments as unknown as unknown[]), undefined, onRejected);
     },
   );
   if (unwrap) unhooks.push(unwrap);

@@ -18,7 +18,8 @@
 import { ValueType, type BatchObservableResult, type Meter, type Observable } from '@opentelemetry/api';
 import type { OtelkitConfig } from '../src/config/types.js';
 import { DurationHistogram, type DurationSeries } from './shared/histogram.js';
-import { Family, isThenable, listen, readNumber, safeRead, wrapMethod, type Built, type NumberSource, type Unhook } from './shared/targets.js';
+import { isThenable, observeSettled } from './shared/settle.js';
+import { Family, listen, readNumber, safeRead, wrapMethod, type Built, type NumberSource, type Unhook } from './shared/targets.js';
 import type { Instrumentation } from './types.js';
 
 export type RateLimiterKind = 'bottleneck' | 'rate-limiter-flexible' | 'rate-limiter-flexible-queue' | 'generic';
@@ -203,22 +204,19 @@ function build(t: Target, name: string, options: RateLimiterInstrumentationOptio
         wrapMethod(t, 'consume', (consume) =>
           function (this: unknown, k: unknown): unknown {
             const start = now();
-            const result = consume.apply(this, arguments as unknown as unknown[]);
-            if (isThenable(result)) {
-              result.then(
-                (res) => {
-                  r.acquire(now() - start);
-                  onResult(k, res);
-                },
-                (rej: unknown) => {
-                  // A RateLimiterRes is a rejection; an Error is a store failure (not counted).
-                  if (rej instanceof Error || rej === null || typeof rej !== 'object') return;
-                  r.rejected++;
-                  onResult(k, rej);
-                },
-              );
-            }
-            return result;
+            return observeSettled(
+              consume.apply(this, arguments as unknown as unknown[]),
+              (res) => {
+                r.acquire(now() - start);
+                onResult(k, res);
+              },
+              (rej) => {
+                // A RateLimiterRes is a rejection; an Error is a store failure (not counted).
+                if (rej instanceof Error || rej === null || typeof rej !== 'object') return;
+                r.rejected++;
+                onResult(k, rej);
+              },
+            );
           },
         ),
         'consume()',
@@ -233,9 +231,11 @@ function build(t: Target, name: string, options: RateLimiterInstrumentationOptio
           function (this: unknown, _tokens: unknown, k: unknown): unknown {
             if (k !== undefined && k !== 'limiter') otherKeys = true;
             const start = now();
-            const result = removeTokens.apply(this, arguments as unknown as unknown[]);
-            if (isThenable(result)) result.then(() => r.acquire(now() - start), () => void r.rejected++);
-            return result;
+            return observeSettled(
+              removeTokens.apply(this, arguments as unknown as unknown[]),
+              () => r.acquire(now() - start),
+              () => void r.rejected++,
+            );
           },
         ),
         'removeTokens()',
@@ -295,8 +295,8 @@ function genericWrapper(r: LimiterRecord) {
       if (index === -1) {
         // acquire-style: allowed when the promise resolves (or a sync call returns anything but false).
         const result = original.apply(this, arguments as unknown as unknown[]);
-        if (isThenable(result)) result.then(() => r.acquire(now() - start), () => void r.rejected++);
-        else if (result === false) r.rejected++;
+        if (isThenable(result)) return observeSettled(result, () => r.acquire(now() - start), () => void r.rejected++);
+        if (result === false) r.rejected++;
         else r.acquire(0);
         return result;
       }
@@ -311,15 +311,11 @@ function genericWrapper(r: LimiterRecord) {
         }
         return task.apply(this, arguments as unknown as unknown[]);
       };
-      const result = original.apply(this, args);
-      if (isThenable(result)) {
-        result.then(undefined, () => {
-          if (!started) {
-            started = true;
-            r.rejected++;
-          }
-        });
-      }
-      return result;
+      return observeSettled(original.apply(this, args), undefined, () => {
+        if (!started) {
+          started = true;
+          r.rejected++;
+        }
+      });
     };
 }
