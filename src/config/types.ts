@@ -10,7 +10,18 @@ export type LogLevel = 'none' | 'error' | 'warn' | 'info' | 'debug' | 'verbose' 
 export type HistogramKind = 'explicit' | 'exponential';
 
 /** Names of the instrumentation groups register() can start on its own. */
-export type DefaultInstrumentationName = 'http-server' | 'http-client' | 'runtime';
+export type DefaultInstrumentationName =
+  | 'http-server'
+  | 'http-client'
+  | 'runtime'
+  // one runtime group each (`runtime` = all four)
+  | 'runtime-eventloop'
+  | 'runtime-gc'
+  | 'runtime-heap'
+  | 'runtime-process';
+
+/** `diagnostics-channel`: otelkit's metrics only. `instrumentation-http`: the same metrics plus @opentelemetry/instrumentation-http's spans. */
+export type HttpMode = 'diagnostics-channel' | 'instrumentation-http';
 
 export interface PrometheusConfig {
   /** Interface to bind; `0.0.0.0` for containers. */
@@ -44,6 +55,8 @@ export interface HttpInstrumentationConfig {
   excludePaths: string[];
   /** Record request/response body size histograms. */
   bodySizes: boolean;
+  /** Default `diagnostics-channel`. */
+  mode?: HttpMode;
 }
 
 export interface OtelkitConfig {

@@ -1,0 +1,156 @@
+// HTTP server overhead: a node:http hello world, four ways:
+//   plain        no metrics
+//   otelkit      register() with otelkit's defaults (HTTP server + client + runtime metrics)
+//   otel-http    @opentelemetry/instrumentation-http with a MeterProvider (stable semconv)
+//   prom-client  a prom-client Histogram (method, route, status_code) observed by hand on 'finish'
+// Each server runs in its own process pinned to CPU 0 (taskset), the load
+// (autocannon, in this process) on CPU 1; 127.0.0.1 only. Every repetition runs
+// every variant once, in a rotating order (interleaved), each run warmed up first.
+// Reported: requests/s and p99 latency as ratios to `plain` within the same
+// repetition; median and min..max over the repetitions.
+// Usage: npm run bench:http   (builds with tsup, then runs this file; about 3.5 min)
+// Env: BENCH_REPS (5), BENCH_SECONDS (8), BENCH_WARMUP_SECONDS (2), BENCH_CONNECTIONS (50)
+import { spawn, spawnSync } from 'node:child_process';
+import { once } from 'node:events';
+import { createRequire, syncBuiltinESMExports } from 'node:module';
+import { availableParallelism } from 'node:os';
+import { fileURLToPath } from 'node:url';
+
+// Extra variants for diagnosis (BENCH_VARIANTS=plain,otelkit-core,otelkit-server,...):
+//   otelkit-core    register() with no instrumentations
+//   otelkit-server  register() with the HTTP server metrics only
+const VARIANTS = (process.env.BENCH_VARIANTS ?? 'plain,otelkit,otel-http,prom-client').split(',');
+const self = fileURLToPath(import.meta.url);
+
+if (process.argv[2] === '--serve') await serve(process.argv[3]);
+else await main();
+
+// ---- server side -------------------------------------------------------------------
+
+async function serve(variant) {
+  const require = createRequire(import.meta.url);
+  let metricsUrl = null;
+  let handler = (_req, res) => res.end('hello world');
+  if (variant.startsWith('otelkit')) {
+    const { register } = await import('../dist/index.js');
+    const instrumentations = { otelkit: undefined, 'otelkit-core': [], 'otelkit-server': ['http-server'] }[variant];
+    metricsUrl = (await register({ prometheus: { host: '127.0.0.1', port: 0 }, instrumentations }).ready).url;
+  } else if (variant === 'otel-http') {
+    process.env.OTEL_SEMCONV_STABILITY_OPT_IN = 'http';
+    const { register } = await import('../dist/index.js');
+    metricsUrl = (await register({ prometheus: { host: '127.0.0.1', port: 0 }, instrumentations: [] }).ready).url;
+    const { HttpInstrumentation } = require('@opentelemetry/instrumentation-http');
+    new HttpInstrumentation().enable();
+    require('node:http'); // let require-in-the-middle patch it, then sync the ESM view
+    syncBuiltinESMExports();
+  } else if (variant === 'prom-client') {
+    const client = require('prom-client');
+    const histogram = new client.Histogram({
+      name: 'http_server_request_duration_seconds',
+      help: 'Duration of HTTP server requests.',
+      labelNames: ['method', 'route', 'status_code'],
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10],
+    });
+    handler = (req, res) => {
+      const end = histogram.startTimer();
+      res.on('finish', () => end({ method: req.method, route: '/', status_code: res.statusCode }));
+      res.end('hello world');
+    };
+  } else if (variant !== 'plain') {
+    throw new Error(`unknown variant ${variant}`);
+  }
+  const http = require('node:http');
+  // GET /__cpu answers the server's CPU time so far (µs): CPU per request is the
+  // steadier measure when other jobs share the machine.
+  const server = http.createServer((req, res) => {
+    if (req.url === '/__cpu') {
+      const u = process.cpuUsage();
+      return res.end(String(u.user + u.system));
+    }
+    handler(req, res);
+  });
+  server.listen(0, '127.0.0.1', () => console.log(JSON.stringify({ port: server.address().port, metricsUrl })));
+}
+
+// ---- load side ----------------------------------------------------------------------
+
+async function main() {
+  const reps = Number(process.env.BENCH_REPS ?? 5);
+  const seconds = Number(process.env.BENCH_SECONDS ?? 8);
+  const warmup = Number(process.env.BENCH_WARMUP_SECONDS ?? 2);
+  const connections = Number(process.env.BENCH_CONNECTIONS ?? 50);
+  const { default: autocannon } = await import('autocannon');
+  const pin = availableParallelism() >= 2 && spawnSync('taskset', ['-V']).status === 0;
+  if (pin) spawnSync('taskset', ['-cp', '1', String(process.pid)], { stdio: 'ignore' });
+  console.log(`# ${reps} reps x ${VARIANTS.length} variants, ${seconds} s each (+${warmup} s warm-up), ${connections} connections, Node ${process.version}, ` +
+    (pin ? 'server on CPU 0, load on CPU 1' : 'no taskset / single CPU: server and load share CPUs'));
+
+  const results = Object.fromEntries(VARIANTS.map((v) => [v, []]));
+  for (let rep = 0; rep < reps; rep++) {
+    const order = VARIANTS.map((_, i) => VARIANTS[(i + rep) % VARIANTS.length]);
+    for (const variant of order) {
+      const r = await run(autocannon, variant, { pin, seconds, warmup, connections });
+      results[variant].push(r);
+      console.log(`rep ${rep + 1} ${variant.padEnd(11)} ${Math.round(r.rps)} req/s  p99 ${r.p99.toFixed(2)} ms  CPU ${r.cpuPerRequest.toFixed(1)} µs/req${r.counted !== undefined ? `  (recorded ${r.counted} requests)` : ''}`);
+    }
+  }
+  report(results, reps);
+}
+
+async function run(autocannon, variant, { pin, seconds, warmup, connections }) {
+  const args = [self, '--serve', variant];
+  const child = pin ? spawn('taskset', ['-c', '0', process.execPath, ...args], { stdio: ['ignore', 'pipe', 'inherit'] }) : spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
+  try {
+    const [line] = await Promise.race([
+      once(child.stdout, 'data'),
+      new Promise((_, reject) => setTimeout(() => reject(new Error(`${variant} server did not start`)), 15_000)),
+    ]);
+    const { port, metricsUrl } = JSON.parse(String(line).trim().split('\n')[0]);
+    const url = `http://127.0.0.1:${port}/`;
+    if (warmup > 0) await autocannon({ url, connections, duration: warmup });
+    // autocannon's own percentiles are whole milliseconds; keep the exact response times.
+    const latencies = [];
+    const cpu = async () => Number(await (await fetch(`${url}__cpu`)).text());
+    const cpuBefore = await cpu();
+    const instance = autocannon({ url, connections, duration: seconds });
+    instance.on('response', (_client, _status, _bytes, ms) => latencies.push(ms));
+    const r = await instance;
+    const cpuUs = (await cpu()) - cpuBefore;
+    latencies.sort((a, b) => a - b);
+    const p99 = latencies[Math.min(latencies.length - 1, Math.floor(latencies.length * 0.99))];
+    if (r.errors || r.non2xx) throw new Error(`${variant}: ${r.errors} errors, ${r.non2xx} non-2xx`);
+    let counted;
+    if (variant.startsWith('otelkit') && metricsUrl) {
+      const text = await (await fetch(metricsUrl)).text();
+      const m = /^http_server_request_duration_seconds_count\{[^}]*http_response_status_code="200"[^}]*\} (\d+)/m.exec(text);
+      counted = m ? Number(m[1]) : 0;
+    }
+    return { rps: r.requests.total / seconds, p99, total: r.requests.total, counted, cpuPerRequest: cpuUs / r.requests.total };
+  } finally {
+    child.kill('SIGKILL');
+    await once(child, 'exit').catch(() => {});
+  }
+}
+
+function report(results, reps) {
+  const median = (xs) => {
+    const s = [...xs].sort((a, b) => a - b);
+    const n = s.length;
+    return n % 2 ? s[(n - 1) / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
+  };
+  const f = (x, d = 2) => x.toFixed(d);
+  const plain = results.plain;
+  console.log(`\n| variant | req/s median | req/s ratio to plain: median (min..max) | p99 ms median | p99 ratio to plain: median (min..max) | server CPU µs/req median | CPU ratio to plain: median (min..max) |`);
+  console.log('|---|---|---|---|---|---|---|');
+  for (const v of VARIANTS) {
+    const rps = results[v].map((r) => r.rps);
+    const p99 = results[v].map((r) => r.p99);
+    const rr = results[v].map((r, i) => r.rps / plain[i].rps);
+    const pr = results[v].map((r, i) => r.p99 / plain[i].p99);
+    const cpu = results[v].map((r) => r.cpuPerRequest);
+    const cr = results[v].map((r, i) => r.cpuPerRequest / plain[i].cpuPerRequest);
+    const range = (xs) => `${f(median(xs))} (${f(Math.min(...xs))}..${f(Math.max(...xs))})`;
+    console.log(`| ${v} | ${Math.round(median(rps))} | ${range(rr)} | ${f(median(p99))} | ${range(pr)} | ${f(median(cpu), 1)} | ${range(cr)} |`);
+  }
+  console.log(`\n(${reps} repetitions; ratios are paired within a repetition.)`);
+}

@@ -1,0 +1,122 @@
+/**
+ * Node runtime metrics, in four groups that can be switched off one by one:
+ *   eventloop  nodejs.eventloop.delay.{min,max,mean,stddev,p50,p90,p99}, .utilization, .time
+ *   gc         v8js.gc.duration by v8js.gc.type
+ *   heap       v8js.memory.heap.used / .space.size / .space.available_size / .space.physical_size per space
+ *   process    process.cpu.time, process.cpu.utilization, process.memory.usage, process.uptime,
+ *              v8js.resource.active (active handles/resources by type)
+ *
+ * The eventloop, gc, heap and active-resource metrics come from the official
+ * @opentelemetry/instrumentation-runtime-node, keeping only the collectors of the
+ * enabled groups (a disabled group then costs nothing: no event-loop monitor, no
+ * GC observer). The process metrics are four observable instruments over Node's own
+ * `process.cpuUsage()`, `process.memoryUsage.rss()` and `process.uptime()`:
+ * @opentelemetry/host-metrics would give the same three process metrics but brings
+ * `systeminformation` and host-wide metrics a service does not own.
+ */
+import { availableParallelism } from 'node:os';
+import { diag, ValueType, type Meter, type MeterProvider } from '@opentelemetry/api';
+import { RuntimeNodeInstrumentation } from '@opentelemetry/instrumentation-runtime-node';
+import { isDisabled, onMeter } from '../src/meter.js';
+import { noopInstrumentation, type Instrumentation } from './types.js';
+
+export const RUNTIME_GROUPS = ['eventloop', 'gc', 'heap', 'process'] as const;
+export type RuntimeGroup = (typeof RUNTIME_GROUPS)[number];
+
+export interface RuntimeInstrumentationOptions {
+  /** Groups to report; default all. */
+  groups?: RuntimeGroup[];
+  /** Event-loop delay sampling resolution in ms (runtime-node's `monitoringPrecision`). Default 10. */
+  eventLoopResolutionMs?: number;
+}
+
+/** runtime-node collector class names per group. */
+const COLLECTORS: Record<string, RuntimeGroup> = {
+  EventLoopUtilizationCollector: 'eventloop',
+  EventLoopTimeCollector: 'eventloop',
+  EventLoopDelayCollector: 'eventloop',
+  GCCollector: 'gc',
+  HeapSpacesSizeAndUsedCollector: 'heap',
+  ActiveResourcesCollector: 'process',
+};
+
+/** Starts the runtime metrics of `groups`. Returns a handle whose dispose() stops them. */
+export function instrumentRuntime(options: RuntimeInstrumentationOptions = {}): Instrumentation {
+  if (isDisabled()) return noopInstrumentation;
+  const groups = new Set<RuntimeGroup>(options.groups ?? RUNTIME_GROUPS);
+  if (groups.size === 0) return noopInstrumentation;
+  let runtimeNode: RuntimeNodeInstrumentation | undefined;
+  let stopProcess: (() => void) | undefined;
+  let disposed = false;
+  const cancel = onMeter(({ meter }) => {
+    if (disposed) return;
+    runtimeNode = startRuntimeNode(meter, groups, options.eventLoopResolutionMs ?? 10);
+    if (groups.has('process')) stopProcess = processMetrics(meter);
+  });
+  return {
+    dispose() {
+      if (disposed) return;
+      disposed = true;
+      cancel();
+      try {
+        runtimeNode?.disable();
+      } catch (err) {
+        diag.error('otelkit: stopping the runtime metrics failed', err);
+      }
+      stopProcess?.();
+    },
+  };
+}
+
+function startRuntimeNode(meter: Meter, groups: Set<RuntimeGroup>, resolutionMs: number): RuntimeNodeInstrumentation | undefined {
+  const instrumentation = new RuntimeNodeInstrumentation({ enabled: false, monitoringPrecision: resolutionMs });
+  // Keep the collectors of the enabled groups only. `_collectors` is internal: if its
+  // shape ever changes, every collector stays (more metrics, never fewer).
+  const internal = instrumentation as unknown as { _collectors?: { constructor: { name: string } }[] };
+  if (Array.isArray(internal._collectors)) {
+    internal._collectors = internal._collectors.filter((c) => {
+      const group = COLLECTORS[c.constructor.name];
+      return group === undefined || groups.has(group);
+    });
+    if (internal._collectors.length === 0) return undefined;
+  }
+  // Report through otelkit's meter (scope `otelkit`) rather than the global provider.
+  const provider: MeterProvider = { getMeter: () => meter };
+  instrumentation.setMeterProvider(provider);
+  instrumentation.enable();
+  return instrumentation;
+}
+
+/** process.* metrics from Node's own process APIs; returns the stop function. */
+function processMetrics(meter: Meter): () => void {
+  const cpuTime = meter.createObservableCounter('process.cpu.time', { unit: 's', description: 'Total CPU seconds used by the process, by mode.', valueType: ValueType.DOUBLE });
+  const cpuUtilization = meter.createObservableGauge('process.cpu.utilization', {
+    unit: '1',
+    description: 'CPU time used since the last collection, divided by elapsed time and the CPUs available to the process.',
+    valueType: ValueType.DOUBLE,
+  });
+  const memory = meter.createObservableUpDownCounter('process.memory.usage', { unit: 'By', description: 'Resident set size of the process.', valueType: ValueType.INT });
+  const uptime = meter.createObservableGauge('process.uptime', { unit: 's', description: 'Time since the process started.', valueType: ValueType.DOUBLE });
+  const USER = Object.freeze({ 'cpu.mode': 'user' });
+  const SYSTEM = Object.freeze({ 'cpu.mode': 'system' });
+  const cpus = Math.max(1, availableParallelism());
+  let last = { at: performance.now(), usage: process.cpuUsage() };
+
+  const callback = (result: import('@opentelemetry/api').BatchObservableResult): void => {
+    const usage = process.cpuUsage();
+    const at = performance.now();
+    result.observe(cpuTime, usage.user / 1e6, USER);
+    result.observe(cpuTime, usage.system / 1e6, SYSTEM);
+    const elapsedUs = (at - last.at) * 1000 * cpus;
+    if (elapsedUs > 0) {
+      result.observe(cpuUtilization, Math.min(1, (usage.user - last.usage.user) / elapsedUs), USER);
+      result.observe(cpuUtilization, Math.min(1, (usage.system - last.usage.system) / elapsedUs), SYSTEM);
+    }
+    last = { at, usage };
+    result.observe(memory, process.memoryUsage.rss());
+    result.observe(uptime, process.uptime());
+  };
+  const observables = [cpuTime, cpuUtilization, memory, uptime];
+  meter.addBatchObservableCallback(callback, observables);
+  return () => meter.removeBatchObservableCallback(callback, observables);
+}
