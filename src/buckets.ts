@@ -4,7 +4,7 @@
  * views. Using views for both would make the SDK export duplicate streams.
  */
 import type { Histogram, Meter, MeterOptions, MeterProvider, MetricOptions } from '@opentelemetry/api';
-import { AggregationType, type ViewOptions } from '@opentelemetry/sdk-metrics';
+import { AggregationType, InstrumentType, type ViewOptions } from '@opentelemetry/sdk-metrics';
 
 /** The HTTP semantic-convention buckets, in seconds. */
 export const SECONDS_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10];
@@ -22,38 +22,57 @@ export function defaultBucketsForUnit(unit: string | undefined): number[] | unde
   return unit === undefined ? undefined : BY_UNIT[unit];
 }
 
-/** One view per configured instrument name. */
-export function bucketViews(histogramBuckets: Record<string, number[]>): ViewOptions[] {
+/**
+ * One view per configured instrument name. A view's stream ignores the reader's
+ * cardinality limit, so the view carries it; matching histograms only keeps a
+ * counter that happens to share the name from becoming a histogram.
+ */
+export function bucketViews(histogramBuckets: Record<string, number[]>, cardinalityLimit: number): ViewOptions[] {
   return Object.entries(histogramBuckets).map(([instrumentName, boundaries]) => ({
     instrumentName,
+    instrumentType: InstrumentType.HISTOGRAM,
     aggregation: { type: AggregationType.EXPLICIT_BUCKET_HISTOGRAM, options: { boundaries } },
+    aggregationCardinalityLimit: cardinalityLimit,
   }));
 }
 
 /**
- * Wraps a MeterProvider so histograms created without bucket advice get the
- * default for their unit. Everything else is passed through untouched.
+ * The provider otelkit registers globally: the SDK provider itself (instanceof,
+ * forceFlush, shutdown all intact) except that histograms created without bucket
+ * advice get the default for their unit.
  */
-export function withUnitBucketAdvice(provider: MeterProvider): MeterProvider {
-  return {
-    getMeter(name: string, version?: string, options?: MeterOptions): Meter {
-      return adviseMeter(provider.getMeter(name, version, options));
-    },
+export function withUnitBucketAdvice<P extends MeterProvider>(provider: P): P {
+  const advised = new WeakMap<Meter, Meter>();
+  const getMeter = (name: string, version?: string, options?: MeterOptions): Meter => {
+    const meter = provider.getMeter(name, version, options);
+    let wrapped = advised.get(meter);
+    if (!wrapped) advised.set(meter, (wrapped = adviseMeter(meter)));
+    return wrapped;
   };
-}
-
-function adviseMeter(meter: Meter): Meter {
-  return new Proxy(meter, {
+  return new Proxy(provider, {
     get(target, prop, receiver) {
-      if (prop === 'createHistogram') return createHistogram;
+      if (prop === 'getMeter') return getMeter;
       const value = Reflect.get(target, prop, receiver) as unknown;
       return typeof value === 'function' ? value.bind(target) : value;
     },
   });
+}
 
-  function createHistogram(name: string, options?: MetricOptions): Histogram {
+function adviseMeter(meter: Meter): Meter {
+  const createHistogram = (name: string, options?: MetricOptions): Histogram => {
     const boundaries = options?.advice?.explicitBucketBoundaries ? undefined : defaultBucketsForUnit(options?.unit);
     const advised = boundaries ? { ...options, advice: { ...options?.advice, explicitBucketBoundaries: boundaries } } : options;
     return meter.createHistogram(name, advised);
-  }
+  };
+  const bound = new Map<PropertyKey, unknown>();
+  return new Proxy(meter, {
+    get(target, prop, receiver) {
+      if (prop === 'createHistogram') return createHistogram;
+      const value = Reflect.get(target, prop, receiver) as unknown;
+      if (typeof value !== 'function') return value;
+      let fn = bound.get(prop);
+      if (!fn) bound.set(prop, (fn = value.bind(target)));
+      return fn;
+    },
+  });
 }

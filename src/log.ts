@@ -5,7 +5,11 @@
 import { otelkitState } from './state.js';
 
 export function configWarning(message: string): void {
-  process.stderr.write(`otelkit: ${message}\n`);
+  try {
+    process.stderr.write(`otelkit: ${message}\n`);
+  } catch {
+    // A closed stderr (EPIPE) is no reason to disturb the app.
+  }
 }
 
 /** Same as configWarning, printed at most once per key for the process. */

@@ -11,11 +11,24 @@ import {
   processDetector,
   resourceFromAttributes,
   type Resource,
+  type ResourceDetector,
 } from '@opentelemetry/resources';
+
+/**
+ * The SDK's process detector minus the command line: argv can carry secrets, and
+ * target_info is served on a scrape endpoint that has no token by default.
+ */
+const processWithoutArgs: ResourceDetector = {
+  detect(config) {
+    const detected = processDetector.detect(config);
+    const { 'process.command_args': _args, 'process.command_line': _line, ...attributes } = detected.attributes ?? {};
+    return { ...detected, attributes };
+  },
+};
 
 export function buildResource(configured: Record<string, string>): Resource {
   return defaultResource()
-    .merge(detectResources({ detectors: [hostDetector, processDetector] }))
+    .merge(detectResources({ detectors: [hostDetector, processWithoutArgs] }))
     .merge(resourceFromAttributes(appPackageAttributes()))
     .merge(resourceFromAttributes(configured));
 }

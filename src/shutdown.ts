@@ -15,16 +15,20 @@ export function installShutdownHooks(shutdown: () => Promise<void>, timeoutMs: n
   const flushOnce = (): Promise<void> => (flushing ??= bounded(shutdown(), timeoutMs));
 
   const onSignal = (signal: NodeJS.Signals): void => {
+    // Decided now, not after the flush: an app's `process.once` handler has
+    // removed itself by then, and re-raising would kill its graceful shutdown.
+    const appHandlesSignal = process.listenerCount(signal) > 1;
     void flushOnce().finally(() => {
       uninstall();
-      if (process.listenerCount(signal) === 0) process.kill(process.pid, signal);
+      if (!appHandlesSignal) process.kill(process.pid, signal);
     });
   };
   const onBeforeExit = (): void => {
     if (!flushing) void flushOnce();
   };
 
-  for (const signal of SIGNALS) process.on(signal, onSignal);
+  // First in line, so the flush starts before an app handler that exits at once.
+  for (const signal of SIGNALS) process.prependListener(signal, onSignal);
   process.on('beforeExit', onBeforeExit);
 
   function uninstall(): void {

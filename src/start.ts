@@ -9,6 +9,7 @@ import { loadConfig } from './config/index.js';
 import { defaultConfig } from './config/defaults.js';
 import type { LogLevel, OtelkitConfig, OtelkitUserConfig } from './config/types.js';
 import { startDefaultInstrumentations } from './default-instrumentations.js';
+import { noopInstrumentation, type Instrumentation } from '../instrumentations/types.js';
 import { notFound, serveScrape } from './exporters/prometheus-handler.js';
 import { startPrometheusServer } from './exporters/prometheus-server.js';
 import type { OtelkitHandle, PrometheusAddress } from './handle.js';
@@ -35,7 +36,7 @@ export function register(options?: OtelkitUserConfig): OtelkitHandle {
     for (const problem of problems) configWarning(problem);
     handle = config.disabled ? disabledHandle(config) : start(config);
   } catch (err) {
-    configWarning(`failed to start (${err instanceof Error ? err.message : String(err)}); metrics are off, the app keeps running`);
+    configWarning(`failed to start (${firstLine(err)}); metrics are off, the app keeps running`);
     handle = disabledHandle(defaultConfig());
   }
   state.handle = handle;
@@ -59,16 +60,29 @@ export function metricsHandler(req: IncomingMessage, res: ServerResponse): void 
 }
 
 function start(config: OtelkitConfig): OtelkitHandle {
-  setDiagLevel(config.logLevel);
   const { provider, prometheus } = buildProvider(config);
-  metrics.setGlobalMeterProvider(withUnitBucketAdvice(provider));
+  const globalProvider = withUnitBucketAdvice(provider);
+  if (!metrics.setGlobalMeterProvider(globalProvider)) {
+    configWarning(
+      'another MeterProvider is already registered globally, so otelkit did not start; ' +
+        'use the otelkit/register preload, or call register() before any other OpenTelemetry metrics setup',
+    );
+    provider.shutdown().catch(() => {});
+    return disabledHandle(config);
+  }
+  setDiagLevel(config.logLevel);
 
   const server = prometheus && config.prometheus.server ? startPrometheusServer(prometheus, config.prometheus) : undefined;
   let prometheusAddress: PrometheusAddress | undefined;
   const ready = (server?.listening ?? Promise.resolve(undefined)).then((address) => (prometheusAddress = address));
 
-  publishMeter({ meter: metrics.getMeter('otelkit', OTELKIT_VERSION), config });
-  const instrumentations = startDefaultInstrumentations(config);
+  publishMeter({ meter: globalProvider.getMeter('otelkit', OTELKIT_VERSION), config });
+  let instrumentations: Instrumentation = noopInstrumentation;
+  try {
+    instrumentations = startDefaultInstrumentations(config);
+  } catch (err) {
+    configWarning(`the default instrumentations failed to start (${firstLine(err)}); the rest of otelkit runs`);
+  }
 
   let stopped: Promise<void> | undefined;
   const shutdown = (): Promise<void> =>
@@ -122,6 +136,10 @@ const DIAG_LEVELS: Record<LogLevel, DiagLogLevel> = {
 
 function setDiagLevel(level: LogLevel): void {
   if (level !== 'none') diag.setLogger(new DiagConsoleLogger(), { logLevel: DIAG_LEVELS[level], suppressOverrideMessage: true });
+}
+
+function firstLine(err: unknown): string {
+  return (err instanceof Error ? err.message : String(err)).split('\n', 1)[0]!;
 }
 
 function safely(fn: () => void): void {

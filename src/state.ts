@@ -3,6 +3,7 @@
  * ESM and CJS builds (both may load in one app) share one provider and one port.
  */
 import { diag } from '@opentelemetry/api';
+import { sdkDisabled } from './config/parsers.js';
 import type { MeterContext } from './meter.js';
 import type { OtelkitHandle } from './handle.js';
 
@@ -27,7 +28,7 @@ export function otelkitState(): OtelkitState {
   if (!state) {
     state = {
       meterListeners: new Set(),
-      disabled: /^\s*true\s*$/i.test(process.env.OTEL_SDK_DISABLED ?? ''),
+      disabled: sdkDisabled(process.env),
       warnedOnce: new Set(),
       ownServers: new WeakSet(),
       excludedRequests: new WeakSet(),

@@ -167,3 +167,44 @@ it('the README documents every variable otelkit reads', async () => {
   const read = [...SETTINGS.flatMap((s) => s.env), ...Object.values(SPECIAL_ENV)];
   expect(read.filter((name) => !documented.has(name))).toEqual([]);
 });
+
+describe('review fixes', () => {
+  it('OTEL_SDK_DISABLED follows the spec: only "true" disables, "1" is reported', () => {
+    expect(resolveConfig({ OTEL_SDK_DISABLED: 'TRUE' }, []).config.disabled).toBe(true);
+    const { config, problems } = resolveConfig({ OTEL_SDK_DISABLED: '1' }, []);
+    expect(config.disabled).toBe(false);
+    expect(problems).toEqual(['OTEL_SDK_DISABLED="1" is invalid: expected true or false; using false']);
+  });
+
+  it('an invalid signal endpoint names the endpoint actually used', () => {
+    const { config, problems } = resolveConfig({ OTEL_EXPORTER_OTLP_METRICS_ENDPOINT: 'nope', OTEL_EXPORTER_OTLP_ENDPOINT: 'http://base:4318' }, []);
+    expect(config.otlp.endpoint).toBe('http://base:4318/v1/metrics');
+    expect(problems).toEqual(['OTEL_EXPORTER_OTLP_METRICS_ENDPOINT="nope" is invalid: expected an http:// or https:// URL, e.g. http://collector:4318; using http://base:4318/v1/metrics']);
+  });
+
+  it('OTLP headers merge config < generic env < signal env, key by key', () => {
+    const { config } = resolveConfig(
+      { OTEL_EXPORTER_OTLP_HEADERS: 'a=env,b=env', OTEL_EXPORTER_OTLP_METRICS_HEADERS: 'b=metrics' },
+      [{ label: 'otel.config.ts', config: { otlp: { headers: { a: 'file', c: 'file' } } } }],
+    );
+    expect(config.otlp.headers).toEqual({ a: 'env', b: 'metrics', c: 'file' });
+  });
+
+  it('an export timeout longer than the interval is reported and capped', () => {
+    const { config, problems } = resolveConfig({ OTEL_METRICS_EXPORTER: 'otlp', OTEL_METRIC_EXPORT_INTERVAL: '1000', OTEL_METRIC_EXPORT_TIMEOUT: '5000' }, []);
+    expect(config.exportTimeoutMs).toBe(1000);
+    expect(problems).toEqual(['OTEL_METRIC_EXPORT_TIMEOUT (5000 ms) is longer than OTEL_METRIC_EXPORT_INTERVAL (1000 ms); using 1000']);
+  });
+
+  it('a host with spaces is rejected on one line', () => {
+    const { config, problems } = resolveConfig({ OTEL_EXPORTER_PROMETHEUS_HOST: 'local host' }, []);
+    expect(config.prometheus.host).toBe('localhost');
+    expect(problems[0]).toMatch(/^OTEL_EXPORTER_PROMETHEUS_HOST="local host" is invalid/);
+  });
+
+  it('a disabled start does not load the config file', () => {
+    const dir = emptyDir();
+    writeFileSync(join(dir, 'otel.config.mjs'), `throw new Error('must not load');`);
+    expect(loadConfig(undefined, { OTEL_SDK_DISABLED: 'true' }, dir).problems).toEqual([]);
+  });
+});

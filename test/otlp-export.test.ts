@@ -84,6 +84,33 @@ describe('OTLP and the process lifecycle', () => {
     expect(pointsMatching(receiver.metric('fixture.events'), { kind: 'esm' })[0]!.value).toBe(3);
   });
 
+  it('an app whose graceful shutdown is a process.once handler finishes it (otelkit does not re-raise)', async () => {
+    const receiver = await startOtlpReceiver({ protocol: 'http/protobuf' });
+    const { child } = await runApp({
+      OTEL_METRICS_EXPORTER: 'otlp',
+      OTEL_EXPORTER_OTLP_METRICS_ENDPOINT: receiver.endpoint,
+      OTEL_METRIC_EXPORT_INTERVAL: '600000',
+      APP_SIGTERM: 'once-graceful:4',
+    });
+    child.kill('SIGTERM');
+    expect(await child.exited).toEqual({ code: 4, signal: null });
+    expect(child.stdout).toContain('app done');
+    expect(pointsMatching(receiver.metric('fixture.events'), { kind: 'esm' })[0]!.value).toBe(3);
+  });
+
+  it('SIGINT without app handlers: the final export arrives and the process dies of SIGINT', async () => {
+    const receiver = await startOtlpReceiver({ protocol: 'grpc' });
+    const { child } = await runApp({
+      OTEL_METRICS_EXPORTER: 'otlp',
+      OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc',
+      OTEL_EXPORTER_OTLP_ENDPOINT: receiver.baseUrl,
+      OTEL_METRIC_EXPORT_INTERVAL: '600000',
+    });
+    child.kill('SIGINT');
+    expect(await child.exited).toEqual({ code: null, signal: 'SIGINT' });
+    expect(pointsMatching(receiver.metric('fixture.events'), { kind: 'esm' })[0]!.value).toBe(3);
+  });
+
   it('a process that ends on its own flushes at beforeExit and keeps its exit code', async () => {
     const receiver = await startOtlpReceiver({ protocol: 'http/json' });
     const { child } = await runApp({

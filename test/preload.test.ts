@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { startChild, stopAll } from './helpers/child.js';
-import { sampleValue, scrape } from './helpers/prom-text.js';
+import { findSamples, sampleValue, scrape } from './helpers/prom-text.js';
 
 const root = join(import.meta.dirname, '..');
 const fixture = join(root, 'test/fixtures/core-app');
@@ -35,6 +35,9 @@ describe('otelkit/register preload', () => {
     expect(sampleValue(text, 'fixture_duration_seconds_count', { kind: 'esm' })).toBe(2);
     expect(sampleValue(text, 'fixture_duration_seconds_bucket', { kind: 'esm', le: '2.5' })).toBe(1);
     expect(sampleValue(text, 'target_info', { service_name: 'shop-esm' })).toBe(1);
+    // argv can carry secrets: the command line is not published.
+    expect(findSamples(text, 'target_info')[0]!.labels).not.toHaveProperty('process_command_args');
+    expect(findSamples(text, 'target_info')[0]!.labels).toHaveProperty('process_pid');
   });
 
   it('CJS app with --require: the same', async () => {
@@ -78,6 +81,43 @@ describe('otelkit/register preload', () => {
     expect(await child.exited).toEqual({ code: 7, signal: null });
     // Measured: ~0.4 s; with otelkit's server-side socket left ref'd, ~3.4 s.
     expect(Date.now() - started).toBeLessThan(2_000);
+  });
+
+  it('another global MeterProvider first: one line, otelkit does not start, no port', async () => {
+    const child = startChild({
+      args: ['--input-type=module', '-e', `
+        import { metrics } from '@opentelemetry/api';
+        import { MeterProvider } from '@opentelemetry/sdk-metrics';
+        metrics.setGlobalMeterProvider(new MeterProvider());
+        const { register } = await import('otelkit');
+        const otel = register({ prometheus: { host: '127.0.0.1', port: 0 }, instrumentations: [] });
+        console.log(JSON.stringify({ disabled: otel.disabled, address: (await otel.ready) ?? null }));
+      `],
+      cwd: fixture,
+    });
+    expect(await child.waitForJson()).toEqual({ disabled: true, address: null });
+    await child.exited;
+    expect(child.stderr.trim().split('\n')).toEqual([
+      'otelkit: another MeterProvider is already registered globally, so otelkit did not start; use the otelkit/register preload, or call register() before any other OpenTelemetry metrics setup',
+    ]);
+  });
+
+  it('shutdown() right after register() leaves no port open, even before the bind finished', async () => {
+    const { port, server } = await occupiedPort();
+    await new Promise((resolve) => server.close(resolve));
+    const child = startChild({
+      args: ['--input-type=module', '-e', `
+        import { register } from 'otelkit';
+        const otel = register({ instrumentations: [] });
+        await otel.shutdown();
+        await new Promise((r) => setTimeout(r, 300));
+        const open = await fetch('http://127.0.0.1:${port}/metrics').then(() => true, () => false);
+        console.log(JSON.stringify({ open }));
+      `],
+      env: { ...baseEnv, OTEL_EXPORTER_PROMETHEUS_PORT: String(port) },
+      cwd: fixture,
+    });
+    expect(await child.waitForJson()).toEqual({ open: false });
   });
 
   it('OTEL_SDK_DISABLED=true opens no port and the app runs', async () => {

@@ -1,4 +1,5 @@
 import { loadConfigFile } from './file.js';
+import { sdkDisabled } from './parsers.js';
 import { resolveConfig, type ResolvedConfig, type ConfigSource } from './resolve.js';
 import type { OtelkitUserConfig } from './types.js';
 
@@ -11,7 +12,8 @@ export function defineConfig(config: OtelkitUserConfig): OtelkitUserConfig {
 
 /** Environment first, then register() options, then the config file, then defaults. */
 export function loadConfig(options: OtelkitUserConfig | undefined, env = process.env, cwd = process.cwd()): ResolvedConfig {
-  const file = loadConfigFile(env, cwd);
+  // Disabled means cheap: no config file is loaded (it may need a TypeScript loader).
+  const file = sdkDisabled(env) ? {} : loadConfigFile(env, cwd);
   const sources: ConfigSource[] = [];
   if (options !== undefined) sources.push({ label: 'register()', config: options });
   if (file.source) sources.push(file.source);

@@ -9,12 +9,13 @@ export class Invalid {
 
 export type Parser<T> = (raw: unknown) => T | Invalid;
 
+/** The OpenTelemetry spec's booleans: `true` or `false`, any case; nothing else. */
 export const boolean: Parser<boolean> = (raw) => {
   if (typeof raw === 'boolean') return raw;
   if (typeof raw === 'string') {
     const v = raw.trim().toLowerCase();
-    if (v === 'true' || v === '1') return true;
-    if (v === 'false' || v === '0' || v === '') return false;
+    if (v === 'true') return true;
+    if (v === 'false') return false;
   }
   return new Invalid('true or false');
 };
@@ -23,6 +24,11 @@ export const port: Parser<number> = (raw) => {
   const n = typeof raw === 'number' ? raw : typeof raw === 'string' && /^\s*\d+\s*$/.test(raw) ? Number(raw) : NaN;
   return Number.isInteger(n) && n >= 0 && n <= 65535 ? n : new Invalid('an integer from 0 to 65535 (0 picks a free port)');
 };
+
+/** OTEL_SDK_DISABLED as the spec reads it: only `true` disables. */
+export function sdkDisabled(env: Record<string, string | undefined>): boolean {
+  return boolean(env.OTEL_SDK_DISABLED ?? '') === true;
+}
 
 /** Non-negative integer milliseconds. */
 export const milliseconds: Parser<number> = (raw) => {
@@ -34,6 +40,9 @@ export const positiveInteger: Parser<number> = (raw) => {
   const n = typeof raw === 'number' ? raw : typeof raw === 'string' && /^\s*\d+\s*$/.test(raw) ? Number(raw) : NaN;
   return Number.isInteger(n) && n > 0 ? n : new Invalid('a whole number greater than 0');
 };
+
+export const host: Parser<string> = (raw) =>
+  typeof raw === 'string' && /^[^\s/]+$/.test(raw.trim()) ? raw.trim() : new Invalid('a host name or IP address, e.g. 0.0.0.0');
 
 export const nonEmptyString: Parser<string> = (raw) =>
   typeof raw === 'string' && raw.trim() !== '' ? raw.trim() : new Invalid('a non-empty string');

@@ -6,7 +6,7 @@
 import { defaultConfig } from './defaults.js';
 import * as p from './parsers.js';
 import { Invalid } from './parsers.js';
-import { SETTINGS, SPECIAL_ENV, USER_CONFIG_KEYS } from './settings.js';
+import { SETTINGS, SPECIAL_ENV, USER_CONFIG_KEYS, type Setting } from './settings.js';
 import type { OtelkitConfig, OtelkitUserConfig } from './types.js';
 
 export interface ConfigSource {
@@ -29,56 +29,69 @@ export function resolveConfig(env: Env, sources: ConfigSource[]): ResolvedConfig
   const checked = sources.map((source) => checkShape(source, problems));
 
   for (const setting of SETTINGS) {
-    const value = pick(setting.env, setting.path, setting.parse, env, checked, problems);
-    if (value !== undefined) setPath(config, setting.path, value);
+    const found = setting.merge ? pickMerged(setting, env, checked) : pick(setting.env, setting.path, setting.parse, env, checked);
+    if (found.value !== undefined) setPath(config, setting.path, found.value);
+    report(found.invalid, getPath(config, setting.path), problems);
   }
 
   config.otlp.endpoint = resolveOtlpEndpoint(env, checked, config.otlp.protocol, problems);
   config.resourceAttributes = resolveResource(env, checked, problems);
+  if (config.exportTimeoutMs > config.exportIntervalMs && config.exporters.some((e) => e !== 'prometheus')) {
+    problems.push(`OTEL_METRIC_EXPORT_TIMEOUT (${config.exportTimeoutMs} ms) is longer than OTEL_METRIC_EXPORT_INTERVAL (${config.exportIntervalMs} ms); using ${config.exportIntervalMs}`);
+    config.exportTimeoutMs = config.exportIntervalMs;
+  }
   if (config.otlp.histogram === 'exponential' && config.exporters.includes('prometheus')) {
     problems.push('exponential histograms go to OTLP only; the Prometheus text format cannot carry them, so the scrape keeps explicit buckets');
   }
   return { config, problems };
 }
 
-/** First valid value: env variables in order, then each source; problems for invalid ones. */
-function pick(
-  envNames: readonly string[],
-  path: string,
-  parse: p.Parser<unknown>,
-  env: Env,
-  sources: ConfigSource[],
-  problems: string[],
-): unknown {
-  const fallbacks: string[] = [];
-  let found: unknown;
+interface Found {
+  value: unknown;
+  /** `NAME="raw" is invalid: expected ...` for each invalid value met on the way. */
+  invalid: string[];
+}
+
+/** One problem line per invalid value, naming what is used instead. */
+function report(invalid: string[], used: unknown, problems: string[]): void {
+  for (const message of invalid) problems.push(`${message}; using ${describe(used)}`);
+}
+
+/** First valid value: env variables in order, then each source. */
+function pick(envNames: readonly string[], path: string | undefined, parse: p.Parser<unknown>, env: Env, sources: ConfigSource[]): Found {
+  const invalid: string[] = [];
   for (const name of envNames) {
     const raw = env[name];
     if (raw === undefined || raw.trim() === '') continue;
     const parsed = parse(raw);
-    if (!(parsed instanceof Invalid)) {
-      found = parsed;
-      break;
-    }
-    fallbacks.push(`${name}=${JSON.stringify(raw)} is invalid: expected ${parsed.accepted}`);
+    if (!(parsed instanceof Invalid)) return { value: parsed, invalid };
+    invalid.push(`${name}=${JSON.stringify(raw)} is invalid: expected ${parsed.accepted}`);
   }
-  if (found === undefined) {
-    for (const source of sources) {
-      const raw = getPath(source.config, path);
-      if (raw === undefined) continue;
-      const parsed = parse(raw);
-      if (!(parsed instanceof Invalid)) {
-        found = parsed;
-        break;
-      }
-      fallbacks.push(`${source.label}: ${path}=${JSON.stringify(raw)} is invalid: expected ${parsed.accepted}`);
-    }
+  for (const source of path === undefined ? [] : sources) {
+    const raw = getPath(source.config, path!);
+    if (raw === undefined) continue;
+    const parsed = parse(raw);
+    if (!(parsed instanceof Invalid)) return { value: parsed, invalid };
+    invalid.push(`${source.label}: ${path}=${JSON.stringify(raw)} is invalid: expected ${parsed.accepted}`);
   }
-  if (fallbacks.length) {
-    const used = found === undefined ? getPath(defaultConfig(), path) : found;
-    for (const message of fallbacks) problems.push(`${message}; using ${describe(used)}`);
+  return { value: undefined, invalid };
+}
+
+/** Every valid object value, lowest precedence first, merged key by key. */
+function pickMerged(setting: Setting, env: Env, sources: ConfigSource[]): Found {
+  const invalid: string[] = [];
+  const layers: [string, unknown][] = [
+    ...[...sources].reverse().map((source): [string, unknown] => [`${source.label}: ${setting.path}`, getPath(source.config, setting.path)]),
+    ...[...setting.env].reverse().map((name): [string, unknown] => [name, env[name]?.trim() ? env[name] : undefined]),
+  ];
+  let value: Record<string, unknown> | undefined;
+  for (const [label, raw] of layers) {
+    if (raw === undefined) continue;
+    const parsed = setting.parse(raw);
+    if (parsed instanceof Invalid) invalid.push(`${label}=${JSON.stringify(raw)} is invalid: expected ${parsed.accepted}`);
+    else value = { ...value, ...(parsed as Record<string, unknown>) };
   }
-  return found;
+  return { value, invalid };
 }
 
 /**
@@ -87,14 +100,19 @@ function pick(
  */
 function resolveOtlpEndpoint(env: Env, sources: ConfigSource[], protocol: string, problems: string[]): string {
   const grpc = protocol === 'grpc';
-  const fromBase = (base: string) => (grpc ? base : `${base.replace(/\/+$/, '')}/v1/metrics`);
-  const specific = pick([SPECIAL_ENV.otlpEndpoint], '\0', p.httpUrl, env, [], problems);
-  if (typeof specific === 'string') return specific;
-  const base = pick([SPECIAL_ENV.otlpBaseEndpoint], '\0', p.httpUrl, env, [], problems);
-  if (typeof base === 'string') return fromBase(base);
-  const configured = pick([], 'otlp.endpoint', p.httpUrl, env, sources, problems);
-  if (typeof configured === 'string') return configured;
-  return grpc ? 'http://localhost:4317' : 'http://localhost:4318/v1/metrics';
+  const specific = pick([SPECIAL_ENV.otlpEndpoint], undefined, p.httpUrl, env, []);
+  const base = pick([SPECIAL_ENV.otlpBaseEndpoint], undefined, p.httpUrl, env, []);
+  const configured = pick([], 'otlp.endpoint', p.httpUrl, env, sources);
+  const endpoint =
+    typeof specific.value === 'string'
+      ? specific.value
+      : typeof base.value === 'string'
+        ? grpc ? base.value : `${base.value.replace(/\/+$/, '')}/v1/metrics`
+        : typeof configured.value === 'string'
+          ? configured.value
+          : grpc ? 'http://localhost:4317' : 'http://localhost:4318/v1/metrics';
+  report([...specific.invalid, ...base.invalid, ...configured.invalid], endpoint, problems);
+  return endpoint;
 }
 
 /**

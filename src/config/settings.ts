@@ -12,9 +12,11 @@ export interface Setting {
   /** Env variables in precedence order. */
   env: string[];
   parse: Parser<unknown>;
+  /** Key-value settings combine every source, higher precedence winning per key. */
+  merge?: boolean;
 }
 
-const s = (path: string, env: string[], parse: Parser<unknown>): Setting => ({ path, env, parse });
+const s = (path: string, env: string[], parse: Parser<unknown>, merge = false): Setting => ({ path, env, parse, merge });
 
 const otlp = (suffix: string): string[] => [`OTEL_EXPORTER_OTLP_METRICS_${suffix}`, `OTEL_EXPORTER_OTLP_${suffix}`];
 
@@ -24,14 +26,14 @@ export const SETTINGS: Setting[] = [
   s('logLevel', ['OTEL_LOG_LEVEL'], p.oneOf(['none', 'error', 'warn', 'info', 'debug', 'verbose', 'all'] as const)),
   s('exportIntervalMs', ['OTEL_METRIC_EXPORT_INTERVAL'], p.positiveInteger),
   s('exportTimeoutMs', ['OTEL_METRIC_EXPORT_TIMEOUT'], p.positiveInteger),
-  s('prometheus.host', ['OTEL_EXPORTER_PROMETHEUS_HOST'], p.nonEmptyString),
+  s('prometheus.host', ['OTEL_EXPORTER_PROMETHEUS_HOST'], p.host),
   s('prometheus.port', ['OTEL_EXPORTER_PROMETHEUS_PORT'], p.port),
   s('prometheus.path', ['OTELKIT_PROMETHEUS_PATH'], p.urlPath),
   s('prometheus.token', ['OTELKIT_PROMETHEUS_TOKEN'], p.nonEmptyString),
   s('prometheus.unitSuffixes', ['OTELKIT_PROMETHEUS_UNIT_SUFFIXES'], p.boolean),
   s('prometheus.server', ['OTELKIT_PROMETHEUS_SERVER'], p.boolean),
   s('otlp.protocol', otlp('PROTOCOL'), p.oneOf(['http/protobuf', 'http/json', 'grpc'] as const)),
-  s('otlp.headers', otlp('HEADERS'), p.keyValues),
+  s('otlp.headers', otlp('HEADERS'), p.keyValues, true),
   s('otlp.timeoutMs', otlp('TIMEOUT'), p.positiveInteger),
   s('otlp.compression', otlp('COMPRESSION'), p.oneOf(['gzip', 'none'] as const)),
   s('otlp.temporality', ['OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE'], p.oneOf(['cumulative', 'delta', 'lowmemory'] as const)),

@@ -5,6 +5,7 @@
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { diag } from '@opentelemetry/api';
 import type { PrometheusConfig } from '../config/types.js';
 import type { PrometheusAddress } from '../handle.js';
 import { configWarning } from '../log.js';
@@ -30,9 +31,16 @@ export function startPrometheusServer(reader: PrometheusReader, config: Promethe
   server.unref();
   server.on('connection', (socket) => socket.unref());
 
+  let closed = false;
+  let bound = false;
   const listening = new Promise<PrometheusAddress | undefined>((resolve) => {
-    server.once('error', (err: NodeJS.ErrnoException) => {
-      const why = err.code === 'EADDRINUSE' ? 'the address is already in use' : err.message;
+    // `on`, not `once`: later errors (EMFILE on accept, say) must not reach the app as throws.
+    server.on('error', (err: NodeJS.ErrnoException) => {
+      if (bound) {
+        diag.error('otelkit: Prometheus endpoint error', err);
+        return;
+      }
+      const why = err.code === 'EADDRINUSE' ? 'the address is already in use' : firstLine(err.message);
       configWarning(
         `the Prometheus endpoint could not listen on ${config.host}:${config.port} (${why}); ` +
           'set OTEL_EXPORTER_PROMETHEUS_PORT to a free port (0 picks one). The app keeps running without it',
@@ -40,6 +48,12 @@ export function startPrometheusServer(reader: PrometheusReader, config: Promethe
       resolve(undefined);
     });
     server.listen(config.port, config.host, () => {
+      bound = true;
+      if (closed) {
+        // shutdown() came before the bind finished: do not leave the port open.
+        server.close();
+        return resolve(undefined);
+      }
       const { address, port } = server.address() as AddressInfo;
       const host = address.includes(':') ? `[${address}]` : address;
       resolve({ host: address, port, url: `http://${host}:${port}${config.path}` });
@@ -51,9 +65,14 @@ export function startPrometheusServer(reader: PrometheusReader, config: Promethe
     listening,
     close: () =>
       new Promise<void>((resolve) => {
+        closed = true;
         if (!server.listening) return resolve();
         server.close(() => resolve());
         server.closeAllConnections();
       }),
   };
+}
+
+function firstLine(text: string): string {
+  return text.split('\n', 1)[0]!;
 }
