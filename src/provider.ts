@@ -36,7 +36,7 @@ export function buildProvider(config: OtelkitConfig): BuiltProvider {
   const provider = new MeterProvider({
     resource: buildResource(config.resourceAttributes),
     readers,
-    views: bucketViews(config.histogramBuckets),
+    views: bucketViews(config.histogramBuckets, config.cardinalityLimit),
   });
   return prometheus ? { provider, prometheus } : { provider };
 }
