@@ -1,7 +1,7 @@
 /**
  * Config -> resource, views and readers -> MeterProvider.
  */
-import { MeterProvider, type MetricReader } from '@opentelemetry/sdk-metrics';
+import { MeterProvider, type AggregationTemporality, type InstrumentType, type MetricReader } from '@opentelemetry/sdk-metrics';
 import { bucketViews } from './buckets.js';
 import type { OtelkitConfig } from './config/types.js';
 import { createConsoleExporter, createOtlpExporter, periodicReader } from './exporters/otlp.js';
@@ -22,7 +22,7 @@ export function buildProvider(config: OtelkitConfig): BuiltProvider {
     // Each reader also collects the cache/limiter/breaker duration histograms that
     // otelkit aggregates itself (instrumentations/shared/histogram.ts).
     const producer = createInstrumentationProducer();
-    let reader: MetricReader;
+    let reader: MetricReader & { outputTemporality(type: InstrumentType): AggregationTemporality };
     if (name === 'prometheus') {
       reader = prometheus = new PrometheusReader({ unitSuffixes: config.prometheus.unitSuffixes, cardinalityLimit: config.cardinalityLimit, metricProducers: [producer] });
     } else if (name === 'otlp') {
@@ -30,7 +30,10 @@ export function buildProvider(config: OtelkitConfig): BuiltProvider {
     } else {
       reader = periodicReader(createConsoleExporter(), config, [producer]);
     }
-    producer.bind(reader);
+    // The readers ask the SDK for delta where otelkit cumulates (exporters/cumulative.ts);
+    // the producer follows what the reader hands out instead, so its histograms
+    // arrive already cumulative (min and max included) and pass through as they are.
+    producer.bind({ selectAggregationTemporality: (type) => reader.outputTemporality(type) });
     readers.push(reader);
   }
   const provider = new MeterProvider({

@@ -8,15 +8,20 @@ import { OTLPMetricExporter as GrpcExporter } from '@opentelemetry/exporter-metr
 import { AggregationTemporalityPreference, OTLPMetricExporter as JsonExporter } from '@opentelemetry/exporter-metrics-otlp-http';
 import { OTLPMetricExporter as ProtoExporter } from '@opentelemetry/exporter-metrics-otlp-proto';
 import {
+  AggregationTemporality,
   AggregationType,
   ConsoleMetricExporter,
   InstrumentType,
   PeriodicExportingMetricReader,
   type AggregationOption,
+  type CollectionResult,
+  type MetricCollectOptions,
   type MetricProducer,
+  type PeriodicExportingMetricReaderOptions,
   type PushMetricExporter,
 } from '@opentelemetry/sdk-metrics';
 import type { OtelkitConfig } from '../config/types.js';
+import { Cumulation } from './cumulative.js';
 
 const TEMPORALITY = {
   cumulative: AggregationTemporalityPreference.CUMULATIVE,
@@ -47,14 +52,53 @@ export function createOtlpExporter(config: OtelkitConfig): PushMetricExporter {
   }
 }
 
-export function periodicReader(exporter: PushMetricExporter, config: OtelkitConfig, metricProducers?: MetricProducer[]): PeriodicExportingMetricReader {
-  return new PeriodicExportingMetricReader({
+/**
+ * A PeriodicExportingMetricReader that keeps the cardinality limit across
+ * collections: for the synchronous instruments the exporter wants cumulative,
+ * the SDK aggregates in delta and otelkit cumulates (see cumulative.ts). This is
+ * done in the reader rather than in an exporter wrapper so that a cycle with no
+ * new measurement still exports every cumulative series (the SDK skips the
+ * export when a collection is empty) and a batch split never sees half a state.
+ * With a delta preference nothing changes but the up-down counters (cumulative
+ * under every preference), which get the same bounded treatment.
+ */
+export class CumulativePeriodicReader extends PeriodicExportingMetricReader {
+  private readonly cumulation: Cumulation;
+
+  constructor(options: PeriodicExportingMetricReaderOptions & { cardinalityLimit: number }) {
+    super(options);
+    const { exporter } = options;
+    const wanted = (type: InstrumentType): AggregationTemporality =>
+      exporter.selectAggregationTemporality?.(type) ?? AggregationTemporality.CUMULATIVE;
+    this.cumulation = new Cumulation(wanted, options.cardinalityLimit);
+  }
+
+  override selectAggregationTemporality(type: InstrumentType): AggregationTemporality {
+    return this.cumulation.sdkTemporality(type);
+  }
+
+  override selectCardinalityLimit(type: InstrumentType): number {
+    return this.cumulation.sdkCardinalityLimit(type);
+  }
+
+  /** What this reader hands the exporter per instrument type (for metric producers). */
+  outputTemporality(type: InstrumentType): AggregationTemporality {
+    return this.cumulation.wanted(type);
+  }
+
+  override collect(options?: MetricCollectOptions): Promise<CollectionResult> {
+    return this.cumulation.collect(() => super.collect(options));
+  }
+}
+
+export function periodicReader(exporter: PushMetricExporter, config: OtelkitConfig, metricProducers?: MetricProducer[]): CumulativePeriodicReader {
+  return new CumulativePeriodicReader({
     metricProducers,
     exporter,
     exportIntervalMillis: config.exportIntervalMs,
     // The SDK rejects a timeout longer than the interval.
     exportTimeoutMillis: Math.min(config.exportTimeoutMs, config.exportIntervalMs),
-    cardinalityLimits: { default: config.cardinalityLimit },
+    cardinalityLimit: config.cardinalityLimit,
   });
 }
 

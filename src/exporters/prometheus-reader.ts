@@ -1,11 +1,21 @@
 /**
  * A pull MetricReader for Prometheus. Collection and text serialization are the
  * SDK's (MetricReader.collect, exporter-prometheus's PrometheusSerializer); this
- * class only adds unit suffixes and the cardinality limit.
+ * class adds unit suffixes and a cardinality limit that holds across scrapes:
+ * the SDK aggregates synchronous instruments in delta and otelkit cumulates them
+ * (see cumulative.ts for why).
  */
 import { diag } from '@opentelemetry/api';
 import { PrometheusSerializer } from '@opentelemetry/exporter-prometheus';
-import { MetricReader, type MetricProducer } from '@opentelemetry/sdk-metrics';
+import {
+  AggregationTemporality,
+  MetricReader,
+  type CollectionResult,
+  type InstrumentType,
+  type MetricCollectOptions,
+  type MetricProducer,
+} from '@opentelemetry/sdk-metrics';
+import { Cumulation } from './cumulative.js';
 import { withUnitSuffixes } from './unit-suffix.js';
 
 export interface PrometheusReaderOptions {
@@ -17,9 +27,30 @@ export interface PrometheusReaderOptions {
 
 export class PrometheusReader extends MetricReader {
   private readonly serializer = new PrometheusSerializer();
+  private readonly cumulation: Cumulation;
 
   constructor(private readonly options: PrometheusReaderOptions) {
-    super({ cardinalitySelector: () => options.cardinalityLimit, metricProducers: options.metricProducers });
+    const cumulation = new Cumulation(() => AggregationTemporality.CUMULATIVE, options.cardinalityLimit);
+    super({
+      aggregationTemporalitySelector: (type) => cumulation.sdkTemporality(type),
+      cardinalitySelector: (type) => cumulation.sdkCardinalityLimit(type),
+      metricProducers: options.metricProducers,
+    });
+    this.cumulation = cumulation;
+  }
+
+  /** What this reader hands out: cumulative, whatever the SDK aggregates in (for metric producers). */
+  outputTemporality(type: InstrumentType): AggregationTemporality {
+    return this.cumulation.wanted(type);
+  }
+
+  /**
+   * Cumulative metrics, cardinality-capped. Collections run one at a time and are
+   * cumulated as soon as the SDK hands them over, so concurrent or failing
+   * scrapes never lose or double count a delta.
+   */
+  override collect(options?: MetricCollectOptions): Promise<CollectionResult> {
+    return this.cumulation.collect(() => super.collect(options));
   }
 
   /** The current metrics in Prometheus text format 0.0.4. */
