@@ -35,7 +35,9 @@ for (let i = 0; i < 3; i++) await (await fetch(`${app}/no-such-page-${i}`)).text
 const text = await (await fetch(metrics)).text();
 const interesting = text
   .split('\n')
-  .filter((l) => /^(orders_placed|http_server_request_duration_seconds_count|http_server_active|nodejs_eventloop_delay_p99|v8js_memory_heap_used|process_cpu_time)/.test(l));
+  .filter((l) => /^(orders_placed_total|http_server_request_duration_seconds_count|nodejs_eventloop_delay_p99_seconds|process_cpu_utilization_ratio|process_memory_usage_bytes)/.test(l))
+  // The scope labels are on every line; leave them out of the demo's short view.
+  .map((l) => l.replace(/,?otel_scope_(name|version)="[^"]*"/g, '').replace('{}', ''));
 console.log(`app:    ${app}`);
 console.log(`scrape: ${metrics}   (try: curl ${metrics})\n`);
 console.log(interesting.slice(0, 15).join('\n') || text.split('\n').slice(0, 15).join('\n'));
