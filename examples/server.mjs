@@ -3,7 +3,7 @@
 //   OTEL_SERVICE_NAME=checkout node --import otelkit/register examples/server.mjs
 import { createServer } from 'node:http';
 import { metrics } from '@opentelemetry/api';
-import { getOtelkit } from 'otelkit';
+import { getOtelkit, setHttpRoute } from 'otelkit';
 
 // A business counter of the app's own, through the standard OTel API.
 const ordersPlaced = metrics.getMeter('checkout').createCounter('orders.placed', {
@@ -13,9 +13,12 @@ const ordersPlaced = metrics.getMeter('checkout').createCounter('orders.placed',
 
 const server = createServer((req, res) => {
   if (req.method === 'POST' && req.url === '/orders') {
+    // Plain node:http has no router: name the route template so it becomes http.route.
+    setHttpRoute(req, '/orders');
     ordersPlaced.add(1, { 'payment.method': 'card' });
     res.writeHead(201, { 'content-type': 'application/json' }).end('{"ok":true}');
   } else if (req.url === '/') {
+    setHttpRoute(req, '/');
     res.end('hello\n');
   } else {
     res.writeHead(404).end();
