@@ -245,6 +245,18 @@ describe('the cardinality limit holds across collections', () => {
     }
   });
 
+  it('an OTLP export the receiver rejects loses nothing: the next cumulative export carries it', async () => {
+    const counter = meter().createCounter('rejected.hits');
+    counter.add(2, { a: '1' });
+    receiver.respond = () => ({ httpStatus: 400, message: 'rejected for the test' });
+    await otel.forceFlush();
+    receiver.respond = undefined;
+    counter.add(3, { a: '1' });
+    const { prom, otlp } = await collect();
+    expect(pointsMatching(otlp('rejected.hits'), { a: '1' })[0]!.value).toBe(5);
+    expect(sampleValue(prom, 'rejected_hits_total', { a: '1' })).toBe(5);
+  });
+
   it('concurrent scrapes neither lose nor double count', async () => {
     const counter = meter().createCounter('concurrent.hits');
     counter.add(1, { a: '1' });
