@@ -59,8 +59,8 @@ export function createOtlpExporter(config: OtelkitConfig): PushMetricExporter {
  * done in the reader rather than in an exporter wrapper so that a cycle with no
  * new measurement still exports every cumulative series (the SDK skips the
  * export when a collection is empty) and a batch split never sees half a state.
- * With a delta preference nothing changes but the up-down counters (cumulative
- * under every preference), which get the same bounded treatment.
+ * With a delta preference only the up-down counters (cumulative under every
+ * preference) get this treatment; with lowmemory, the up-down counters and gauges.
  */
 export class CumulativePeriodicReader extends PeriodicExportingMetricReader {
   private readonly cumulation: Cumulation;
