@@ -79,6 +79,14 @@ describe('register()', () => {
     expect(samples.reduce((sum, s) => sum + s.value, 0)).toBe(9);
   });
 
+  it('the cardinality limit also holds for an instrument whose buckets are configured by name', async () => {
+    const histogram = meter().createHistogram('custom.latency', { unit: 's' });
+    for (let i = 0; i < 9; i++) histogram.record(1.5, { tenant: `t${i}` });
+    const counts = findSamples(await read(), 'custom_latency_seconds_count');
+    expect(counts.length).toBeLessThanOrEqual(5);
+    expect(counts.filter((s) => s.labels.otel_metric_overflow === 'true')).toHaveLength(1);
+  });
+
   it('without the token the scrape is 401, with a wrong one too', async () => {
     expect((await fetch(url)).status).toBe(401);
     expect((await fetch(url, { headers: { authorization: 'Bearer nope' } })).status).toBe(401);
@@ -108,6 +116,27 @@ describe('register()', () => {
       appUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}/metrics`;
     });
     afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
+
+    it('answers nothing and throws nothing when another handler already responded', async () => {
+      const errors: unknown[] = [];
+      const onRejection = (err: unknown) => errors.push(err);
+      process.on('unhandledRejection', onRejection);
+      const early = createServer((req, res) => {
+        res.end('timeout middleware answered first');
+        metricsHandler(req, res);
+      });
+      await new Promise<void>((resolve) => early.listen(0, '127.0.0.1', resolve));
+      try {
+        const port = (early.address() as AddressInfo).port;
+        const res = await fetch(`http://127.0.0.1:${port}/metrics`, { headers: { authorization: `Bearer ${TOKEN}` } });
+        expect(await res.text()).toBe('timeout middleware answered first');
+        await new Promise((r) => setTimeout(r, 100));
+        expect(errors).toEqual([]);
+      } finally {
+        process.off('unhandledRejection', onRejection);
+        early.close();
+      }
+    });
 
     it('serves the same metrics, honours the token, and marks the request as not-to-be-counted', async () => {
       const seen: object[] = [];
