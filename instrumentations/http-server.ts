@@ -6,22 +6,26 @@
  *   http.server.request.body.size,
  *   http.server.response.body.size (By) histograms, when `bodySizes` is on
  *
- * How: Node's built-in `http.server.request.start` diagnostics channel (no patching,
- * so ESM and CJS apps alike, no loader flag). At start the request is filtered
- * (otelkit's own scrape server, excluded paths), a timestamp is stored on the
- * response and one shared 'close' listener is added: 'close' fires for every
- * response, finished or aborted, so active_requests never drifts. At close the
- * route template is read (see http-route.ts) and the duration lands in an
- * in-place histogram series found through small-integer keys (see http-shared.ts).
+ * How: Node's built-in diagnostics channels (no patching, so ESM and CJS apps alike,
+ * no loader flag). `http.server.request.start`: the request is filtered (otelkit's
+ * own scrape server, excluded paths) and a timestamp is stored on the response.
+ * `http.server.response.finish`: the route template is read (see http-route.ts) and
+ * the duration lands in an in-place histogram series found through small-integer
+ * keys (see http-shared.ts). A response that never finishes (client gone) is caught
+ * by ONE 'close' listener per connection, not per request: the connection remembers
+ * its response in flight, so active_requests never drifts and the abort is recorded
+ * (`error.type=aborted`). Measured: a per-request listener costs about as much as
+ * everything else here together.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { diag, ValueType, type Attributes, type Histogram, type Meter, type ObservableResult } from '@opentelemetry/api';
 import type { OtelkitConfig } from '../src/config/types.js';
 import { DEFAULT_EXCLUDED_PATHS } from '../src/config/defaults.js';
 import { isDisabled, onMeter } from '../src/meter.js';
 import { otelkitState } from '../src/state.js';
-import { METHOD_NAMES, OTHER_METHOD_INDEX, SeriesTable, getOrCreate, guard, methodIndex, processSingleton, secondsSince, type SeriesEntry } from './http-shared.js';
+import { METHOD_NAMES, OTHER_METHOD_INDEX, SeriesTable, guard, methodIndex, processSingleton, secondsSince, type SeriesEntry } from './http-shared.js';
 import { routeOf, watchFastify } from './http-route.js';
 import { noopInstrumentation, type Instrumentation } from './types.js';
 
@@ -35,9 +39,16 @@ export interface HttpServerInstrumentationOptions {
 }
 
 const kStart = Symbol.for('otelkit.http.server.start');
-const kMethod = Symbol.for('otelkit.http.server.method');
+/** On a socket: its response in flight (undefined between requests). */
+const kInFlight = Symbol.for('otelkit.http.server.inFlight');
+/** On a socket: true once our 'close' listener is on it. */
+const kWatched = Symbol.for('otelkit.http.server.watched');
 
-type Res = ServerResponse & { [kStart]?: number; [kMethod]?: number; _contentLength?: unknown };
+type Res = ServerResponse & { [kStart]?: number; _contentLength?: unknown };
+type Sock = Socket & { [kInFlight]?: Res; [kWatched]?: boolean };
+
+/** otelkit's state, read once (a symbol lookup on globalThis costs more than the rest of a request's accounting). */
+const state = otelkitState();
 
 const PROTOCOLS = ['1.1', '1.0', '2'] as const;
 function protocolIndex(v: string): number {
@@ -92,31 +103,39 @@ class ServerMetrics {
     return false;
   }
 
-  start(req: IncomingMessage, res: Res): void {
-    const m = methodIndex(req.method);
-    const slot = m * 2 + ((req.socket as { encrypted?: boolean } | undefined)?.encrypted ? 1 : 0);
+  start(req: IncomingMessage, res: Res, socket: Sock | undefined): void {
     res[kStart] = performance.now();
-    res[kMethod] = slot;
+    const slot = methodSlot(req);
     this.active[slot]!++;
     this.activeSeen[slot] = 1;
-    res.on('close', onClose);
+    if (!socket) return;
+    if (socket[kInFlight] === undefined) {
+      socket[kInFlight] = res;
+      if (socket[kWatched] !== true) {
+        socket[kWatched] = true;
+        socket.once('close', onSocketClose);
+      }
+    } else {
+      res.once('close', onPipelinedClose); // HTTP pipelining: a second request queued on the connection
+    }
   }
 
-  finish(res: Res): void {
+  /** `finished`: false for a response that ended without finishing (aborted). */
+  finish(req: IncomingMessage, res: Res, finished: boolean): void {
     const started = res[kStart];
-    const slot = res[kMethod];
-    if (started === undefined || slot === undefined) return;
-    this.active[slot]!--;
-    const req = res.req as IncomingMessage | undefined;
-    if (!req || otelkitState().excludedRequests.has(req)) return;
+    if (started === undefined) return; // not started by us, or already recorded
+    res[kStart] = undefined;
     const seconds = secondsSince(started);
-    const finished = res.writableFinished;
+    const slot = methodSlot(req);
+    this.active[slot]!--;
+    if (state.excludedRequests.has(req)) return;
     const status = res.headersSent ? res.statusCode | 0 : 0;
     const proto = protocolIndex(req.httpVersion);
     const route = routeOf(req) ?? '';
     // slot carries method and scheme; status < 1000; proto < 4; aborted 0/1.
     const key = ((status * 22 + slot) * 4 + proto) * 2 + (finished ? 0 : 1);
-    const byKey = getOrCreate(this.byRoute, route, () => new Map());
+    let byKey = this.byRoute.get(route);
+    if (byKey === undefined) this.byRoute.set(route, (byKey = new Map()));
     let entry = byKey.get(key);
     if (entry === undefined) {
       entry = this.durations.create(attributesFor(req, slot, status, proto, route, finished));
@@ -131,6 +150,11 @@ class ServerMetrics {
       if (this.activeSeen[slot]) result.observe(this.active[slot]!, activeAttributes(slot));
     }
   }
+}
+
+/** methodIndex * 2 + (TLS ? 1 : 0): the method and scheme of a request as one small integer. */
+function methodSlot(req: IncomingMessage): number {
+  return methodIndex(req.method) * 2 + ((req.socket as { encrypted?: boolean } | null)?.encrypted ? 1 : 0);
 }
 
 const activeAttrCache: Attributes[] = [];
@@ -176,20 +200,46 @@ interface Shared {
 
 const shared = processSingleton<Shared>('otelkit.http.server', () => ({ users: 0 }));
 
-function onClose(this: Res): void {
+/** A connection closed: its response in flight, if any, never finished. */
+function onSocketClose(this: Sock): void {
+  const res = this[kInFlight];
+  if (res === undefined) return;
+  this[kInFlight] = undefined;
   try {
-    shared.metrics?.finish(this);
+    if (res.req) shared.metrics?.finish(res.req as IncomingMessage, res, false);
   } catch (err) {
-    diag.error('otelkit: recording an HTTP server request failed', err);
+    diag.error('otelkit: recording an aborted HTTP server request failed', err);
   }
 }
 
-const onStart = guard('http.server.request.start', (message: { request: IncomingMessage; response: Res; server?: object }) => {
+function onPipelinedClose(this: Res): void {
+  try {
+    if (this.req && !this.writableFinished) shared.metrics?.finish(this.req as IncomingMessage, this, false);
+  } catch (err) {
+    diag.error('otelkit: recording an aborted HTTP server request failed', err);
+  }
+}
+
+interface ServerMessage {
+  request: IncomingMessage;
+  response: Res;
+  socket?: Sock;
+  server?: object;
+}
+
+const onStart = guard('http.server.request.start', (message: ServerMessage) => {
   const metrics = shared.metrics;
   if (!metrics) return;
-  if (message.server && otelkitState().ownServers.has(message.server)) return;
+  if (message.server && state.ownServers.has(message.server)) return;
   if (metrics.excluded(message.request.url)) return;
-  metrics.start(message.request, message.response);
+  metrics.start(message.request, message.response, message.socket);
+});
+
+const onFinish = guard('http.server.response.finish', (message: ServerMessage) => {
+  const { response, socket } = message;
+  if (response[kStart] === undefined) return;
+  if (socket && socket[kInFlight] === response) socket[kInFlight] = undefined;
+  shared.metrics?.finish(message.request, response, true);
 });
 
 /**
@@ -204,6 +254,7 @@ export function instrumentHttpServer(options: HttpServerInstrumentationOptions =
     shared.options = options;
     shared.unwatchFastify = watchFastify();
     subscribe('http.server.request.start', onStart);
+    subscribe('http.server.response.finish', onFinish);
     shared.pendingMeter = onMeter(({ meter, config }) => {
       if (!shared.metrics) shared.metrics = new ServerMetrics(meter, config);
       const o = shared.options ?? {};
@@ -217,6 +268,7 @@ export function instrumentHttpServer(options: HttpServerInstrumentationOptions =
       disposed = true;
       if (--shared.users > 0) return;
       unsubscribe('http.server.request.start', onStart);
+      unsubscribe('http.server.response.finish', onFinish);
       shared.unwatchFastify?.();
       shared.pendingMeter?.();
       shared.unwatchFastify = shared.pendingMeter = shared.options = undefined;

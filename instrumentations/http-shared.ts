@@ -20,12 +20,34 @@ export const OTHER_METHOD = '_OTHER';
 export const OTHER_METHOD_INDEX = KNOWN_METHODS.length;
 export const METHOD_NAMES: readonly string[] = [...KNOWN_METHODS, OTHER_METHOD];
 
-const METHOD_INDEX = new Map<string, number>(KNOWN_METHODS.map((m, i) => [m, i]));
-
-/** Small integer for a request method (exact, case-sensitive match as the conventions ask). */
+/**
+ * Small integer for a request method (exact, case-sensitive match, as the conventions
+ * ask). A switch, not a Map: Node's parser hands out interned method strings, so each
+ * case is a pointer comparison.
+ */
 export function methodIndex(method: unknown): number {
-  const i = typeof method === 'string' ? METHOD_INDEX.get(method) : undefined;
-  return i === undefined ? OTHER_METHOD_INDEX : i;
+  switch (method) {
+    case 'GET':
+      return 0;
+    case 'HEAD':
+      return 1;
+    case 'POST':
+      return 2;
+    case 'PUT':
+      return 3;
+    case 'DELETE':
+      return 4;
+    case 'CONNECT':
+      return 5;
+    case 'OPTIONS':
+      return 6;
+    case 'TRACE':
+      return 7;
+    case 'PATCH':
+      return 8;
+    default:
+      return OTHER_METHOD_INDEX;
+  }
 }
 
 /** Seconds elapsed since `startMs` (a `performance.now()` reading). */
@@ -95,16 +117,6 @@ export class SeriesTable {
   private *series(): Iterable<DurationSeries> {
     for (const e of this.entries) yield e.duration;
   }
-}
-
-/** `Map.get`, else `make()` stored under `key`. */
-export function getOrCreate<K, V>(map: Map<K, V>, key: K, make: () => V): V {
-  let v = map.get(key);
-  if (v === undefined) {
-    v = make();
-    map.set(key, v);
-  }
-  return v;
 }
 
 /** A diagnostics_channel subscriber that never throws into the app: a throw goes to diag. */
