@@ -30,7 +30,8 @@ describe('bad settings: one line naming the setting, the value and what is accep
     { env: { OTEL_LOG_LEVEL: 'loud' }, path: (c) => c.logLevel, mentions: ['OTEL_LOG_LEVEL', 'debug'] },
     { env: { OTELKIT_CARDINALITY_LIMIT: '0' }, path: (c) => c.cardinalityLimit, mentions: ['OTELKIT_CARDINALITY_LIMIT'] },
     { env: { OTELKIT_PROMETHEUS_PATH: 'metrics' }, path: (c) => c.prometheus.path, mentions: ['OTELKIT_PROMETHEUS_PATH', 'starting with /'] },
-    { env: { OTELKIT_INSTRUMENTATIONS: 'http-server,kafka' }, path: (c) => c.instrumentations, mentions: ['OTELKIT_INSTRUMENTATIONS', 'runtime'] },
+    { env: { OTELKIT_INSTRUMENTATIONS: 'http-server,kafka' }, path: (c) => c.instrumentations, mentions: ['OTELKIT_INSTRUMENTATIONS', 'runtime-eventloop', 'all'] },
+    { env: { OTELKIT_HTTP_MODE: 'patch' }, path: (c) => c.http.mode, mentions: ['OTELKIT_HTTP_MODE', 'diagnostics-channel, instrumentation-http'] },
   ];
 
   it.each(cases)('$env', ({ env, path, mentions }) => {
@@ -200,6 +201,13 @@ describe('review fixes', () => {
     const { config, problems } = resolveConfig({ OTEL_EXPORTER_PROMETHEUS_HOST: 'local host' }, []);
     expect(config.prometheus.host).toBe('localhost');
     expect(problems[0]).toMatch(/^OTEL_EXPORTER_PROMETHEUS_HOST="local host" is invalid/);
+  });
+
+  it('runtime groups can be listed one by one; the HTTP mode is read', () => {
+    const { config, problems } = resolveConfig({ OTELKIT_INSTRUMENTATIONS: 'http-server, runtime-gc,runtime-heap', OTELKIT_HTTP_MODE: 'instrumentation-http' }, []);
+    expect(problems).toEqual([]);
+    expect(config.instrumentations).toEqual(['http-server', 'runtime-gc', 'runtime-heap']);
+    expect(config.http.mode).toBe('instrumentation-http');
   });
 
   it('a disabled start does not load the config file', () => {

@@ -31,7 +31,7 @@ export function defaultConfig(): OtelkitConfig {
     histogramBuckets: {},
     cardinalityLimit: 2000,
     instrumentations: ['http-server', 'http-client', 'runtime'],
-    http: { excludePaths: [...DEFAULT_EXCLUDED_PATHS], bodySizes: false },
+    http: { excludePaths: [...DEFAULT_EXCLUDED_PATHS], bodySizes: false, mode: 'diagnostics-channel' },
     shutdownTimeoutMs: 5_000,
   };
 }

@@ -75,16 +75,16 @@ export function oneOf<T extends string>(values: readonly T[], aliases: Record<st
 
 /**
  * A comma list whose items come from `values`; `none` alone means the empty list.
- * `all`, when allowed, means every value.
+ * `all`, when given, is the list the word `all` stands for.
  */
-export function listOf<T extends string>(values: readonly T[], options: { all?: boolean } = {}): Parser<T[]> {
+export function listOf<T extends string>(values: readonly T[], options: { all?: readonly T[] } = {}): Parser<T[]> {
   const accepted = `a comma list of ${values.join(', ')}${options.all ? ', or all' : ''}, or none`;
   return (raw) => {
     const items = Array.isArray(raw) ? raw : typeof raw === 'string' ? raw.split(',') : undefined;
     if (!items) return new Invalid(accepted);
     const names = items.map((i) => (typeof i === 'string' ? i.trim().toLowerCase() : '')).filter((i) => i !== '');
     if (names.length === 1 && names[0] === 'none') return [];
-    if (options.all && names.length === 1 && names[0] === 'all') return [...values];
+    if (options.all && names.length === 1 && names[0] === 'all') return [...options.all];
     const out: T[] = [];
     for (const name of names) {
       if (!(values as readonly string[]).includes(name)) return new Invalid(accepted);
@@ -93,6 +93,12 @@ export function listOf<T extends string>(values: readonly T[], options: { all?: 
     return out;
   };
 }
+
+/** Default instrumentations; `all` is the three groups (`runtime` covers its four parts). */
+export const instrumentationList = listOf(
+  ['http-server', 'http-client', 'runtime', 'runtime-eventloop', 'runtime-gc', 'runtime-heap', 'runtime-process'] as const,
+  { all: ['http-server', 'http-client', 'runtime'] },
+);
 
 /** Comma list of strings (paths and the like). */
 export const stringList: Parser<string[]> = (raw) => {
