@@ -8,14 +8,18 @@
  *
  * How: Node's built-in diagnostics channels (no patching, so ESM and CJS apps alike,
  * no loader flag). `http.server.request.start`: the request is filtered (otelkit's
- * own scrape server, excluded paths) and a timestamp is stored on the response.
- * `http.server.response.finish`: the route template is read (see http-route.ts) and
- * the duration lands in an in-place histogram series found through small-integer
- * keys (see http-shared.ts). A response that never finishes (client gone) is caught
- * by ONE 'close' listener per connection, not per request: the connection remembers
- * its response in flight, so active_requests never drifts and the abort is recorded
- * (`error.type=aborted`). Measured: a per-request listener costs about as much as
- * everything else here together.
+ * own scrape server, excluded paths) and its start time noted on the connection's
+ * record. `http.server.response.finish`: the route template is read (see
+ * http-route.ts) and the duration lands in an in-place histogram series found
+ * through small-integer keys (see http-shared.ts).
+ *
+ * Per-request state lives in otelkit's own per-connection record (a WeakMap keyed by
+ * the socket), never as properties added to Node's request/response objects: adding
+ * properties changes their hidden class and slows Node's own HTTP code for every
+ * request, which cost more than all of this accounting. A response that never
+ * finishes (client gone) is caught by ONE 'close' listener per connection, not per
+ * request, so active_requests never drifts and the abort is recorded
+ * (`error.type=aborted`).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
@@ -38,14 +42,19 @@ export interface HttpServerInstrumentationOptions {
   bodySizes?: boolean;
 }
 
-const kStart = Symbol.for('otelkit.http.server.start');
-/** On a socket: its response in flight (undefined between requests). */
-const kInFlight = Symbol.for('otelkit.http.server.inFlight');
-/** On a socket: true once our 'close' listener is on it. */
-const kWatched = Symbol.for('otelkit.http.server.watched');
+type Res = ServerResponse & { _contentLength?: unknown };
 
-type Res = ServerResponse & { [kStart]?: number; _contentLength?: unknown };
-type Sock = Socket & { [kInFlight]?: Res; [kWatched]?: boolean };
+/** One per connection: the response in flight on it and when it started. */
+class Connection {
+  res: Res | undefined = undefined;
+  req: IncomingMessage | undefined = undefined;
+  start = 0;
+}
+
+/** socket -> its record; created at the connection's first counted request. */
+const connections = new WeakMap<Socket, Connection>();
+/** HTTP pipelining (several requests queued on one connection): start times of the queued ones. */
+const pipelined = new WeakMap<Res, number>();
 
 /** otelkit's state, read once (a symbol lookup on globalThis costs more than the rest of a request's accounting). */
 const state = otelkitState();
@@ -103,28 +112,33 @@ class ServerMetrics {
     return false;
   }
 
-  start(req: IncomingMessage, res: Res, socket: Sock | undefined): void {
-    res[kStart] = performance.now();
+  start(req: IncomingMessage, res: Res, socket: Socket | undefined): void {
+    const now = performance.now();
     const slot = methodSlot(req);
     this.active[slot]!++;
     this.activeSeen[slot] = 1;
-    if (!socket) return;
-    if (socket[kInFlight] === undefined) {
-      socket[kInFlight] = res;
-      if (socket[kWatched] !== true) {
-        socket[kWatched] = true;
-        socket.once('close', onSocketClose);
-      }
+    if (!socket) {
+      pipelined.set(res, now);
+      return;
+    }
+    let conn = connections.get(socket);
+    if (conn === undefined) {
+      conn = new Connection();
+      connections.set(socket, conn);
+      socket.once('close', () => onConnectionClose(conn!));
+    }
+    if (conn.res === undefined) {
+      conn.res = res;
+      conn.req = req;
+      conn.start = now;
     } else {
-      res.once('close', onPipelinedClose); // HTTP pipelining: a second request queued on the connection
+      pipelined.set(res, now);
+      res.once('close', onPipelinedClose);
     }
   }
 
-  /** `finished`: false for a response that ended without finishing (aborted). */
-  finish(req: IncomingMessage, res: Res, finished: boolean): void {
-    const started = res[kStart];
-    if (started === undefined) return; // not started by us, or already recorded
-    res[kStart] = undefined;
+  /** `started`: the performance.now() at start; `finished`: false for a response that ended without finishing. */
+  finish(req: IncomingMessage, res: Res, started: number, finished: boolean): void {
     const seconds = secondsSince(started);
     const slot = methodSlot(req);
     this.active[slot]!--;
@@ -201,20 +215,23 @@ interface Shared {
 const shared = processSingleton<Shared>('otelkit.http.server', () => ({ users: 0 }));
 
 /** A connection closed: its response in flight, if any, never finished. */
-function onSocketClose(this: Sock): void {
-  const res = this[kInFlight];
-  if (res === undefined) return;
-  this[kInFlight] = undefined;
+function onConnectionClose(conn: Connection): void {
+  const { res, req } = conn;
+  if (res === undefined || req === undefined) return;
+  conn.res = conn.req = undefined;
   try {
-    if (res.req) shared.metrics?.finish(res.req as IncomingMessage, res, false);
+    shared.metrics?.finish(req, res, conn.start, false);
   } catch (err) {
     diag.error('otelkit: recording an aborted HTTP server request failed', err);
   }
 }
 
 function onPipelinedClose(this: Res): void {
+  const started = pipelined.get(this);
+  if (started === undefined || this.writableFinished) return;
+  pipelined.delete(this);
   try {
-    if (this.req && !this.writableFinished) shared.metrics?.finish(this.req as IncomingMessage, this, false);
+    if (this.req) shared.metrics?.finish(this.req as IncomingMessage, this, started, false);
   } catch (err) {
     diag.error('otelkit: recording an aborted HTTP server request failed', err);
   }
@@ -223,7 +240,7 @@ function onPipelinedClose(this: Res): void {
 interface ServerMessage {
   request: IncomingMessage;
   response: Res;
-  socket?: Sock;
+  socket?: Socket;
   server?: object;
 }
 
@@ -237,9 +254,17 @@ const onStart = guard('http.server.request.start', (message: ServerMessage) => {
 
 const onFinish = guard('http.server.response.finish', (message: ServerMessage) => {
   const { response, socket } = message;
-  if (response[kStart] === undefined) return;
-  if (socket && socket[kInFlight] === response) socket[kInFlight] = undefined;
-  shared.metrics?.finish(message.request, response, true);
+  const conn = socket && connections.get(socket);
+  let started: number | undefined;
+  if (conn !== undefined && conn.res === response) {
+    started = conn.start;
+    conn.res = conn.req = undefined;
+  } else {
+    started = pipelined.get(response); // a queued request, or not one we started (excluded)
+    if (started === undefined) return;
+    pipelined.delete(response);
+  }
+  shared.metrics?.finish(message.request, response, started, true);
 });
 
 /**
