@@ -3,6 +3,8 @@
 //   otelkit      register() with otelkit's defaults (HTTP server + client + runtime metrics)
 //   otel-http    @opentelemetry/instrumentation-http with a MeterProvider (stable semconv)
 //   prom-client  a prom-client Histogram (method, route, status_code) observed by hand on 'finish'
+//   floor        the least any per-request latency histogram can do: two clock reads and a
+//                bucket increment per request (diagnostics_channel, no attributes, no export)
 // Each server runs in its own process pinned to CPU 0 (taskset), the load on CPU 1:
 // wrk (one thread) when installed, else autocannon in this process; 127.0.0.1 only. Every repetition runs
 // every variant once, in a rotating order (interleaved), each run warmed up first.
@@ -10,8 +12,11 @@
 // repetition; median and min..max over the repetitions.
 // Also reported: the server's CPU time per request (read from the server before and
 // after each run), steadier than requests/s when other jobs share the machine.
-// Usage: npm run bench:http   (builds with tsup, then runs this file; about 3.5 min)
-// Env: BENCH_REPS (8), BENCH_SECONDS (5), BENCH_WARMUP_SECONDS (1), BENCH_CONNECTIONS (50),
+// Usage: npm run bench:http   (builds with tsup, then runs this file; about 4 min)
+// Then paired runs (see pair()): each variant and plain served at the same time on the
+// same CPU; the ratio of requests served is immune to the machine's drift between runs.
+// Env: BENCH_REPS (5), BENCH_SECONDS (4), BENCH_WARMUP_SECONDS (1), BENCH_CONNECTIONS (50),
+//      BENCH_PAIRS (4), BENCH_PAIR_SECONDS (4), BENCH_VARIANTS,
 //      BENCH_LOAD (wrk | autocannon; default wrk when found)
 import { spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
@@ -23,7 +28,7 @@ import { fileURLToPath } from 'node:url';
 // Extra variants for diagnosis (BENCH_VARIANTS=plain,otelkit-core,otelkit-server,...):
 //   otelkit-core    register() with no instrumentations
 //   otelkit-server  register() with the HTTP server metrics only
-const VARIANTS = (process.env.BENCH_VARIANTS ?? 'plain,otelkit,otel-http,prom-client').split(',');
+const VARIANTS = (process.env.BENCH_VARIANTS ?? 'plain,otelkit,floor,prom-client,otel-http').split(',');
 const self = fileURLToPath(import.meta.url);
 /** A run starts once the machine's CPUs are at most this busy (bounded wait, see waitForQuiet). */
 const QUIET = 0.1;
@@ -41,7 +46,7 @@ async function serve(variant) {
   let handler = (_req, res) => res.end('hello world');
   if (variant.startsWith('otelkit')) {
     const { register } = await import('../dist/index.js');
-    const instrumentations = { otelkit: undefined, 'otelkit-core': [], 'otelkit-server': ['http-server'] }[variant];
+    const instrumentations = { otelkit: undefined, 'otelkit-core': [], 'otelkit-server': ['http-server'], 'otelkit-client': ['http-client'], 'otelkit-runtime': ['runtime'] }[variant];
     metricsUrl = (await register({ prometheus: { host: '127.0.0.1', port: 0 }, instrumentations }).ready).url;
   } else if (variant === 'otel-http') {
     process.env.OTEL_SEMCONV_STABILITY_OPT_IN = 'http';
@@ -51,6 +56,25 @@ async function serve(variant) {
     new HttpInstrumentation().enable();
     require('node:http'); // let require-in-the-middle patch it, then sync the ESM view
     syncBuiltinESMExports();
+  } else if (variant === 'floor') {
+    const { subscribe } = await import('node:diagnostics_channel');
+    const { performance } = await import('node:perf_hooks');
+    const bounds = [0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10];
+    const counts = new Float64Array(bounds.length + 1);
+    const open = new WeakMap();
+    subscribe('http.server.request.start', ({ socket }) => {
+      let c = open.get(socket);
+      if (!c) open.set(socket, (c = { t: 0 }));
+      c.t = performance.now();
+    });
+    subscribe('http.server.response.finish', ({ socket }) => {
+      const c = open.get(socket);
+      if (!c) return;
+      const s = (performance.now() - c.t) / 1000;
+      let i = 0;
+      while (i < bounds.length && s > bounds[i]) i++;
+      counts[i]++;
+    });
   } else if (variant === 'prom-client') {
     const client = require('prom-client');
     const histogram = new client.Histogram({
@@ -83,8 +107,8 @@ async function serve(variant) {
 // ---- load side ----------------------------------------------------------------------
 
 async function main() {
-  const reps = Number(process.env.BENCH_REPS ?? 8);
-  const seconds = Number(process.env.BENCH_SECONDS ?? 5);
+  const reps = Number(process.env.BENCH_REPS ?? 5);
+  const seconds = Number(process.env.BENCH_SECONDS ?? 4);
   const warmup = Number(process.env.BENCH_WARMUP_SECONDS ?? 1);
   const connections = Number(process.env.BENCH_CONNECTIONS ?? 50);
   const pin = availableParallelism() >= 2 && spawnSync('taskset', ['-V']).status === 0;
@@ -111,6 +135,28 @@ async function main() {
     }
   }
   report(results, reps);
+
+  const pairs = Number(process.env.BENCH_PAIRS ?? 4);
+  const pairSeconds = Number(process.env.BENCH_PAIR_SECONDS ?? 4);
+  if (pairs > 0 && VARIANTS.includes('plain')) {
+    console.log(`\n# paired: each variant and plain on CPU 0 at the same time, ${pairs} pairs x ${pairSeconds} s, sides alternating`);
+    console.log('| variant | requests served relative to plain at the same time: median (min..max) |');
+    console.log('|---|---|');
+    for (const variant of VARIANTS.filter((v) => v !== 'plain')) {
+      const ratios = [];
+      for (let i = 0; i < pairs; i++) {
+        await waitForQuiet();
+        ratios.push(await pair(load, variant, i, { pin, seconds: pairSeconds, connections }));
+      }
+      console.log(`| ${variant} | ${median(ratios).toFixed(2)} (${Math.min(...ratios).toFixed(2)}..${Math.max(...ratios).toFixed(2)}) |`);
+    }
+  }
+}
+
+function median(xs) {
+  const s = [...xs].sort((a, b) => a - b);
+  const n = s.length;
+  return n % 2 ? s[(n - 1) / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
 }
 
 // Other jobs on a shared machine skew a run; wait (bounded) until the CPUs are idle.
@@ -152,7 +198,8 @@ async function waitForQuiet() {
   return busy;
 }
 
-async function run(load, variant, { pin, seconds, warmup, connections }) {
+/** Starts a server variant in its own process (on CPU 0 when pinning); resolves once it listens. */
+async function startServer(variant, pin) {
   const args = [self, '--serve', variant];
   const child = pin ? spawn('taskset', ['-c', '0', process.execPath, ...args], { stdio: ['ignore', 'pipe', 'inherit'] }) : spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
   try {
@@ -161,7 +208,21 @@ async function run(load, variant, { pin, seconds, warmup, connections }) {
       new Promise((_, reject) => setTimeout(() => reject(new Error(`${variant} server did not start`)), 15_000)),
     ]);
     const { port, metricsUrl } = JSON.parse(String(line).trim().split('\n')[0]);
-    const url = `http://127.0.0.1:${port}/`;
+    return { child, url: `http://127.0.0.1:${port}/`, metricsUrl };
+  } catch (err) {
+    await stopServer(child);
+    throw err;
+  }
+}
+
+async function stopServer(child) {
+  child.kill('SIGKILL');
+  if (child.exitCode === null && child.signalCode === null) await once(child, 'exit').catch(() => {});
+}
+
+async function run(load, variant, { pin, seconds, warmup, connections }) {
+  const { child, url, metricsUrl } = await startServer(variant, pin);
+  try {
     if (warmup > 0) await load(url, connections, warmup);
     const cpu = async () => Number(await (await fetch(`${url}__cpu`)).text());
     const cpuBefore = await cpu();
@@ -181,8 +242,26 @@ async function run(load, variant, { pin, seconds, warmup, connections }) {
     }
     return { rps: r.total / seconds, p99: r.p99, total: r.total, counted, cpuPerRequest: cpuUs / r.total, foreign };
   } finally {
-    child.kill('SIGKILL');
-    await once(child, 'exit').catch(() => {});
+    await stopServer(child);
+  }
+}
+
+/**
+ * Paired runs: `plain` and `variant` run at the same time, both pinned to CPU 0, each
+ * under its own load (both on CPU 1). They share the CPU and whatever else the machine
+ * is doing, so the ratio of requests served is the relative cost per request, free of
+ * the drift between separate runs. Sides alternate between pairs.
+ */
+async function pair(load, variant, i, { pin, seconds, connections }) {
+  const order = i % 2 ? [variant, 'plain'] : ['plain', variant];
+  const servers = await Promise.all(order.map((v) => startServer(v, pin)));
+  try {
+    await Promise.all(servers.map((s) => load(s.url, connections, 1)));
+    const r = await Promise.all(servers.map((s) => load(s.url, connections, seconds)));
+    const byName = Object.fromEntries(order.map((v, k) => [v, r[k].total]));
+    return byName[variant] / byName.plain;
+  } finally {
+    await Promise.all(servers.map((s) => stopServer(s.child)));
   }
 }
 
@@ -217,11 +296,6 @@ function autocannonLoad(autocannon) {
 }
 
 function report(results, reps) {
-  const median = (xs) => {
-    const s = [...xs].sort((a, b) => a - b);
-    const n = s.length;
-    return n % 2 ? s[(n - 1) / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
-  };
   const f = (x, d = 2) => x.toFixed(d);
   const plain = results.plain;
   console.log(`\n| variant | req/s median | req/s ratio to plain: median (min..max) | p99 ms median | p99 ratio to plain: median (min..max) | server CPU µs/req median | CPU ratio to plain: median (min..max) |`);

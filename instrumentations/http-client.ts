@@ -17,7 +17,7 @@ import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import type { Attributes, Meter } from '@opentelemetry/api';
 import type { OtelkitConfig } from '../src/config/types.js';
 import { isDisabled, onMeter } from '../src/meter.js';
-import { METHOD_NAMES, SeriesTable, errorType, guard, methodIndex, processSingleton, secondsSince, type SeriesEntry } from './http-shared.js';
+import { METHOD_NAMES, clock, SeriesTable, errorType, guard, methodIndex, processSingleton, secondsSince, type SeriesEntry } from './http-shared.js';
 import { noopInstrumentation, type Instrumentation } from './types.js';
 
 const kStart = Symbol.for('otelkit.http.client.start');
@@ -128,7 +128,7 @@ function finishHttp(req: Req, status: number, error: string | undefined): void {
 }
 
 const onHttpStart = guard('http.client.request.start', (message: { request: Req }) => {
-  if (shared.metrics) message.request[kStart] = performance.now();
+  if (shared.metrics) message.request[kStart] = clock();
 });
 const onHttpResponse = guard('http.client.response.finish', (message: { request: Req; response: IncomingMessage }) => {
   finishHttp(message.request, message.response.statusCode ?? 0, undefined);
@@ -169,7 +169,7 @@ function finishFetch(request: UndiciRequest, status: number, error: string | und
 }
 
 const onUndiciCreate = guard('undici:request:create', (message: { request: UndiciRequest }) => {
-  if (shared.metrics) message.request[kStart] = performance.now();
+  if (shared.metrics) message.request[kStart] = clock();
 });
 const onUndiciHeaders = guard('undici:request:headers', (message: { request: UndiciRequest; response: { statusCode?: number } }) => {
   finishFetch(message.request, message.response?.statusCode ?? 0, undefined);

@@ -29,7 +29,7 @@ import type { OtelkitConfig } from '../src/config/types.js';
 import { DEFAULT_EXCLUDED_PATHS } from '../src/config/defaults.js';
 import { isDisabled, onMeter } from '../src/meter.js';
 import { otelkitState } from '../src/state.js';
-import { METHOD_NAMES, OTHER_METHOD_INDEX, SeriesTable, guard, methodIndex, processSingleton, secondsSince, type SeriesEntry } from './http-shared.js';
+import { METHOD_NAMES, clock, OTHER_METHOD_INDEX, SeriesTable, methodIndex, processSingleton, secondsSince, type SeriesEntry } from './http-shared.js';
 import { routeOf, watchFastify } from './http-route.js';
 import { noopInstrumentation, type Instrumentation } from './types.js';
 
@@ -44,17 +44,38 @@ export interface HttpServerInstrumentationOptions {
 
 type Res = ServerResponse & { _contentLength?: unknown };
 
-/** One per connection: the response in flight on it and when it started. */
-class Connection {
+/** A request in flight: one of the two slots of a connection. */
+class InFlight {
   res: Res | undefined = undefined;
   req: IncomingMessage | undefined = undefined;
   start = 0;
+  /** methodIndex * 2 + tls */
+  slot = 0;
+
+  take(req: IncomingMessage, res: Res, start: number, slot: number): void {
+    this.req = req;
+    this.res = res;
+    this.start = start;
+    this.slot = slot;
+  }
+}
+
+/**
+ * One per connection. Two slots, not one: under keep-alive the client often sends its
+ * next request before Node has run the previous response's 'finish' (the write
+ * completes in a later callback), so two requests overlap briefly on most busy
+ * connections. A third (real HTTP pipelining) goes to the `pipelined` fallback.
+ */
+class Connection {
+  readonly a = new InFlight();
+  readonly b = new InFlight();
+  constructor(readonly tls: number) {}
 }
 
 /** socket -> its record; created at the connection's first counted request. */
 const connections = new WeakMap<Socket, Connection>();
 /** HTTP pipelining (several requests queued on one connection): start times of the queued ones. */
-const pipelined = new WeakMap<Res, number>();
+const pipelined = new WeakMap<Res, { start: number; slot: number }>();
 
 /** otelkit's state, read once (a symbol lookup on globalThis costs more than the rest of a request's accounting). */
 const state = otelkitState();
@@ -75,8 +96,10 @@ class ServerMetrics {
   private requestSize: Histogram | undefined;
   private responseSize: Histogram | undefined;
   private exact = new Set<string>();
-  /** Lengths of the exact paths: most request paths are ruled out by length alone, without hashing. */
-  private exactLengths = new Set<number>();
+  /** exactLength[n] === 1 when an exact path has length n: most paths are ruled out without hashing. */
+  private exactLength = new Uint8Array(0);
+  /** Shorter URLs match nothing. */
+  private minLength = 0;
   private prefixes: string[] = [];
 
   constructor(meter: Meter, config: OtelkitConfig) {
@@ -95,7 +118,10 @@ class ServerMetrics {
     if (meter) this.meter = meter;
     const paths = excludePaths ?? DEFAULT_EXCLUDED_PATHS;
     this.exact = new Set(paths.filter((p) => !p.endsWith('*')));
-    this.exactLengths = new Set([...this.exact].map((p) => p.length));
+    const lengths = [...this.exact].map((p) => p.length);
+    this.exactLength = new Uint8Array(Math.max(0, ...lengths) + 1);
+    for (const n of lengths) this.exactLength[n] = 1;
+    this.minLength = Math.min(Infinity, ...paths.map((p) => (p.endsWith('*') ? p.length - 1 : p.length)));
     this.prefixes = paths.filter((p) => p.endsWith('*')).map((p) => p.slice(0, -1));
     if (bodySizes && !this.requestSize && this.meter) {
       this.requestSize = this.meter.createHistogram('http.server.request.body.size', { unit: 'By', description: 'Size of HTTP server request bodies (from Content-Length).', valueType: ValueType.INT });
@@ -104,43 +130,39 @@ class ServerMetrics {
   }
 
   excluded(url: string | undefined): boolean {
-    if (url === undefined) return false;
+    if (url === undefined || url.length < this.minLength) return false;
     const q = url.indexOf('?');
-    const path = q < 0 ? url : url.slice(0, q);
-    if (this.exactLengths.has(path.length) && this.exact.has(path)) return true;
-    for (const p of this.prefixes) if (path.startsWith(p)) return true;
+    const end = q < 0 ? url.length : q;
+    if (this.exactLength[end] === 1 && this.exact.has(q < 0 ? url : url.slice(0, q))) return true;
+    const prefixes = this.prefixes;
+    for (let i = 0; i < prefixes.length; i++) if (url.startsWith(prefixes[i]!)) return true;
     return false;
   }
 
   start(req: IncomingMessage, res: Res, socket: Socket | undefined): void {
-    const now = performance.now();
-    const slot = methodSlot(req);
+    const now = clock();
+    let conn = socket && connections.get(socket);
+    if (socket && conn === undefined) {
+      conn = new Connection((socket as { encrypted?: boolean }).encrypted ? 1 : 0);
+      connections.set(socket, conn);
+      const c = conn;
+      socket.once('close', () => onConnectionClose(c));
+    }
+    const slot = methodIndex(req.method) * 2 + (conn ? conn.tls : 0);
     this.active[slot]!++;
     this.activeSeen[slot] = 1;
-    if (!socket) {
-      pipelined.set(res, now);
-      return;
-    }
-    let conn = connections.get(socket);
-    if (conn === undefined) {
-      conn = new Connection();
-      connections.set(socket, conn);
-      socket.once('close', () => onConnectionClose(conn!));
-    }
-    if (conn.res === undefined) {
-      conn.res = res;
-      conn.req = req;
-      conn.start = now;
-    } else {
-      pipelined.set(res, now);
+    if (conn !== undefined && conn.a.res === undefined) conn.a.take(req, res, now, slot);
+    else if (conn !== undefined && conn.b.res === undefined) conn.b.take(req, res, now, slot);
+    else {
+      // HTTP pipelining: a third request queued on the connection
+      pipelined.set(res, { start: now, slot });
       res.once('close', onPipelinedClose);
     }
   }
 
-  /** `started`: the performance.now() at start; `finished`: false for a response that ended without finishing. */
-  finish(req: IncomingMessage, res: Res, started: number, finished: boolean): void {
+  /** `started`: the clock() at start; `slot`: its method/scheme slot; `finished`: false for a response that ended without finishing. */
+  finish(req: IncomingMessage, res: Res, started: number, slot: number, finished: boolean): void {
     const seconds = secondsSince(started);
-    const slot = methodSlot(req);
     this.active[slot]!--;
     if (state.excludedRequests.has(req)) return;
     const status = res.headersSent ? res.statusCode | 0 : 0;
@@ -164,11 +186,6 @@ class ServerMetrics {
       if (this.activeSeen[slot]) result.observe(this.active[slot]!, activeAttributes(slot));
     }
   }
-}
-
-/** methodIndex * 2 + (TLS ? 1 : 0): the method and scheme of a request as one small integer. */
-function methodSlot(req: IncomingMessage): number {
-  return methodIndex(req.method) * 2 + ((req.socket as { encrypted?: boolean } | null)?.encrypted ? 1 : 0);
 }
 
 const activeAttrCache: Attributes[] = [];
@@ -214,24 +231,29 @@ interface Shared {
 
 const shared = processSingleton<Shared>('otelkit.http.server', () => ({ users: 0 }));
 
-/** A connection closed: its response in flight, if any, never finished. */
+/** A connection closed: its responses in flight, if any, never finished. */
 function onConnectionClose(conn: Connection): void {
-  const { res, req } = conn;
+  abort(conn.a);
+  abort(conn.b);
+}
+
+function abort(f: InFlight): void {
+  const { res, req } = f;
   if (res === undefined || req === undefined) return;
-  conn.res = conn.req = undefined;
+  f.res = f.req = undefined;
   try {
-    shared.metrics?.finish(req, res, conn.start, false);
+    shared.metrics?.finish(req, res, f.start, f.slot, false);
   } catch (err) {
     diag.error('otelkit: recording an aborted HTTP server request failed', err);
   }
 }
 
 function onPipelinedClose(this: Res): void {
-  const started = pipelined.get(this);
-  if (started === undefined || this.writableFinished) return;
+  const p = pipelined.get(this);
+  if (p === undefined || this.writableFinished) return;
   pipelined.delete(this);
   try {
-    if (this.req) shared.metrics?.finish(this.req as IncomingMessage, this, started, false);
+    if (this.req) shared.metrics?.finish(this.req as IncomingMessage, this, p.start, p.slot, false);
   } catch (err) {
     diag.error('otelkit: recording an aborted HTTP server request failed', err);
   }
@@ -244,28 +266,41 @@ interface ServerMessage {
   server?: object;
 }
 
-const onStart = guard('http.server.request.start', (message: ServerMessage) => {
-  const metrics = shared.metrics;
-  if (!metrics) return;
-  if (message.server && state.ownServers.has(message.server)) return;
-  if (metrics.excluded(message.request.url)) return;
-  metrics.start(message.request, message.response, message.socket);
-});
-
-const onFinish = guard('http.server.response.finish', (message: ServerMessage) => {
-  const { response, socket } = message;
-  const conn = socket && connections.get(socket);
-  let started: number | undefined;
-  if (conn !== undefined && conn.res === response) {
-    started = conn.start;
-    conn.res = conn.req = undefined;
-  } else {
-    started = pipelined.get(response); // a queued request, or not one we started (excluded)
-    if (started === undefined) return;
-    pipelined.delete(response);
+// The two subscribers are plain functions with their own try/catch (not a shared
+// wrapper), so V8 can inline what they call.
+function onStart(message: unknown): void {
+  try {
+    const metrics = shared.metrics;
+    if (metrics === undefined) return;
+    const m = message as ServerMessage;
+    if (m.server !== undefined && state.ownServers.has(m.server)) return;
+    if (metrics.excluded(m.request.url)) return;
+    metrics.start(m.request, m.response, m.socket);
+  } catch (err) {
+    diag.error('otelkit: http.server.request.start failed', err);
   }
-  shared.metrics?.finish(message.request, response, started, true);
-});
+}
+
+function onFinish(message: unknown): void {
+  try {
+    const { request, response, socket } = message as ServerMessage;
+    const conn = socket === undefined ? undefined : connections.get(socket);
+    if (conn !== undefined) {
+      const f = conn.a.res === response ? conn.a : conn.b.res === response ? conn.b : undefined;
+      if (f !== undefined) {
+        f.res = f.req = undefined;
+        shared.metrics?.finish(request, response, f.start, f.slot, true);
+        return;
+      }
+    }
+    const p = pipelined.get(response); // a queued request, or not one we started (excluded)
+    if (p === undefined) return;
+    pipelined.delete(response);
+    shared.metrics?.finish(request, response, p.start, p.slot, true);
+  } catch (err) {
+    diag.error('otelkit: http.server.response.finish failed', err);
+  }
+}
 
 /**
  * Starts HTTP server metrics for every node:http/https server in the process.
