@@ -12,7 +12,8 @@
  *   route is mounted under. `req.baseUrl` holds the *matched* mount path
  *   (`/tenants/42`), so the prefix comes from the mount layers instead: their
  *   registered path (`rawPath`, Express 5) or their path regexp with the captured
- *   values put back as `:name` (Express 4). Looked up once per route object.
+ *   values put back as `:name` (Express 4), and for sub-apps their `mountpath`.
+ *   Looked up once per route object.
  */
 import type { IncomingMessage } from 'node:http';
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
@@ -87,7 +88,7 @@ interface Layer {
 }
 
 /** How to turn `req.baseUrl` into a template for one route object. */
-type Prefix = { fixed: string } | { mounts: Layer[] } | { literal: true };
+type Prefix = { fixed: string } | { mounts: Layer[]; app?: string } | { literal: true };
 
 const prefixes = new WeakMap<object, Prefix>();
 const LITERAL: Prefix = { literal: true };
@@ -102,7 +103,13 @@ function expressRoute(req: Record<string, unknown>, route: { path?: unknown }): 
     prefixes.set(route, prefix);
   }
   if ('fixed' in prefix) return prefix.fixed + path;
-  if ('mounts' in prefix) return templateFromRegexps(base, prefix.mounts) + path;
+  if ('mounts' in prefix) {
+    if (prefix.app === undefined) return templateFromRegexps(base, prefix.mounts) + path;
+    // the sub-app's part of baseUrl has as many segments as its template
+    const skip = prefix.app.split('/').length - 1;
+    const rest = base.split('/').slice(skip + 1);
+    return prefix.app + templateFromRegexps(rest.length ? `/${rest.join('/')}` : '', prefix.mounts) + path;
+  }
   return base + path;
 }
 
@@ -111,14 +118,27 @@ function computePrefix(req: Record<string, unknown>, route: object): Prefix {
   // Express 4 keeps its router in `_router` (its `app.router` getter throws); Express 5 in `router`.
   const router = (app?._router ?? app?.router) as { stack?: unknown } | undefined;
   const mounts = Array.isArray(router?.stack) ? findMounts(router.stack as Layer[], route, [], 0) : undefined;
-  if (!mounts || mounts.length === 0) return LITERAL; // e.g. a mounted sub-app: its mount path is taken as is
+  // A sub-app (`app.use('/orgs/:org', subApp)`): Express keeps the pattern it was mounted
+  // on in `mountpath`, and its parent app in `parent`.
+  const appPrefix = subAppPrefix(app, 0);
+  if (!mounts) return appPrefix === undefined ? LITERAL : { fixed: appPrefix };
   if (mounts.every((l) => typeof l.rawPath === 'string')) {
-    return { fixed: mounts.map((l) => trimSlash(l.rawPath as string)).join('') };
+    return { fixed: (appPrefix ?? '') + mounts.map((l) => trimSlash(l.rawPath as string)).join('') };
   }
+  if (mounts.length === 0 && appPrefix !== undefined) return { fixed: appPrefix };
   if (mounts.every((l) => l.regexp instanceof RegExp && Array.isArray(l.keys))) {
+    if (appPrefix !== undefined) return { mounts, app: appPrefix };
     return mounts.some((l) => l.keys!.length > 0) ? { mounts } : LITERAL;
   }
   return LITERAL;
+}
+
+/** The mount patterns of a sub-app and its parents, or undefined for the top-level app. */
+function subAppPrefix(app: Record<string, unknown> | undefined, depth: number): string | undefined {
+  if (!app || !app.parent || depth > 8) return undefined;
+  const own = typeof app.mountpath === 'string' ? trimSlash(app.mountpath) : undefined;
+  if (own === undefined) return undefined; // several mount paths: not one template
+  return (subAppPrefix(app.parent as Record<string, unknown>, depth + 1) ?? '') + own;
 }
 
 /** The chain of router layers under which `route` is registered (depth-first, bounded). */

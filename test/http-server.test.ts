@@ -20,6 +20,9 @@ const SEQUENCE: [string, string][] = [
   ['GET', '/tenants/7/orders/9'],
   ['GET', '/tenants/8/orders/1'],
   ['GET', '/api/items/5'],
+  ['GET', '/orgs/1/members/2'],
+  ['GET', '/orgs/3/members/4'],
+  ['GET', '/orgs/5/teams/6/people/7'],
   ['GET', '/health'],
   ['GET', '/health?probe=1'],
   ['GET', '/internal/scrape'],
@@ -35,6 +38,8 @@ const EXPECTED_COUNTS = {
   [`error_type=500,http_request_method=GET,http_response_status_code=500,http_route=/throws,${common}`]: 1,
   [`http_request_method=GET,http_response_status_code=200,http_route=/tenants/:tid/orders/:oid,${common}`]: 2,
   [`http_request_method=GET,http_response_status_code=200,http_route=/api/items/:id,${common}`]: 1,
+  [`http_request_method=GET,http_response_status_code=200,http_route=/orgs/:org/members/:mid,${common}`]: 2,
+  [`http_request_method=GET,http_response_status_code=200,http_route=/orgs/:org/teams/:team/people/:pid,${common}`]: 1,
   // 25 random paths: one series, no http.route
   [`http_request_method=GET,http_response_status_code=404,${common}`]: 25,
   [`http_request_method=_OTHER,http_response_status_code=404,${common}`]: 1,
@@ -48,8 +53,8 @@ describe.each([
   it('counts each request once per route template and status; 404s, excluded paths and scrapes add nothing', async () => {
     const app = await startFixture(fixture);
     const statuses = await send(app.appUrl, SEQUENCE);
-    expect(statuses.slice(0, 9)).toEqual([200, 200, 200, 201, 500, 500, 200, 200, 200]);
-    expect(statuses.slice(12)).toEqual(Array(26).fill(404));
+    expect(statuses.slice(0, 12)).toEqual([200, 200, 200, 201, 500, 500, 200, 200, 200, 200, 200, 200]);
+    expect(statuses.slice(15)).toEqual(Array(26).fill(404));
     await scrape(app.metricsUrl);
     await scrape(app.metricsUrl);
     const text = await scrape(app.metricsUrl);
