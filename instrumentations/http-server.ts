@@ -14,9 +14,8 @@
  * through small-integer keys (see http-shared.ts).
  *
  * Per-request state lives in otelkit's own per-connection record (a WeakMap keyed by
- * the socket), never as properties added to Node's request/response objects: adding
- * properties changes their hidden class and slows Node's own HTTP code for every
- * request, which cost more than all of this accounting. A response that never
+ * the socket), never as properties added to Node's request/response objects, so
+ * their shape stays exactly what Node's HTTP code expects. A response that never
  * finishes (client gone) is caught by ONE 'close' listener per connection, not per
  * request, so active_requests never drifts and the abort is recorded
  * (`error.type=aborted`).
@@ -61,10 +60,9 @@ class InFlight {
 }
 
 /**
- * One per connection. Two slots, not one: under keep-alive the client often sends its
- * next request before Node has run the previous response's 'finish' (the write
- * completes in a later callback), so two requests overlap briefly on most busy
- * connections. A third (real HTTP pipelining) goes to the `pipelined` fallback.
+ * One per connection. Two slots: a client may send its next request before Node has
+ * run the previous response's 'finish' (HTTP/1.1 pipelining, or a write completing in
+ * a later callback). A third request in flight goes to the `pipelined` fallback.
  */
 class Connection {
   readonly a = new InFlight();

@@ -53,8 +53,7 @@ export function methodIndex(method: unknown): number {
 
 /**
  * Milliseconds on the monotonic clock. `performance` comes from node:perf_hooks, not
- * the global: the global `performance` is a lazy accessor whose getter (with a brand
- * check) runs on every access, and in bench:http that alone cost several percent.
+ * the global, whose lazy accessor runs a getter (with a brand check) on every access.
  */
 export const clock: () => number = performance.now.bind(performance);
 
