@@ -17,7 +17,7 @@ import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import type { Attributes, Meter } from '@opentelemetry/api';
 import type { OtelkitConfig } from '../src/config/types.js';
 import { isDisabled, onMeter } from '../src/meter.js';
-import { METHOD_NAMES, clock, SeriesTable, errorType, guard, methodIndex, processSingleton, secondsSince, type SeriesEntry } from './http-shared.js';
+import { METHOD_NAMES, clock, SeriesTable, errorType, guard, methodIndex, processSingleton, secondsSince, shareSubscription, type SharedSubscription, type SeriesEntry } from './http-shared.js';
 import { noopInstrumentation, type Instrumentation } from './types.js';
 
 const kStart = Symbol.for('otelkit.http.client.start');
@@ -189,10 +189,8 @@ const CHANNELS: [string, (message: unknown, name: string | symbol) => void][] = 
   ['undici:request:error', onUndiciError],
 ];
 
-interface Shared {
+interface Shared extends SharedSubscription {
   metrics?: ClientMetrics;
-  users: number;
-  pendingMeter?: () => void;
 }
 
 const shared = processSingleton<Shared>('otelkit.http.client', () => ({ users: 0 }));
@@ -204,22 +202,14 @@ const shared = processSingleton<Shared>('otelkit.http.client', () => ({ users: 0
  */
 export function instrumentHttpClient(): Instrumentation {
   if (isDisabled()) return noopInstrumentation;
-  shared.users++;
-  if (shared.users === 1) {
+  return shareSubscription(shared, () => {
     for (const [name, fn] of CHANNELS) subscribe(name, fn);
-    shared.pendingMeter = onMeter(({ meter, config }) => {
+    const stopWaiting = onMeter(({ meter, config }) => {
       shared.metrics ??= new ClientMetrics(meter, config);
     });
-  }
-  let disposed = false;
-  return {
-    dispose() {
-      if (disposed) return;
-      disposed = true;
-      if (--shared.users > 0) return;
+    return () => {
       for (const [name, fn] of CHANNELS) unsubscribe(name, fn);
-      shared.pendingMeter?.();
-      shared.pendingMeter = undefined;
-    },
-  };
+      stopWaiting();
+    };
+  });
 }

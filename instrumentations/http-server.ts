@@ -28,7 +28,7 @@ import type { OtelkitConfig } from '../src/config/types.js';
 import { DEFAULT_EXCLUDED_PATHS } from '../src/config/defaults.js';
 import { isDisabled, onMeter } from '../src/meter.js';
 import { otelkitState } from '../src/state.js';
-import { METHOD_NAMES, clock, OTHER_METHOD_INDEX, SeriesTable, methodIndex, processSingleton, secondsSince, type SeriesEntry } from './http-shared.js';
+import { METHOD_NAMES, clock, OTHER_METHOD_INDEX, SeriesTable, methodIndex, processSingleton, secondsSince, shareSubscription, type SharedSubscription, type SeriesEntry } from './http-shared.js';
 import { routeOf, watchFastify } from './http-route.js';
 import { noopInstrumentation, type Instrumentation } from './types.js';
 
@@ -219,12 +219,8 @@ function recordSizes(request: Histogram, response: Histogram, req: IncomingMessa
 
 // ---- process-wide wiring -------------------------------------------------------
 
-interface Shared {
+interface Shared extends SharedSubscription {
   metrics?: ServerMetrics;
-  users: number;
-  pendingMeter?: () => void;
-  unwatchFastify?: () => void;
-  options?: HttpServerInstrumentationOptions;
 }
 
 const shared = processSingleton<Shared>('otelkit.http.server', () => ({ users: 0 }));
@@ -307,29 +303,19 @@ function onFinish(message: unknown): void {
  */
 export function instrumentHttpServer(options: HttpServerInstrumentationOptions = {}): Instrumentation {
   if (isDisabled()) return noopInstrumentation;
-  shared.users++;
-  if (shared.users === 1) {
-    shared.options = options;
-    shared.unwatchFastify = watchFastify();
+  return shareSubscription(shared, () => {
+    const unwatchFastify = watchFastify();
     subscribe('http.server.request.start', onStart);
     subscribe('http.server.response.finish', onFinish);
-    shared.pendingMeter = onMeter(({ meter, config }) => {
-      if (!shared.metrics) shared.metrics = new ServerMetrics(meter, config);
-      const o = shared.options ?? {};
-      shared.metrics.configure(o.excludePaths ?? config.http.excludePaths, o.bodySizes ?? config.http.bodySizes);
+    const stopWaiting = onMeter(({ meter, config }) => {
+      shared.metrics ??= new ServerMetrics(meter, config);
+      shared.metrics.configure(options.excludePaths ?? config.http.excludePaths, options.bodySizes ?? config.http.bodySizes);
     });
-  }
-  let disposed = false;
-  return {
-    dispose() {
-      if (disposed) return;
-      disposed = true;
-      if (--shared.users > 0) return;
+    return () => {
       unsubscribe('http.server.request.start', onStart);
       unsubscribe('http.server.response.finish', onFinish);
-      shared.unwatchFastify?.();
-      shared.pendingMeter?.();
-      shared.unwatchFastify = shared.pendingMeter = shared.options = undefined;
-    },
-  };
+      unwatchFastify();
+      stopWaiting();
+    };
+  });
 }

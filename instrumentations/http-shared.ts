@@ -12,6 +12,7 @@
 import { performance } from 'node:perf_hooks';
 import { diag, type Attributes, type Meter } from '@opentelemetry/api';
 import type { OtelkitConfig } from '../src/config/types.js';
+import type { Instrumentation } from './types.js';
 import { DurationHistogram, type DurationSeries } from './shared/histogram.js';
 
 /** The request methods the semantic conventions name; anything else is `_OTHER`. */
@@ -138,6 +139,31 @@ export function guard(what: string, fn: (message: any) => void): (message: unkno
 }
 
 /** Process-wide singletons (shared by the ESM and CJS builds of otelkit). */
+/** The refcount behind a process-wide subscription. */
+export interface SharedSubscription {
+  users: number;
+  stop?: () => void;
+}
+
+/**
+ * One subscription for every handle: `start` runs for the first handle and returns
+ * what undoes it, which runs when the last handle is disposed.
+ */
+export function shareSubscription(shared: SharedSubscription, start: () => () => void): Instrumentation {
+  if (shared.users++ === 0) shared.stop = start();
+  let disposed = false;
+  return {
+    dispose() {
+      if (disposed) return;
+      disposed = true;
+      if (--shared.users > 0) return;
+      const stop = shared.stop;
+      shared.stop = undefined;
+      stop?.();
+    },
+  };
+}
+
 export function processSingleton<T>(key: string, make: () => T): T {
   const holder = globalThis as unknown as Record<symbol, T | undefined>;
   const sym = Symbol.for(key);
