@@ -295,6 +295,14 @@ function flattenMetric(resource: MetricRecord['resource'], scope: MetricRecord['
     timeUnixNano: num(p.timeUnixNano),
     exemplars: exemplars(p.exemplars),
   });
+  /** What explicit and exponential histogram points share. */
+  const histogramCommon = (p: OtlpHistogramDataPoint | OtlpExponentialHistogramDataPoint) => ({
+    ...common(p),
+    count: num(p.count),
+    sum: p.sum === undefined ? undefined : num(p.sum),
+    min: p.min === undefined ? undefined : num(p.min),
+    max: p.max === undefined ? undefined : num(p.max),
+  });
   const numberPoint = (p: OtlpNumberDataPoint): MetricPoint =>
     dropUndefined({
       ...common(p),
@@ -318,11 +326,7 @@ function flattenMetric(resource: MetricRecord['resource'], scope: MetricRecord['
       temporality: TEMPORALITY[num(m.histogram.aggregationTemporality)] ?? 'unspecified',
       points: (m.histogram.dataPoints ?? []).map((p) =>
         dropUndefined({
-          ...common(p),
-          count: num(p.count),
-          sum: p.sum === undefined ? undefined : num(p.sum),
-          min: p.min === undefined ? undefined : num(p.min),
-          max: p.max === undefined ? undefined : num(p.max),
+          ...histogramCommon(p),
           bucketCounts: nums(p.bucketCounts),
           explicitBounds: nums(p.explicitBounds),
         }),
@@ -340,11 +344,7 @@ function flattenMetric(resource: MetricRecord['resource'], scope: MetricRecord['
       temporality: TEMPORALITY[num(m.exponentialHistogram.aggregationTemporality)] ?? 'unspecified',
       points: (m.exponentialHistogram.dataPoints ?? []).map((p) =>
         dropUndefined({
-          ...common(p),
-          count: num(p.count),
-          sum: p.sum === undefined ? undefined : num(p.sum),
-          min: p.min === undefined ? undefined : num(p.min),
-          max: p.max === undefined ? undefined : num(p.max),
+          ...histogramCommon(p),
           scale: num(p.scale),
           zeroCount: num(p.zeroCount),
           positive: buckets(p.positive),
