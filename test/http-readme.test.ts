@@ -52,7 +52,8 @@ const rows = readmeRows(['http', 'runtime']);
 function typeOf(m: MetricData): string {
   if (m.dataPointType === DataPointType.HISTOGRAM) return 'histogram';
   if (m.dataPointType === DataPointType.GAUGE) return 'gauge';
-  return m.isMonotonic ? 'counter' : 'updowncounter';
+  if (m.dataPointType === DataPointType.SUM) return m.isMonotonic ? 'counter' : 'updowncounter';
+  return 'exponential histogram';
 }
 
 class TestReader extends MetricReader {
