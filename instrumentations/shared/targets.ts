@@ -209,4 +209,4 @@ export function readNumber(source: NumberSource | undefined): number | undefined
   return typeof value === 'number' && Number.isFinite(value) ? value : undefined;
 }
 
-export function noop(): void {}
+function noop(): void {}

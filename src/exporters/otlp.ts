@@ -96,8 +96,8 @@ export function periodicReader(exporter: PushMetricExporter, config: OtelkitConf
     metricProducers,
     exporter,
     exportIntervalMillis: config.exportIntervalMs,
-    // The SDK rejects a timeout longer than the interval.
-    exportTimeoutMillis: Math.min(config.exportTimeoutMs, config.exportIntervalMs),
+    // resolveConfig already caps the timeout at the interval (the SDK rejects longer).
+    exportTimeoutMillis: config.exportTimeoutMs,
     cardinalityLimit: config.cardinalityLimit,
   });
 }
