@@ -8,17 +8,21 @@
  *
  * How: Node's built-in diagnostics channels (no patching, so ESM and CJS apps alike,
  * no loader flag). `http.server.request.start`: the request is filtered (otelkit's
- * own scrape server, excluded paths) and its start time noted on the connection's
+ * own scrape server, excluded paths) and its start time queued on the connection's
  * record. `http.server.response.finish`: the route template is read (see
  * http-route.ts) and the duration lands in an in-place histogram series found
  * through small-integer keys (see http-shared.ts).
  *
- * Per-request state lives in otelkit's own per-connection record (a WeakMap keyed by
- * the socket), never as properties added to Node's request/response objects, so
- * their shape stays exactly what Node's HTTP code expects. A response that never
- * finishes (client gone) is caught by ONE 'close' listener per connection, not per
- * request, so active_requests never drifts and the abort is recorded
- * (`error.type=aborted`).
+ * Per-request state is numbers only: start time and a small-integer key, queued on
+ * otelkit's own per-connection record (a WeakMap keyed by the socket). HTTP/1.1
+ * answers a connection's requests in order, so the oldest entry belongs to the
+ * response that finishes. Nothing is added to Node's request/response objects (their
+ * shape stays what Node's HTTP code is optimized for) and no reference to them is
+ * kept: storing two young objects per request into a long-lived record cost a
+ * measurable share of a hello-world request (write barriers, remembered set).
+ * A response that never finishes (client gone) is caught by ONE 'close' listener per
+ * connection, not per request, so active_requests never drifts and the abort is
+ * recorded (`error.type=aborted`, with the route when the request had one).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
@@ -43,37 +47,57 @@ export interface HttpServerInstrumentationOptions {
 
 type Res = ServerResponse & { _contentLength?: unknown };
 
-/** A request in flight: one of the two slots of a connection. */
-class InFlight {
-  res: Res | undefined = undefined;
-  req: IncomingMessage | undefined = undefined;
-  start = 0;
-  /** methodIndex * 2 + tls */
-  slot = 0;
+/**
+ * One per connection: the requests in flight, oldest first, as (start, key) pairs.
+ * The first two live in fields (a client may send its next request before Node has
+ * run the previous response's 'finish'); deeper HTTP pipelining spills into `more`.
+ * key: `slotOf(method, tls, protocol)`, or NOT_COUNTED for an excluded path.
+ */
+class Connection {
+  n = 0;
+  t0 = 0;
+  k0 = 0;
+  t1 = 0;
+  k1 = 0;
+  more: number[] | undefined = undefined;
+  constructor(
+    readonly tls: number,
+    /** The subscription this record's queue belongs to (see `generation`). */
+    public generation: number,
+  ) {}
 
-  take(req: IncomingMessage, res: Res, start: number, slot: number): void {
-    this.req = req;
-    this.res = res;
-    this.start = start;
-    this.slot = slot;
+  push(start: number, key: number): void {
+    if (this.n === 0) {
+      this.t0 = start;
+      this.k0 = key;
+    } else if (this.n === 1) {
+      this.t1 = start;
+      this.k1 = key;
+    } else {
+      (this.more ??= []).push(start, key);
+    }
+    this.n++;
+  }
+
+  /** Drops the oldest entry (read t0/k0 first). */
+  shift(): void {
+    this.t0 = this.t1;
+    this.k0 = this.k1;
+    const more = this.more;
+    if (more !== undefined && more.length > 0) {
+      this.t1 = more.shift()!;
+      this.k1 = more.shift()!;
+    }
+    this.n--;
   }
 }
 
-/**
- * One per connection. Two slots: a client may send its next request before Node has
- * run the previous response's 'finish' (HTTP/1.1 pipelining, or a write completing in
- * a later callback). A third request in flight goes to the `pipelined` fallback.
- */
-class Connection {
-  readonly a = new InFlight();
-  readonly b = new InFlight();
-  constructor(readonly tls: number) {}
-}
+/** Connections of otelkit's own scrape server: never counted. */
+const OWN = new Connection(0, -1);
+const NOT_COUNTED = -1;
 
-/** socket -> its record; created at the connection's first counted request. */
+/** socket -> its record; created at the connection's first request. */
 const connections = new WeakMap<Socket, Connection>();
-/** HTTP pipelining (several requests queued on one connection): start times of the queued ones. */
-const pipelined = new WeakMap<Res, { start: number; slot: number }>();
 
 /** otelkit's state, read once (a symbol lookup on globalThis costs more than the rest of a request's accounting). */
 const state = otelkitState();
@@ -137,46 +161,48 @@ class ServerMetrics {
     return false;
   }
 
-  start(req: IncomingMessage, res: Res, socket: Socket | undefined): void {
-    const now = clock();
-    let conn = socket && connections.get(socket);
-    if (socket && conn === undefined) {
-      conn = new Connection((socket as { encrypted?: boolean }).encrypted ? 1 : 0);
-      connections.set(socket, conn);
-      const c = conn;
-      socket.once('close', () => onConnectionClose(c));
-    }
-    const slot = methodIndex(req.method) * 2 + (conn ? conn.tls : 0);
-    this.active[slot]!++;
-    this.activeSeen[slot] = 1;
-    if (conn !== undefined && conn.a.res === undefined) conn.a.take(req, res, now, slot);
-    else if (conn !== undefined && conn.b.res === undefined) conn.b.take(req, res, now, slot);
-    else {
-      // HTTP pipelining: a third request queued on the connection
-      pipelined.set(res, { start: now, slot });
-      res.once('close', onPipelinedClose);
-    }
+  /** A counted request arrived on `conn`: its key (method, scheme, protocol) and start time are queued. */
+  start(req: IncomingMessage, conn: Connection): void {
+    const key = ((methodIndex(req.method) * 2 + conn.tls) << 2) | protocolIndex(req.httpVersion);
+    const active = key >> 2;
+    this.active[active]!++;
+    this.activeSeen[active] = 1;
+    conn.push(clock(), key);
   }
 
-  /** `started`: the clock() at start; `slot`: its method/scheme slot; `finished`: false for a response that ended without finishing. */
-  finish(req: IncomingMessage, res: Res, started: number, slot: number, finished: boolean): void {
+  /**
+   * A counted request ended. `started` and `key` are what start() queued; req/res are
+   * undefined for an aborted request queued behind another (pipelining): it is
+   * recorded without route or status. `finished`: false for a response that ended
+   * without finishing.
+   */
+  finish(req: IncomingMessage | undefined, res: Res | undefined, started: number, key: number, finished: boolean): void {
     const seconds = secondsSince(started);
-    this.active[slot]!--;
-    if (state.excludedRequests.has(req)) return;
-    const status = res.headersSent ? res.statusCode | 0 : 0;
-    const proto = protocolIndex(req.httpVersion);
-    const route = routeOf(req) ?? '';
-    // slot carries method and scheme; status < 1000; proto < 4; aborted 0/1.
-    const key = ((status * 22 + slot) * 4 + proto) * 2 + (finished ? 0 : 1);
+    this.active[key >> 2]!--;
+    if (req !== undefined && state.excludedRequests.has(req)) return;
+    const status = res !== undefined && res.headersSent ? res.statusCode | 0 : 0;
+    const route = (req !== undefined ? routeOf(req) : undefined) ?? '';
+    // key < 88 (method, scheme, protocol); status < 1000; aborted 0/1.
+    const seriesKey = (status * 88 + key) * 2 + (finished ? 0 : 1);
     let byKey = this.byRoute.get(route);
     if (byKey === undefined) this.byRoute.set(route, (byKey = new Map()));
-    let entry = byKey.get(key);
+    let entry = byKey.get(seriesKey);
     if (entry === undefined) {
-      entry = this.durations.create(attributesFor(req, slot, status, proto, route, finished));
-      if (!this.durations.full) byKey.set(key, entry);
+      entry = this.durations.create(attributesFor(req, key, status, route, finished));
+      if (!this.durations.full) byKey.set(seriesKey, entry);
     }
     entry.duration.record(seconds);
-    if (this.requestSize) recordSizes(this.requestSize, this.responseSize!, req, res, entry.attributes);
+    if (this.requestSize && req !== undefined && res !== undefined) recordSizes(this.requestSize, this.responseSize!, req, res, entry.attributes);
+  }
+
+  /** Requests queued before the instrumentation was last switched off: no longer in flight as far as the metrics know. */
+  forget(conn: Connection): void {
+    while (conn.n > 0) {
+      const key = conn.k0;
+      conn.shift();
+      if (key !== NOT_COUNTED) this.active[key >> 2]!--;
+    }
+    conn.more = undefined;
   }
 
   private observeActive(result: ObservableResult): void {
@@ -191,12 +217,14 @@ function activeAttributes(slot: number): Attributes {
   return (activeAttrCache[slot] ??= Object.freeze({ 'http.request.method': METHOD_NAMES[slot >> 1]!, 'url.scheme': slot & 1 ? 'https' : 'http' }));
 }
 
-function attributesFor(req: IncomingMessage, slot: number, status: number, proto: number, route: string, finished: boolean): Attributes {
+function attributesFor(req: IncomingMessage | undefined, key: number, status: number, route: string, finished: boolean): Attributes {
+  const slot = key >> 2;
   const a: Attributes = {
     'http.request.method': METHOD_NAMES[slot >> 1]!,
     'url.scheme': slot & 1 ? 'https' : 'http',
-    'network.protocol.version': PROTOCOLS[proto] ?? String(req.httpVersion),
   };
+  const protocol = PROTOCOLS[key & 3] ?? req?.httpVersion;
+  if (protocol !== undefined) a['network.protocol.version'] = protocol;
   if (status > 0) a['http.response.status_code'] = status;
   if (route !== '') a['http.route'] = route;
   if (!finished) a['error.type'] = 'aborted';
@@ -225,29 +253,29 @@ interface Shared extends SharedSubscription {
 
 const shared = processSingleton<Shared>('otelkit.http.server', () => ({ users: 0 }));
 
-/** A connection closed: its responses in flight, if any, never finished. */
-function onConnectionClose(conn: Connection): void {
-  abort(conn.a);
-  abort(conn.b);
-}
+/**
+ * Bumped each time the subscription starts: a connection record from an earlier
+ * subscription may hold requests whose finish was never seen.
+ */
+let generation = 0;
 
-function abort(f: InFlight): void {
-  const { res, req } = f;
-  if (res === undefined || req === undefined) return;
-  f.res = f.req = undefined;
+/** A connection closed: its requests still queued never finished. */
+function onConnectionClose(socket: Socket, conn: Connection): void {
   try {
-    shared.metrics?.finish(req, res, f.start, f.slot, false);
-  } catch (err) {
-    diag.error('otelkit: recording an aborted HTTP server request failed', err);
-  }
-}
-
-function onPipelinedClose(this: Res): void {
-  const p = pipelined.get(this);
-  if (p === undefined || this.writableFinished) return;
-  pipelined.delete(this);
-  try {
-    if (this.req) shared.metrics?.finish(this.req as IncomingMessage, this, p.start, p.slot, false);
+    const metrics = shared.metrics;
+    if (metrics === undefined || conn.n === 0) return;
+    if (conn.generation !== generation) return metrics.forget(conn);
+    // Node keeps the response it is answering on the socket; the ones queued behind it
+    // (pipelining) are not reachable, so they are recorded without route or status.
+    const current = (socket as { _httpMessage?: unknown })._httpMessage;
+    let res = current !== null && typeof current === 'object' && 'req' in current ? (current as Res) : undefined;
+    while (conn.n > 0) {
+      const started = conn.t0;
+      const key = conn.k0;
+      conn.shift();
+      if (key !== NOT_COUNTED) metrics.finish(res?.req as IncomingMessage | undefined, res, started, key, false);
+      res = undefined;
+    }
   } catch (err) {
     diag.error('otelkit: recording an aborted HTTP server request failed', err);
   }
@@ -260,16 +288,34 @@ interface ServerMessage {
   server?: object;
 }
 
+/** The record of a connection's first request (otelkit's own server gets the shared OWN marker). */
+function track(socket: Socket, server: object | undefined): Connection {
+  if (server !== undefined && state.ownServers.has(server)) {
+    connections.set(socket, OWN);
+    return OWN;
+  }
+  const conn = new Connection((socket as { encrypted?: boolean }).encrypted ? 1 : 0, generation);
+  connections.set(socket, conn);
+  socket.once('close', () => onConnectionClose(socket, conn));
+  return conn;
+}
+
 // The two subscribers are plain functions with their own try/catch (not a shared
 // wrapper), so V8 can inline what they call.
 function onStart(message: unknown): void {
   try {
     const metrics = shared.metrics;
-    if (metrics === undefined) return;
     const m = message as ServerMessage;
-    if (m.server !== undefined && state.ownServers.has(m.server)) return;
-    if (metrics.excluded(m.request.url)) return;
-    metrics.start(m.request, m.response, m.socket);
+    const socket = m.socket;
+    if (metrics === undefined || socket === undefined) return;
+    const conn = connections.get(socket) ?? track(socket, m.server);
+    if (conn === OWN) return;
+    if (conn.generation !== generation) {
+      metrics.forget(conn);
+      conn.generation = generation;
+    }
+    if (metrics.excluded(m.request.url)) conn.push(0, NOT_COUNTED);
+    else metrics.start(m.request, conn);
   } catch (err) {
     diag.error('otelkit: http.server.request.start failed', err);
   }
@@ -277,20 +323,13 @@ function onStart(message: unknown): void {
 
 function onFinish(message: unknown): void {
   try {
-    const { request, response, socket } = message as ServerMessage;
-    const conn = socket === undefined ? undefined : connections.get(socket);
-    if (conn !== undefined) {
-      const f = conn.a.res === response ? conn.a : conn.b.res === response ? conn.b : undefined;
-      if (f !== undefined) {
-        f.res = f.req = undefined;
-        shared.metrics?.finish(request, response, f.start, f.slot, true);
-        return;
-      }
-    }
-    const p = pipelined.get(response); // a queued request, or not one we started (excluded)
-    if (p === undefined) return;
-    pipelined.delete(response);
-    shared.metrics?.finish(request, response, p.start, p.slot, true);
+    const m = message as ServerMessage;
+    const conn = m.socket === undefined ? undefined : connections.get(m.socket);
+    if (conn === undefined || conn.n === 0 || conn.generation !== generation) return;
+    const started = conn.t0;
+    const key = conn.k0;
+    conn.shift();
+    if (key !== NOT_COUNTED) shared.metrics?.finish(m.request, m.response, started, key, true);
   } catch (err) {
     diag.error('otelkit: http.server.response.finish failed', err);
   }
@@ -305,6 +344,7 @@ export function instrumentHttpServer(options: HttpServerInstrumentationOptions =
   if (isDisabled()) return noopInstrumentation;
   return shareSubscription(shared, () => {
     const unwatchFastify = watchFastify();
+    generation++;
     subscribe('http.server.request.start', onStart);
     subscribe('http.server.response.finish', onFinish);
     const stopWaiting = onMeter(({ meter, config }) => {

@@ -1,0 +1,125 @@
+// The HTTP server instrumentation keeps, per connection, a queue of the requests in
+// flight (start time + method/scheme/protocol key) and pairs each finished response
+// with the oldest entry. These tests drive that queue with real sockets on 127.0.0.1:
+// HTTP/1.1 pipelining (more than two requests in flight, an excluded path among
+// them), aborts (with the route of the request being answered), and switching the
+// instrumentation off and on while a request is in flight.
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { connect, type AddressInfo, type Socket } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { register, setHttpRoute, instrumentHttpServer, type Instrumentation, type OtelkitHandle } from '../src/index.js';
+import { scrape } from './helpers/prom-text.js';
+import { labelKey as k, seriesOf } from './fixtures/http-harness.js';
+
+let otel: OtelkitHandle;
+let metricsUrl: string;
+let server: Server;
+let port: number;
+let instrumentation: Instrumentation;
+/** Requests held open by the test: path -> its response. */
+const held = new Map<string, ServerResponse>();
+const arrivals: string[] = [];
+let arrived: (() => void) | undefined;
+
+beforeAll(async () => {
+  otel = register({
+    prometheus: { host: '127.0.0.1', port: 0 },
+    instrumentations: [],
+    http: { excludePaths: ['/skip'] },
+    serviceName: 'http-queue',
+  });
+  metricsUrl = (await otel.ready)!.url;
+  instrumentation = instrumentHttpServer();
+  server = createServer((req: IncomingMessage, res: ServerResponse) => {
+    const path = req.url ?? '';
+    setHttpRoute(req, path.replace(/\?.*/, '')); // every path is its own template here
+    arrivals.push(path);
+    arrived?.();
+    if (path.startsWith('/hold')) {
+      held.set(path, res);
+      return;
+    }
+    if (path === '/slow') return void setTimeout(() => res.end('slow'), 60);
+    res.end('ok');
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  port = (server.address() as AddressInfo).port;
+});
+afterAll(async () => {
+  server.closeAllConnections();
+  server.close();
+  await otel.shutdown();
+});
+
+const GET = { http_request_method: 'GET', network_protocol_version: '1.1', url_scheme: 'http' };
+const counts = async () => seriesOf(await scrape(metricsUrl), 'http_server_request_duration_seconds_count');
+const sums = async () => seriesOf(await scrape(metricsUrl), 'http_server_request_duration_seconds_sum');
+const active = async () => seriesOf(await scrape(metricsUrl), 'http_server_active_requests')[k({ http_request_method: 'GET', url_scheme: 'http' })] ?? 0;
+const ok = (route: string) => k({ ...GET, http_response_status_code: '200', http_route: route });
+const aborted = (route?: string) => k({ ...GET, error_type: 'aborted', ...(route ? { http_route: route } : {}) });
+
+/** Opens a raw connection and writes `paths` as pipelined GETs in one write. */
+function pipeline(paths: string[], last = 'keep-alive'): { socket: Socket; received: Promise<string> } {
+  const socket = connect(port, '127.0.0.1');
+  const text = paths.map((p, i) => `GET ${p} HTTP/1.1\r\nHost: x\r\nConnection: ${i === paths.length - 1 ? last : 'keep-alive'}\r\n\r\n`).join('');
+  socket.write(text);
+  let received = '';
+  socket.on('data', (d) => (received += d));
+  socket.on('error', () => {});
+  return { socket, received: new Promise((resolve) => socket.on('close', () => resolve(received))) };
+}
+
+async function waitFor(predicate: () => boolean): Promise<void> {
+  for (let i = 0; i < 200 && !predicate(); i++) await new Promise((r) => setTimeout(r, 10));
+  expect(predicate()).toBe(true);
+}
+
+describe('HTTP server: per-connection request queue', () => {
+  it('pipelined requests (five in flight, an excluded one among them) each count once, under their own route, in order', async () => {
+    const before = await counts();
+    const { received } = pipeline(['/slow', '/p1', '/skip', '/p2', '/p3'], 'close');
+    const body = await received;
+    expect(body.match(/HTTP\/1\.1 200/g)).toHaveLength(5);
+    const after = await counts();
+    for (const route of ['/slow', '/p1', '/p2', '/p3']) expect((after[ok(route)] ?? 0) - (before[ok(route)] ?? 0)).toBe(1);
+    expect(after[ok('/skip')]).toBeUndefined();
+    // /p1.. waited behind /slow (HTTP/1.1 answers in order): each took at least its 60 ms.
+    const s = await sums();
+    expect(s[ok('/slow')]).toBeGreaterThanOrEqual(0.05);
+    expect(s[ok('/p3')]).toBeGreaterThanOrEqual(0.05);
+    expect(await active()).toBe(0);
+  });
+
+  it('a connection closed mid-request: the request being answered is aborted with its route; one queued behind it has none', async () => {
+    const before = await counts();
+    const arrivedBoth = new Promise<void>((resolve) => (arrived = () => arrivals.includes('/hold-a') && arrivals.includes('/hold-b') && resolve()));
+    const { socket } = pipeline(['/hold-a', '/hold-b']);
+    await arrivedBoth;
+    expect(await active()).toBe(2);
+    socket.destroy();
+    await waitFor(() => held.get('/hold-a')?.destroyed === true);
+    await new Promise((r) => setTimeout(r, 50));
+    const after = await counts();
+    expect((after[aborted('/hold-a')] ?? 0) - (before[aborted('/hold-a')] ?? 0)).toBe(1);
+    expect((after[aborted()] ?? 0) - (before[aborted()] ?? 0)).toBe(1);
+    expect(after[aborted('/hold-b')]).toBeUndefined();
+    expect(await active()).toBe(0);
+  });
+
+  it('switched off and on while a request is in flight: that request is dropped, the next one on the same connection is paired correctly', async () => {
+    const before = await counts();
+    const { socket, received } = pipeline(['/hold-c']);
+    await waitFor(() => held.has('/hold-c'));
+    expect(await active()).toBe(1);
+    instrumentation.dispose();
+    instrumentation = instrumentHttpServer();
+    held.get('/hold-c')!.end('late');
+    socket.write('GET /after HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
+    const body = await received;
+    expect(body.match(/HTTP\/1\.1 200/g)).toHaveLength(2);
+    const after = await counts();
+    expect(after[ok('/hold-c')]).toBe(before[ok('/hold-c')]); // finished while unseen: not recorded
+    expect((after[ok('/after')] ?? 0) - (before[ok('/after')] ?? 0)).toBe(1);
+    expect(await active()).toBe(0);
+  });
+});
