@@ -15,8 +15,10 @@
 // Usage: npm run bench:http   (builds with tsup, then runs this file; about 4 min)
 // Then paired runs (see pair()): each variant and plain served at the same time on the
 // same CPU; the ratio of requests served is immune to the machine's drift between runs.
-// Env: BENCH_REPS (5), BENCH_SECONDS (4), BENCH_WARMUP_SECONDS (1), BENCH_CONNECTIONS (50),
-//      BENCH_PAIRS (4), BENCH_PAIR_SECONDS (4), BENCH_VARIANTS,
+// Env: BENCH_REPS (8), BENCH_SECONDS (2), BENCH_WARMUP_SECONDS (1), BENCH_CONNECTIONS (50),
+//      BENCH_PAIRS (6), BENCH_PAIR_SECONDS (2), BENCH_VARIANTS,
+// Many short interleaved runs rather than a few long ones: on a shared VM the machine's
+// speed drifts over tens of seconds, and a ratio of neighbouring short runs sees less of it.
 //      BENCH_LOAD (wrk | autocannon; default wrk when found)
 import { spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
@@ -107,8 +109,8 @@ async function serve(variant) {
 // ---- load side ----------------------------------------------------------------------
 
 async function main() {
-  const reps = Number(process.env.BENCH_REPS ?? 5);
-  const seconds = Number(process.env.BENCH_SECONDS ?? 4);
+  const reps = Number(process.env.BENCH_REPS ?? 8);
+  const seconds = Number(process.env.BENCH_SECONDS ?? 2);
   const warmup = Number(process.env.BENCH_WARMUP_SECONDS ?? 1);
   const connections = Number(process.env.BENCH_CONNECTIONS ?? 50);
   const pin = availableParallelism() >= 2 && spawnSync('taskset', ['-V']).status === 0;
@@ -136,8 +138,8 @@ async function main() {
   }
   report(results, reps);
 
-  const pairs = Number(process.env.BENCH_PAIRS ?? 4);
-  const pairSeconds = Number(process.env.BENCH_PAIR_SECONDS ?? 4);
+  const pairs = Number(process.env.BENCH_PAIRS ?? 6);
+  const pairSeconds = Number(process.env.BENCH_PAIR_SECONDS ?? 2);
   if (pairs > 0 && VARIANTS.includes('plain')) {
     console.log(`\n# paired: each variant and plain on CPU 0 at the same time, ${pairs} pairs x ${pairSeconds} s, sides alternating`);
     console.log('| variant | requests served relative to plain at the same time: median (min..max) |');
