@@ -12,4 +12,10 @@ export default defineConfig({
   clean: true,
   shims: true,
   outExtension: ({ format }) => ({ js: format === 'cjs' ? '.cjs' : '.js' }),
+  // The CJS build loads packages on demand (the OTLP exporters) with require(), so a
+  // CJS app gets their CJS builds, next to the CJS SDK otelkit already uses, rather
+  // than a second, ESM copy of the SDK.
+  esbuildOptions(options, { format }) {
+    if (format === 'cjs') options.supported = { ...options.supported, 'dynamic-import': false };
+  },
 });

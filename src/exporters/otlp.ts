@@ -3,10 +3,13 @@
  * PeriodicExportingMetricReader. Settings come resolved from Config (env already
  * applied), so the exporters' own env fallbacks only fill what otelkit does not set
  * (TLS certificates, gRPC insecure flag).
+ *
+ * The exporter packages are loaded on first use by `LazyOtlpExporter`, only for the
+ * protocol configured: importing all three up front (gRPC brings @grpc/grpc-js,
+ * the others protobufjs) cost every app start-up about 0.1 s, OTLP on or not.
  */
-import { OTLPMetricExporter as GrpcExporter } from '@opentelemetry/exporter-metrics-otlp-grpc';
-import { AggregationTemporalityPreference, OTLPMetricExporter as JsonExporter } from '@opentelemetry/exporter-metrics-otlp-http';
-import { OTLPMetricExporter as ProtoExporter } from '@opentelemetry/exporter-metrics-otlp-proto';
+import { diag } from '@opentelemetry/api';
+import { ExportResultCode, type ExportResult } from '@opentelemetry/core';
 import {
   AggregationTemporality,
   AggregationType,
@@ -19,37 +22,114 @@ import {
   type MetricProducer,
   type PeriodicExportingMetricReaderOptions,
   type PushMetricExporter,
+  type ResourceMetrics,
 } from '@opentelemetry/sdk-metrics';
 import type { OtelkitConfig } from '../config/types.js';
 import { Cumulation } from './cumulative.js';
 
-const TEMPORALITY = {
-  cumulative: AggregationTemporalityPreference.CUMULATIVE,
-  delta: AggregationTemporalityPreference.DELTA,
-  lowmemory: AggregationTemporalityPreference.LOWMEMORY,
-} as const;
+type Temporality = OtelkitConfig['otlp']['temporality'];
 
-function exponentialHistograms(type: InstrumentType): AggregationOption {
-  return type === InstrumentType.HISTOGRAM ? { type: AggregationType.EXPONENTIAL_HISTOGRAM } : { type: AggregationType.DEFAULT };
+/**
+ * What each OTLP temporality preference asks for, per instrument type, as the OTLP
+ * exporter specification defines it (and the exporter packages implement: a test
+ * compares the two). Needed before the exporter is loaded: the SDK asks while the
+ * first instruments are created.
+ */
+export function preferredTemporality(preference: Temporality, type: InstrumentType): AggregationTemporality {
+  if (preference === 'cumulative') return AggregationTemporality.CUMULATIVE;
+  switch (type) {
+    case InstrumentType.COUNTER:
+    case InstrumentType.HISTOGRAM:
+      return AggregationTemporality.DELTA;
+    case InstrumentType.OBSERVABLE_COUNTER:
+    case InstrumentType.GAUGE:
+    case InstrumentType.OBSERVABLE_GAUGE:
+      return preference === 'delta' ? AggregationTemporality.DELTA : AggregationTemporality.CUMULATIVE;
+    default:
+      return AggregationTemporality.CUMULATIVE;
+  }
 }
 
-export function createOtlpExporter(config: OtelkitConfig): PushMetricExporter {
+const DEFAULT_AGGREGATION: AggregationOption = Object.freeze({ type: AggregationType.DEFAULT });
+const EXPONENTIAL_AGGREGATION: AggregationOption = Object.freeze({ type: AggregationType.EXPONENTIAL_HISTOGRAM });
+
+function exponentialHistograms(type: InstrumentType): AggregationOption {
+  return type === InstrumentType.HISTOGRAM ? EXPONENTIAL_AGGREGATION : DEFAULT_AGGREGATION;
+}
+
+/** Loads the exporter package of the configured protocol and builds the exporter. */
+async function loadOtlpExporter(config: OtelkitConfig): Promise<PushMetricExporter> {
   const { otlp } = config;
+  const { AggregationTemporalityPreference } = await import('@opentelemetry/exporter-metrics-otlp-http');
+  const preference = {
+    cumulative: AggregationTemporalityPreference.CUMULATIVE,
+    delta: AggregationTemporalityPreference.DELTA,
+    lowmemory: AggregationTemporalityPreference.LOWMEMORY,
+  }[otlp.temporality];
   const options = {
     url: otlp.endpoint,
     headers: otlp.headers,
     timeoutMillis: otlp.timeoutMs,
-    temporalityPreference: TEMPORALITY[otlp.temporality],
+    temporalityPreference: preference,
+    compression: otlp.compression as never,
     ...(otlp.histogram === 'exponential' ? { aggregationPreference: exponentialHistograms } : {}),
   };
   switch (otlp.protocol) {
     case 'grpc':
-      return new GrpcExporter({ ...options, compression: otlp.compression as never });
+      return new (await import('@opentelemetry/exporter-metrics-otlp-grpc')).OTLPMetricExporter(options);
     case 'http/json':
-      return new JsonExporter({ ...options, compression: otlp.compression as never });
+      return new (await import('@opentelemetry/exporter-metrics-otlp-http')).OTLPMetricExporter(options);
     default:
-      return new ProtoExporter({ ...options, compression: otlp.compression as never });
+      return new (await import('@opentelemetry/exporter-metrics-otlp-proto')).OTLPMetricExporter(options);
   }
+}
+
+/**
+ * A PushMetricExporter that answers the SDK's synchronous questions (temporality,
+ * aggregation) from the config and hands exports to the official exporter once its
+ * package has loaded (loading starts at construction, long before the first export
+ * interval ends).
+ */
+export class LazyOtlpExporter implements PushMetricExporter {
+  private readonly exporter: Promise<PushMetricExporter | undefined>;
+  private readonly preference: Temporality;
+  private readonly exponential: boolean;
+
+  constructor(config: OtelkitConfig, load: (config: OtelkitConfig) => Promise<PushMetricExporter> = loadOtlpExporter) {
+    this.preference = config.otlp.temporality;
+    this.exponential = config.otlp.histogram === 'exponential';
+    this.exporter = load(config).catch((err: unknown) => {
+      diag.error(`otelkit: could not load the OTLP exporter for ${config.otlp.protocol}; metrics are not exported over OTLP`, err);
+      return undefined;
+    });
+  }
+
+  export(metrics: ResourceMetrics, resultCallback: (result: ExportResult) => void): void {
+    void this.exporter.then((exporter) => {
+      if (exporter) exporter.export(metrics, resultCallback);
+      else resultCallback({ code: ExportResultCode.FAILED, error: new Error('otelkit: the OTLP exporter could not be loaded') });
+    });
+  }
+
+  async forceFlush(): Promise<void> {
+    await (await this.exporter)?.forceFlush();
+  }
+
+  async shutdown(): Promise<void> {
+    await (await this.exporter)?.shutdown();
+  }
+
+  selectAggregationTemporality(type: InstrumentType): AggregationTemporality {
+    return preferredTemporality(this.preference, type);
+  }
+
+  selectAggregation(type: InstrumentType): AggregationOption {
+    return this.exponential ? exponentialHistograms(type) : DEFAULT_AGGREGATION;
+  }
+}
+
+export function createOtlpExporter(config: OtelkitConfig): PushMetricExporter {
+  return new LazyOtlpExporter(config);
 }
 
 /**
