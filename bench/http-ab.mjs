@@ -11,7 +11,7 @@
 //
 // Variants (BENCH_VARIANTS): otelkit (instrumentHttpServer() after register()),
 // floor (two clock reads, two WeakMap lookups, one bucket increment), clock (two clock
-// reads only). Server on CPU 0, wrk on CPU 1 (wrk required), 127.0.0.1.
+// reads only), noop (two empty subscribers: what merely being called costs). Server on CPU 0, wrk on CPU 1 (wrk required), 127.0.0.1.
 // Usage: npm run bench:http-ab   Env: BENCH_SECONDS (16), BENCH_WINDOW_MS (200), BENCH_CONNECTIONS (50)
 import { spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
@@ -54,6 +54,9 @@ async function switches(variant) {
       while (i < bounds.length && s > bounds[i]) i++;
       counts[i]++;
     };
+  } else if (variant === 'noop') {
+    onStart = () => {};
+    onFinish = () => {};
   } else if (variant === 'clock') {
     let sink = 0;
     onStart = () => (sink += now());
@@ -116,7 +119,7 @@ async function main() {
     console.log('bench:http-ab needs wrk (apt-get install -y wrk); skipped');
     return;
   }
-  const variants = (process.env.BENCH_VARIANTS ?? 'otelkit,floor,clock').split(',');
+  const variants = (process.env.BENCH_VARIANTS ?? 'otelkit,floor,clock,noop').split(',');
   const seconds = Number(process.env.BENCH_SECONDS ?? 16);
   const connections = Number(process.env.BENCH_CONNECTIONS ?? 50);
   const pin = availableParallelism() >= 2 && spawnSync('taskset', ['-V']).status === 0;
