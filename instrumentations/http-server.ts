@@ -79,6 +79,13 @@ class Connection {
     this.n++;
   }
 
+  /** Forgets every entry: they belong to an earlier subscription (see `generation`). */
+  reset(): void {
+    this.n = 0;
+    this.more = undefined;
+    this.generation = generation;
+  }
+
   /** Drops the oldest entry (read t0/k0 first). */
   shift(): void {
     this.t0 = this.t1;
@@ -95,6 +102,12 @@ class Connection {
 /** Connections of otelkit's own scrape server: never counted. */
 const OWN = new Connection(0, -1);
 const NOT_COUNTED = -1;
+
+/**
+ * Bumped when the subscription starts or stops: a connection record from an earlier
+ * subscription may hold requests whose finish was never seen, and is reset on sight.
+ */
+let generation = 0;
 
 /** socket -> its record; created at the connection's first request. */
 const connections = new WeakMap<Socket, Connection>();
@@ -195,14 +208,9 @@ class ServerMetrics {
     if (this.requestSize && req !== undefined && res !== undefined) recordSizes(this.requestSize, this.responseSize!, req, res, entry.attributes);
   }
 
-  /** Requests queued before the instrumentation was last switched off: no longer in flight as far as the metrics know. */
-  forget(conn: Connection): void {
-    while (conn.n > 0) {
-      const key = conn.k0;
-      conn.shift();
-      if (key !== NOT_COUNTED) this.active[key >> 2]!--;
-    }
-    conn.more = undefined;
+  /** The instrumentation stopped: what was in flight is no longer followed. */
+  resetActive(): void {
+    this.active.fill(0);
   }
 
   private observeActive(result: ObservableResult): void {
@@ -253,18 +261,13 @@ interface Shared extends SharedSubscription {
 
 const shared = processSingleton<Shared>('otelkit.http.server', () => ({ users: 0 }));
 
-/**
- * Bumped each time the subscription starts: a connection record from an earlier
- * subscription may hold requests whose finish was never seen.
- */
-let generation = 0;
 
 /** A connection closed: its requests still queued never finished. */
 function onConnectionClose(socket: Socket, conn: Connection): void {
   try {
     const metrics = shared.metrics;
     if (metrics === undefined || conn.n === 0) return;
-    if (conn.generation !== generation) return metrics.forget(conn);
+    if (conn.generation !== generation) return conn.reset();
     // Node keeps the response it is answering on the socket; the ones queued behind it
     // (pipelining) are not reachable, so they are recorded without route or status.
     const current = (socket as { _httpMessage?: unknown })._httpMessage;
@@ -310,10 +313,12 @@ function onStart(message: unknown): void {
     if (metrics === undefined || socket === undefined) return;
     const conn = connections.get(socket) ?? track(socket, m.server);
     if (conn === OWN) return;
-    if (conn.generation !== generation) {
-      metrics.forget(conn);
-      conn.generation = generation;
-    }
+    if (conn.generation !== generation) conn.reset();
+    // Node publishes a request's start before it hands the response the socket, so a
+    // response already on the socket while the queue is empty is one the queue never
+    // saw (it started before the subscription or the meter): keep its place, so that
+    // its finish does not take this request's entry.
+    if (conn.n === 0 && (socket as { _httpMessage?: unknown })._httpMessage) conn.push(0, NOT_COUNTED);
     if (metrics.excluded(m.request.url)) conn.push(0, NOT_COUNTED);
     else metrics.start(m.request, conn);
   } catch (err) {
@@ -325,7 +330,8 @@ function onFinish(message: unknown): void {
   try {
     const m = message as ServerMessage;
     const conn = m.socket === undefined ? undefined : connections.get(m.socket);
-    if (conn === undefined || conn.n === 0 || conn.generation !== generation) return;
+    if (conn === undefined || conn.n === 0) return;
+    if (conn.generation !== generation) return conn.reset();
     const started = conn.t0;
     const key = conn.k0;
     conn.shift();
@@ -352,6 +358,8 @@ export function instrumentHttpServer(options: HttpServerInstrumentationOptions =
       shared.metrics.configure(options.excludePaths ?? config.http.excludePaths, options.bodySizes ?? config.http.bodySizes);
     });
     return () => {
+      generation++;
+      shared.metrics?.resetActive();
       unsubscribe('http.server.request.start', onStart);
       unsubscribe('http.server.response.finish', onFinish);
       unwatchFastify();

@@ -106,6 +106,45 @@ describe('HTTP server: per-connection request queue', () => {
     expect(await active()).toBe(0);
   });
 
+  it('switched off and on while a request is in flight, the next one pipelined behind it: the unseen one keeps its place', async () => {
+    const before = await counts();
+    const { socket, received } = pipeline(['/hold-d']);
+    await waitFor(() => held.has('/hold-d'));
+    instrumentation.dispose();
+    expect(await active()).toBe(0); // what was in flight is no longer followed
+    instrumentation = instrumentHttpServer();
+    socket.write('GET /after-d HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
+    await waitFor(() => arrivals.includes('/after-d'));
+    expect(await active()).toBe(1);
+    await new Promise((r) => setTimeout(r, 80));
+    held.get('/hold-d')!.end('late');
+    const body = await received;
+    expect(body.match(/HTTP\/1\.1 200/g)).toHaveLength(2);
+    const after = await counts();
+    expect(after[ok('/hold-d')]).toBe(before[ok('/hold-d')]);
+    expect((after[ok('/after-d')] ?? 0) - (before[ok('/after-d')] ?? 0)).toBe(1);
+    // /after-d waited behind /hold-d for at least the 80 ms above, and no longer than the test
+    const s = await sums();
+    expect(s[ok("/after-d")]).toBeGreaterThanOrEqual(0.07);
+    expect(await active()).toBe(0);
+  });
+
+  it('a request that finished while the instrumentation was off is not recorded as aborted when its connection closes later', async () => {
+    const before = await counts();
+    const { socket } = pipeline(['/hold-e']);
+    await waitFor(() => held.has('/hold-e'));
+    instrumentation.dispose();
+    held.get('/hold-e')!.end('done');
+    await new Promise((r) => setTimeout(r, 30));
+    instrumentation = instrumentHttpServer();
+    socket.destroy();
+    await new Promise((r) => setTimeout(r, 50));
+    const after = await counts();
+    expect(after[aborted()] ?? 0).toBe(before[aborted()] ?? 0);
+    expect(after[aborted('/hold-e')]).toBeUndefined();
+    expect(await active()).toBe(0);
+  });
+
   it('switched off and on while a request is in flight: that request is dropped, the next one on the same connection is paired correctly', async () => {
     const before = await counts();
     const { socket, received } = pipeline(['/hold-c']);

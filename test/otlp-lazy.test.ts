@@ -42,6 +42,15 @@ describe('OTLP exporter loaded on first use', () => {
     await expect(exporter.shutdown()).resolves.toBeUndefined();
   });
 
+  it('an exporter whose export() throws: a failed result, no unhandled rejection', async () => {
+    const { config } = resolveConfig({}, []);
+    const throwing = { export: () => { throw new Error('serializer failed'); }, forceFlush: async () => {}, shutdown: async () => {} };
+    const exporter = new LazyOtlpExporter(config, async () => throwing);
+    const result = await new Promise<ExportResult>((resolve) => exporter.export({} as ResourceMetrics, resolve));
+    expect(result.code).toBe(ExportResultCode.FAILED);
+    expect(result.error?.message).toBe('serializer failed');
+  });
+
   it('the preload without OTLP loads no exporter package; with OTLP only the configured protocol', () => {
     const loaded = (env: Record<string, string>): string[] => {
       const code = `setTimeout(() => { console.log(JSON.stringify([...new Set(Object.keys(require.cache).map((k) => /exporter-metrics-otlp-[a-z]+/.exec(k)?.[0]).filter(Boolean))].sort())); process.exit(0); }, 300);`;

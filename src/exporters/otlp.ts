@@ -106,8 +106,14 @@ export class LazyOtlpExporter implements PushMetricExporter {
 
   export(metrics: ResourceMetrics, resultCallback: (result: ExportResult) => void): void {
     void this.exporter.then((exporter) => {
-      if (exporter) exporter.export(metrics, resultCallback);
-      else resultCallback({ code: ExportResultCode.FAILED, error: new Error('otelkit: the OTLP exporter could not be loaded') });
+      if (!exporter) return resultCallback({ code: ExportResultCode.FAILED, error: new Error('otelkit: the OTLP exporter could not be loaded') });
+      // The SDK guards a throwing export() when it calls it; here the call runs later,
+      // in a promise callback, where a throw would be an unhandled rejection.
+      try {
+        exporter.export(metrics, resultCallback);
+      } catch (error) {
+        resultCallback({ code: ExportResultCode.FAILED, error: error instanceof Error ? error : new Error(String(error)) });
+      }
     });
   }
 
