@@ -31,6 +31,7 @@ import { fileURLToPath } from 'node:url';
 // Extra variants for diagnosis (BENCH_VARIANTS=plain,otelkit-core,otelkit-server,...):
 //   otelkit-core    register() with no instrumentations
 //   otelkit-server  register() with the HTTP server metrics only
+//   otelkit:a+b     register() with exactly the instrumentations a and b (names as in OTELKIT_INSTRUMENTATIONS)
 const VARIANTS = (process.env.BENCH_VARIANTS ?? 'plain,otelkit,floor,prom-client,otel-http').split(',');
 const self = fileURLToPath(import.meta.url);
 /** A run starts once the machine's CPUs are at most this busy (bounded wait, see waitForQuiet). */
@@ -49,7 +50,10 @@ async function serve(variant) {
   let handler = (_req, res) => res.end('hello world');
   if (variant.startsWith('otelkit')) {
     const { register } = await import('../dist/index.js');
-    const instrumentations = { otelkit: undefined, 'otelkit-core': [], 'otelkit-server': ['http-server'], 'otelkit-client': ['http-client'], 'otelkit-runtime': ['runtime'] }[variant];
+    // otelkit:<a>+<b>: register() with exactly those instrumentations (e.g. otelkit:runtime-gc+http-server)
+    const instrumentations = variant.startsWith('otelkit:')
+      ? variant.slice('otelkit:'.length).split('+')
+      : { otelkit: undefined, 'otelkit-core': [], 'otelkit-server': ['http-server'], 'otelkit-client': ['http-client'], 'otelkit-runtime': ['runtime'] }[variant];
     metricsUrl = (await register({ prometheus: { host: '127.0.0.1', port: 0 }, instrumentations }).ready).url;
   } else if (variant === 'otel-http') {
     process.env.OTEL_SEMCONV_STABILITY_OPT_IN = 'http';
