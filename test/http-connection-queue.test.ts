@@ -69,6 +69,19 @@ function pipeline(paths: string[], last = 'keep-alive'): { socket: Socket; recei
   return { socket, received: new Promise((resolve) => socket.on('close', () => resolve(received))) };
 }
 
+/** A request held open by the server on a connection of its own. */
+async function holding(path: string): Promise<{ socket: Socket; received: Promise<string> }> {
+  const connection = pipeline([path]);
+  await waitFor(() => held.has(path));
+  return connection;
+}
+
+/** Switches the HTTP server instrumentation off and on again. */
+function restart(): void {
+  instrumentation.dispose();
+  instrumentation = instrumentHttpServer();
+}
+
 async function waitFor(predicate: () => boolean): Promise<void> {
   for (let i = 0; i < 200 && !predicate(); i++) await new Promise((r) => setTimeout(r, 10));
   expect(predicate()).toBe(true);
@@ -108,8 +121,7 @@ describe('HTTP server: per-connection request queue', () => {
 
   it('switched off and on while a request is in flight, the next one pipelined behind it: the unseen one keeps its place', async () => {
     const before = await counts();
-    const { socket, received } = pipeline(['/hold-d']);
-    await waitFor(() => held.has('/hold-d'));
+    const { socket, received } = await holding('/hold-d');
     instrumentation.dispose();
     expect(await active()).toBe(0); // what was in flight is no longer followed
     instrumentation = instrumentHttpServer();
@@ -131,8 +143,7 @@ describe('HTTP server: per-connection request queue', () => {
 
   it('a request that finished while the instrumentation was off is not recorded as aborted when its connection closes later', async () => {
     const before = await counts();
-    const { socket } = pipeline(['/hold-e']);
-    await waitFor(() => held.has('/hold-e'));
+    const { socket } = await holding('/hold-e');
     instrumentation.dispose();
     held.get('/hold-e')!.end('done');
     await new Promise((r) => setTimeout(r, 30));
@@ -147,11 +158,9 @@ describe('HTTP server: per-connection request queue', () => {
 
   it('switched off and on while a request is in flight: that request is dropped, the next one on the same connection is paired correctly', async () => {
     const before = await counts();
-    const { socket, received } = pipeline(['/hold-c']);
-    await waitFor(() => held.has('/hold-c'));
+    const { socket, received } = await holding('/hold-c');
     expect(await active()).toBe(1);
-    instrumentation.dispose();
-    instrumentation = instrumentHttpServer();
+    restart();
     held.get('/hold-c')!.end('late');
     socket.write('GET /after HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
     const body = await received;
