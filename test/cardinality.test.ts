@@ -18,8 +18,9 @@ import {
 } from '@opentelemetry/sdk-metrics';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CumulativeState, Cumulation, addExponential } from '../src/exporters/cumulative.js';
-import { instrumentCircuitBreaker, register, type OtelkitHandle } from '../src/index.js';
-import { pointsMatching, startOtlpReceiver, type MetricRecord, type OtlpReceiver } from './helpers/otlp-receiver.js';
+import { instrumentCircuitBreaker, type OtelkitHandle } from '../src/index.js';
+import { registerBothExporters } from './helpers/both-exporters.js';
+import { pointsMatching, type MetricRecord, type OtlpReceiver } from './helpers/otlp-receiver.js';
 import { findSamples, parsePrometheus, sampleValue, scrape, type Sample } from './helpers/prom-text.js';
 
 const LIMIT = 5;
@@ -29,19 +30,12 @@ let receiver: OtlpReceiver;
 let url: string;
 
 beforeAll(async () => {
-  receiver = await startOtlpReceiver({ protocol: 'http/protobuf' });
-  otel = register({
-    exporters: ['prometheus', 'otlp'],
-    prometheus: { host: '127.0.0.1', port: 0 },
-    otlp: { endpoint: receiver.endpoint, protocol: 'http/protobuf', temporality: 'cumulative' },
-    exportIntervalMs: 600_000,
-    instrumentations: [],
+  ({ otel, receiver, url } = await registerBothExporters('cumulative', {
     cardinalityLimit: LIMIT,
     // A view: its storage is shared by both readers (MeterSharedState), unlike the others.
     histogramBuckets: { 'viewed.latency': [1, 2, 3] },
     serviceName: 'cardinality-test',
-  });
-  url = (await otel.ready)!.url;
+  }));
 });
 afterAll(async () => {
   await otel.shutdown();

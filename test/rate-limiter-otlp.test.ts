@@ -2,8 +2,9 @@
 // Prometheus scrape (cumulative) of one registration: the duration histograms otelkit
 // aggregates itself arrive as standard histograms on both, with the right temporality.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { instrumentCircuitBreaker, instrumentRateLimiter, register, type OtelkitHandle } from '../src/index.js';
-import { closeAllReceivers, pointsMatching, startOtlpReceiver, type OtlpReceiver } from './helpers/otlp-receiver.js';
+import { instrumentCircuitBreaker, instrumentRateLimiter, type OtelkitHandle } from '../src/index.js';
+import { registerBothExporters } from './helpers/both-exporters.js';
+import { closeAllReceivers, pointsMatching, type OtlpReceiver } from './helpers/otlp-receiver.js';
 import { sampleValue, scrape } from './helpers/prom-text.js';
 
 const SECONDS = [0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10];
@@ -12,16 +13,7 @@ let receiver: OtlpReceiver;
 let url: string;
 
 beforeAll(async () => {
-  receiver = await startOtlpReceiver({ protocol: 'http/protobuf' });
-  otel = register({
-    exporters: ['prometheus', 'otlp'],
-    prometheus: { host: '127.0.0.1', port: 0 },
-    otlp: { endpoint: receiver.endpoint, protocol: 'http/protobuf', temporality: 'delta' },
-    exportIntervalMs: 600_000,
-    instrumentations: [],
-    serviceName: 'limiter-otlp-test',
-  });
-  url = (await otel.ready)!.url;
+  ({ otel, receiver, url } = await registerBothExporters('delta', { serviceName: 'limiter-otlp-test' }));
 });
 afterAll(async () => {
   await otel.shutdown();
