@@ -17,7 +17,7 @@
 // same CPU; the ratio of requests served is immune to the machine's drift between runs.
 // plain paired with plain is reported first, as the control.
 // Env: BENCH_REPS (8), BENCH_SECONDS (2), BENCH_WARMUP_SECONDS (1), BENCH_CONNECTIONS (50),
-//      BENCH_PAIRS (6), BENCH_PAIR_SECONDS (2), BENCH_VARIANTS,
+//      BENCH_PAIRS (6), BENCH_PAIR_SECONDS (2), BENCH_VARIANTS, BENCH_BASELINE (plain),
 // Many short interleaved runs rather than a few long ones: on a shared VM the machine's
 // speed drifts over tens of seconds, and a ratio of neighbouring short runs sees less of it.
 //      BENCH_LOAD (wrk | autocannon; default wrk when found)
@@ -33,6 +33,8 @@ import { fileURLToPath } from 'node:url';
 //   otelkit-server  register() with the HTTP server metrics only
 //   otelkit:a+b     register() with exactly the instrumentations a and b (names as in OTELKIT_INSTRUMENTATIONS)
 const VARIANTS = (process.env.BENCH_VARIANTS ?? 'plain,otelkit,floor,prom-client,otel-http').split(',');
+/** What paired runs compare against (BENCH_BASELINE=floor pairs each variant with the floor instead). */
+const BASELINE = process.env.BENCH_BASELINE ?? 'plain';
 const self = fileURLToPath(import.meta.url);
 /** A run starts once the machine's CPUs are at most this busy (bounded wait, see waitForQuiet). */
 const QUIET = 0.1;
@@ -141,22 +143,26 @@ async function main() {
       console.log(`rep ${rep + 1} ${variant.padEnd(11)} ${Math.round(r.rps)} req/s  p99 ${r.p99.toFixed(2)} ms  CPU ${r.cpuPerRequest.toFixed(1)} µs/req  other jobs ${(r.foreign * 100).toFixed(0)}% of a CPU${r.counted !== undefined ? `  (recorded ${r.counted} requests)` : ''}`);
     }
   }
-  report(results, reps);
+  if (reps > 0) report(results, reps);
 
   const pairs = Number(process.env.BENCH_PAIRS ?? 6);
   const pairSeconds = Number(process.env.BENCH_PAIR_SECONDS ?? 2);
-  if (pairs > 0 && VARIANTS.includes('plain')) {
-    console.log(`\n# paired: each variant and plain on CPU 0 at the same time, ${pairs} pairs x ${pairSeconds} s, sides alternating`);
-    console.log('| variant | requests served relative to plain at the same time: median (min..max) |');
-    console.log('|---|---|');
-    // `plain` against itself first: the method's own noise and bias, next to the variants.
-    for (const variant of VARIANTS) {
-      const ratios = [];
+  if (pairs > 0 && VARIANTS.includes(BASELINE)) {
+    console.log(`\n# paired: each variant and ${BASELINE} on CPU 0 at the same time, ${pairs} pairs x ${pairSeconds} s, sides alternating`);
+    console.log(`| variant | requests served relative to ${BASELINE} at the same time: median (min..max) | server CPU per request relative to ${BASELINE}: median (min..max) |`);
+    console.log('|---|---|---|');
+    // the baseline against itself first: the method's own noise and bias, next to the variants.
+    const range = (xs) => `${median(xs).toFixed(2)} (${Math.min(...xs).toFixed(2)}..${Math.max(...xs).toFixed(2)})`;
+    for (const variant of [BASELINE, ...VARIANTS.filter((v) => v !== BASELINE)]) {
+      const served = [];
+      const cpu = [];
       for (let i = 0; i < pairs; i++) {
         await waitForQuiet();
-        ratios.push(await pair(load, variant, i, { pin, seconds: pairSeconds, connections }));
+        const r = await pair(load, variant, i, { pin, seconds: pairSeconds, connections });
+        served.push(r.served);
+        cpu.push(r.cpu);
       }
-      console.log(`| ${variant} | ${median(ratios).toFixed(2)} (${Math.min(...ratios).toFixed(2)}..${Math.max(...ratios).toFixed(2)}) |`);
+      console.log(`| ${variant} | ${range(served)} | ${range(cpu)} |`);
     }
   }
 }
@@ -232,7 +238,7 @@ async function run(load, variant, { pin, seconds, warmup, connections }) {
   const { child, url, metricsUrl } = await startServer(variant, pin);
   try {
     if (warmup > 0) await load(url, connections, warmup);
-    const cpu = async () => Number(await (await fetch(`${url}__cpu`)).text());
+    const cpu = () => serverCpu({ url });
     const cpuBefore = await cpu();
     const [machine0, own0, t0] = [safe(cpuTimes), safe(ownAndChildrenSeconds), performance.now()];
     const r = await load(url, connections, seconds);
@@ -255,23 +261,33 @@ async function run(load, variant, { pin, seconds, warmup, connections }) {
 }
 
 /**
- * Paired runs: `plain` and `variant` run at the same time, both pinned to CPU 0, each
- * under its own load (both on CPU 1). They share the CPU and whatever else the machine
- * is doing, so the ratio of requests served is the relative cost per request, free of
- * the drift between separate runs. Sides alternate between pairs.
+ * Paired runs: the baseline and `variant` run at the same time, both pinned to CPU 0,
+ * each under its own load (both on CPU 1). They share the CPU and whatever else the
+ * machine is doing, so the ratio of requests served is the relative cost per request,
+ * free of the drift between separate runs. Sides alternate between pairs. Also the
+ * ratio of each server's own CPU time per request, which does not depend on how
+ * fairly the scheduler shares CPU 0.
  */
 async function pair(load, variant, i, { pin, seconds, connections }) {
-  const order = i % 2 ? [variant, 'plain'] : ['plain', variant];
+  const order = i % 2 ? [variant, BASELINE] : [BASELINE, variant];
   const servers = await Promise.all(order.map((v) => startServer(v, pin)));
   try {
     await Promise.all(servers.map((s) => load(s.url, connections, 1)));
+    const before = await Promise.all(servers.map(serverCpu));
     const r = await Promise.all(servers.map((s) => load(s.url, connections, seconds)));
-    // order[0] is plain on even pairs, the variant on odd ones (for plain vs plain, the sides)
-    const [first, second] = [r[0].total, r[1].total];
-    return i % 2 ? first / second : second / first;
+    const after = await Promise.all(servers.map(serverCpu));
+    const perRequest = r.map((x, k) => (after[k] - before[k]) / x.total);
+    // order[0] is the baseline on even pairs, the variant on odd ones (for baseline vs itself, the sides)
+    const [v, b] = i % 2 ? [0, 1] : [1, 0];
+    return { served: r[v].total / r[b].total, cpu: perRequest[v] / perRequest[b] };
   } finally {
     await Promise.all(servers.map((s) => stopServer(s.child)));
   }
+}
+
+/** The server's CPU time so far, µs (its GET /__cpu). */
+async function serverCpu(server) {
+  return Number(await (await fetch(`${server.url}__cpu`)).text());
 }
 
 /** wrk, one thread, pinned to CPU 1: requests and p99 (ms) from its --latency report. */
