@@ -154,20 +154,22 @@ async function main() {
   const pairSeconds = Number(process.env.BENCH_PAIR_SECONDS ?? 4);
   if (pairs > 0 && VARIANTS.includes(BASELINE)) {
     console.log(`\n# paired: each variant and ${BASELINE} on CPU 0 at the same time, ${pairs} pairs x ${pairSeconds} s, sides alternating`);
-    console.log(`| variant | requests served relative to ${BASELINE} at the same time: median (min..max) | server CPU per request relative to ${BASELINE}: median (min..max) |`);
-    console.log('|---|---|---|');
+    console.log(`| variant | requests served relative to ${BASELINE} at the same time: median (min..max) | server CPU per request relative to ${BASELINE}: median (min..max) | p99 latency relative to ${BASELINE}: median (min..max) |`);
+    console.log('|---|---|---|---|');
     // the baseline against itself first: the method's own noise and bias, next to the variants.
     const range = (xs) => `${median(xs).toFixed(2)} (${Math.min(...xs).toFixed(2)}..${Math.max(...xs).toFixed(2)})`;
     for (const variant of [BASELINE, ...VARIANTS.filter((v) => v !== BASELINE)]) {
       const served = [];
       const cpu = [];
+      const p99 = [];
       for (let i = 0; i < pairs; i++) {
         await waitForQuiet();
         const r = await pair(load, variant, i, { pin, seconds: pairSeconds, warmup, connections });
         served.push(r.served);
         cpu.push(r.cpu);
+        p99.push(r.p99);
       }
-      console.log(`| ${variant} | ${range(served)} | ${range(cpu)} |`);
+      console.log(`| ${variant} | ${range(served)} | ${range(cpu)} | ${range(p99)} |`);
     }
   }
 }
@@ -271,7 +273,7 @@ async function run(load, variant, { pin, seconds, warmup, connections }) {
  * machine is doing, so the ratio of requests served is the relative cost per request,
  * free of the drift between separate runs. Sides alternate between pairs. Also the
  * ratio of each server's own CPU time per request, which does not depend on how
- * fairly the scheduler shares CPU 0.
+ * fairly the scheduler shares CPU 0, and of the two loads' p99 latencies.
  */
 async function pair(load, variant, i, { pin, seconds, warmup, connections }) {
   const order = i % 2 ? [variant, BASELINE] : [BASELINE, variant];
@@ -284,7 +286,7 @@ async function pair(load, variant, i, { pin, seconds, warmup, connections }) {
     const perRequest = r.map((x, k) => (after[k] - before[k]) / x.total);
     // order[0] is the baseline on even pairs, the variant on odd ones (for baseline vs itself, the sides)
     const [v, b] = i % 2 ? [0, 1] : [1, 0];
-    return { served: r[v].total / r[b].total, cpu: perRequest[v] / perRequest[b] };
+    return { served: r[v].total / r[b].total, cpu: perRequest[v] / perRequest[b], p99: r[v].p99 / r[b].p99 };
   } finally {
     await Promise.all(servers.map((s) => stopServer(s.child)));
   }
