@@ -19,13 +19,14 @@
 // after each run), steadier than requests/s when other jobs share the machine.
 // Usage: npm run bench:http   (builds with tsup, then runs this file; about 10 min)
 // Then paired runs (see pair()): each variant and plain served at the same time on the
-// same CPU; the ratio of requests served is immune to the machine's drift between runs.
+// same CPU; the ratios of requests served and of each server's CPU time per request are
+// immune to the machine's drift between runs (the CPU ratio is the steadier one).
 // plain paired with plain is reported first, as the control.
-// Env: BENCH_REPS (8), BENCH_SECONDS (2), BENCH_WARMUP_SECONDS (3), BENCH_CONNECTIONS (50),
-//      BENCH_PAIRS (6), BENCH_PAIR_SECONDS (4), BENCH_VARIANTS, BENCH_BASELINE (plain),
 // Many short interleaved runs rather than a few long ones: on a shared VM the machine's
 // speed drifts over tens of seconds, and a ratio of neighbouring short runs sees less of it.
-//      BENCH_LOAD (wrk | autocannon; default wrk when found)
+// Env: BENCH_REPS (8; 0 = paired runs only), BENCH_SECONDS (2), BENCH_WARMUP_SECONDS (3),
+//      BENCH_CONNECTIONS (50), BENCH_PAIRS (6), BENCH_PAIR_SECONDS (4), BENCH_VARIANTS,
+//      BENCH_BASELINE (plain), BENCH_LOAD (wrk | autocannon; default wrk when found)
 import { spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
 import { createRequire, syncBuiltinESMExports } from 'node:module';
