@@ -15,6 +15,7 @@ import { LRUCache } from 'lru-cache';
 import client from 'prom-client';
 import { metrics } from '@opentelemetry/api';
 import { register, instrumentCache, lruCacheDispose, instrumentCircuitBreaker, instrumentRateLimiter } from '../dist/index.js';
+import { median } from './shared.mjs';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 15);
 const TARGET_MS = Number(process.env.BENCH_CASE_MS ?? 12);
@@ -114,11 +115,6 @@ for (let round = 0; round < ROUNDS; round++) {
   await fetch(otel.prometheusAddress.url).then((r) => r.text());
 }
 
-const median = (xs) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-};
 const stat = (xs) => ({ median: median(xs), min: Math.min(...xs), max: Math.max(...xs) });
 const ref = (name) => stat(samples[name]);
 const overhead = (base) => stat(samples[`${base} inst`].map((v, i) => v - samples[`${base} bare`][i]));

@@ -20,6 +20,7 @@ import { createServer } from 'node:http';
 import { availableParallelism } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
+import { floorHandlers, median } from './shared.mjs';
 
 const START = 'http.server.request.start';
 const FINISH = 'http.server.response.finish';
@@ -38,22 +39,7 @@ async function switches(variant) {
   let onStart;
   let onFinish;
   if (variant === 'floor') {
-    const bounds = [0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10];
-    const counts = new Float64Array(bounds.length + 1);
-    const open = new WeakMap();
-    onStart = ({ socket }) => {
-      let c = open.get(socket);
-      if (!c) open.set(socket, (c = { t: 0 }));
-      c.t = now();
-    };
-    onFinish = ({ socket }) => {
-      const c = open.get(socket);
-      if (!c) return;
-      const s = (now() - c.t) / 1000;
-      let i = 0;
-      while (i < bounds.length && s > bounds[i]) i++;
-      counts[i]++;
-    };
+    ({ onStart, onFinish } = floorHandlers());
   } else if (variant === 'noop') {
     onStart = () => {};
     onFinish = () => {};
@@ -108,11 +94,6 @@ async function serve(variant) {
   server.listen(0, '127.0.0.1', () => console.log(JSON.stringify({ port: server.address().port })));
 }
 
-function median(xs) {
-  const s = [...xs].sort((a, b) => a - b);
-  const n = s.length;
-  return n % 2 ? s[(n - 1) / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
-}
 
 async function main() {
   if (spawnSync('wrk', ['-v']).error) {

@@ -33,6 +33,7 @@ import { createRequire, syncBuiltinESMExports } from 'node:module';
 import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
+import { floorHandlers, median } from './shared.mjs';
 
 // Extra variants for diagnosis (BENCH_VARIANTS=plain,otelkit-core,otelkit-server,...):
 //   otelkit-core    register() with no instrumentations
@@ -73,23 +74,9 @@ async function serve(variant) {
     syncBuiltinESMExports();
   } else if (variant === 'floor') {
     const { subscribe } = await import('node:diagnostics_channel');
-    const { performance } = await import('node:perf_hooks');
-    const bounds = [0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10];
-    const counts = new Float64Array(bounds.length + 1);
-    const open = new WeakMap();
-    subscribe('http.server.request.start', ({ socket }) => {
-      let c = open.get(socket);
-      if (!c) open.set(socket, (c = { t: 0 }));
-      c.t = performance.now();
-    });
-    subscribe('http.server.response.finish', ({ socket }) => {
-      const c = open.get(socket);
-      if (!c) return;
-      const s = (performance.now() - c.t) / 1000;
-      let i = 0;
-      while (i < bounds.length && s > bounds[i]) i++;
-      counts[i]++;
-    });
+    const { onStart, onFinish } = floorHandlers();
+    subscribe('http.server.request.start', onStart);
+    subscribe('http.server.response.finish', onFinish);
   } else if (variant === 'prom-client') {
     const client = require('prom-client');
     const histogram = new client.Histogram({
@@ -175,11 +162,6 @@ async function main() {
   }
 }
 
-function median(xs) {
-  const s = [...xs].sort((a, b) => a - b);
-  const n = s.length;
-  return n % 2 ? s[(n - 1) / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
-}
 
 // Other jobs on a shared machine skew a run; wait (bounded) until the CPUs are idle.
 function safe(fn) {
