@@ -29,6 +29,21 @@ export function setHttpRoute(req: IncomingMessage, route: string): void {
   if (req && typeof req === 'object' && typeof route === 'string') (req as unknown as Record<symbol, string>)[kRoute] = route;
 }
 
+const kNotCounted = Symbol.for('otelkit.http.notCounted');
+
+/**
+ * Marks a server request as never counted (otelkit's own scrape handler mounted on
+ * the app). A property on the few marked requests rather than a WeakSet lookup on
+ * every request: reading an absent property is the cheaper miss.
+ */
+export function markNotCounted(req: IncomingMessage): void {
+  (req as unknown as Record<symbol, boolean>)[kNotCounted] = true;
+}
+
+export function isNotCounted(req: IncomingMessage): boolean {
+  return (req as unknown as Record<symbol, unknown>)[kNotCounted] === true;
+}
+
 /** The route template of a finished request, or undefined when no route matched. */
 export function routeOf(req: IncomingMessage): string | undefined {
   const r = req as unknown as Record<symbol | string, unknown>;

@@ -33,7 +33,7 @@ import { DEFAULT_EXCLUDED_PATHS } from '../src/config/defaults.js';
 import { isDisabled, onMeter } from '../src/meter.js';
 import { otelkitState } from '../src/state.js';
 import { METHOD_NAMES, clock, OTHER_METHOD_INDEX, SeriesTable, methodIndex, processSingleton, secondsSince, shareSubscription, type SharedSubscription, type SeriesEntry } from './http-shared.js';
-import { routeOf, watchFastify } from './http-route.js';
+import { isNotCounted, routeOf, watchFastify } from './http-route.js';
 import { noopInstrumentation, type Instrumentation } from './types.js';
 
 export { setHttpRoute } from './http-route.js';
@@ -192,7 +192,7 @@ class ServerMetrics {
   finish(req: IncomingMessage | undefined, res: Res | undefined, started: number, key: number, finished: boolean): void {
     const seconds = secondsSince(started);
     this.active[key >> 2]!--;
-    if (req !== undefined && state.excludedRequests.has(req)) return;
+    if (req !== undefined && isNotCounted(req)) return;
     const status = res !== undefined && res.headersSent ? res.statusCode | 0 : 0;
     const route = (req !== undefined ? routeOf(req) : undefined) ?? '';
     // key < 88 (method, scheme, protocol); status < 1000; aborted 0/1.

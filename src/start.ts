@@ -10,6 +10,7 @@ import { defaultConfig } from './config/defaults.js';
 import type { LogLevel, OtelkitConfig, OtelkitUserConfig } from './config/types.js';
 import { startDefaultInstrumentations } from './default-instrumentations.js';
 import { noopInstrumentation, type Instrumentation } from '../instrumentations/types.js';
+import { markNotCounted } from '../instrumentations/http-route.js';
 import { notFound, serveScrape } from './exporters/prometheus-handler.js';
 import { startPrometheusServer } from './exporters/prometheus-server.js';
 import type { OtelkitHandle, PrometheusAddress } from './handle.js';
@@ -102,7 +103,7 @@ function start(config: OtelkitConfig): OtelkitHandle {
     },
     ready,
     metricsHandler(req, res) {
-      otelkitState().excludedRequests.add(req);
+      markNotCounted(req);
       if (prometheus) serveScrape(prometheus, config.prometheus.token, req, res);
       else notFound(res);
     },

@@ -15,8 +15,6 @@ export interface OtelkitState {
   warnedOnce: Set<string>;
   /** Servers otelkit itself runs (the scrape endpoint): never counted in HTTP metrics. */
   ownServers: WeakSet<object>;
-  /** Requests served by otelkit's mountable handler: never counted in HTTP metrics. */
-  excludedRequests: WeakSet<object>;
   diagError(message: string, err?: unknown): void;
 }
 
@@ -31,7 +29,6 @@ export function otelkitState(): OtelkitState {
       disabled: sdkDisabled(process.env),
       warnedOnce: new Set(),
       ownServers: new WeakSet(),
-      excludedRequests: new WeakSet(),
       diagError(message, err) {
         diag.error(`otelkit: ${message}`, err);
       },
