@@ -1,0 +1,140 @@
+// HTTP server overhead in instructions: the servers of bench/http.mjs (same `--serve`
+// variants), each run under valgrind's callgrind, count the user-space instructions
+// the server executes per request, after warm-up, over a fixed number of requests.
+// Unlike time, the count does not depend on what else the machine is doing, so a
+// difference of a fraction of a percent shows up the same in every run. It leaves out
+// what instructions do not see: cache misses, the kernel, and V8's background threads
+// (none here: the servers run with --single-threaded).
+// Reported per variant: instructions per request (median of the measured windows)
+// and the ratio to plain, and the instructions in the JavaScript functions of the
+// instrumentation itself (otelkit's dist/, the floor's handlers, prom-client, the
+// OpenTelemetry packages), named through V8's perf map.
+// Two things keep the totals comparable between processes: a fixed young-generation
+// size (V8 sizes it from the heap, and otelkit's larger heap would otherwise get
+// fewer scavenges), and JIT state, which the count does not control: a process can end
+// up with a hot Node internal running in a less optimized state than another
+// process (seen as Builtins_LoadIC in the profile), a few % either way. The
+// instrumentation's own column does not depend on that.
+// Usage: npm run bench:http-instructions   (needs valgrind; about 2.5 min per variant)
+// Env: BENCH_VARIANTS (plain,floor,otelkit-server,otelkit), BENCH_REQUESTS (10000 per
+//      window), BENCH_WINDOWS (2 measured, after two unmeasured)
+import { spawn, spawnSync } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import autocannon from 'autocannon';
+import { median } from './shared.mjs';
+
+const VARIANTS = (process.env.BENCH_VARIANTS ?? 'plain,floor,otelkit-server,otelkit').split(',');
+const REQUESTS = Number(process.env.BENCH_REQUESTS ?? 10_000);
+const WINDOWS = Number(process.env.BENCH_WINDOWS ?? 2);
+const WARMUP_REQUESTS = 30_000;
+const SERVER = fileURLToPath(new URL('http.mjs', import.meta.url));
+/** Whose code counts as the instrumentation's own (script URLs in V8's perf map). */
+const OWN_CODE = /\/dist\/|\/bench\/shared\.mjs|\/node_modules\/(prom-client|@opentelemetry)\//;
+
+if (spawnSync('valgrind', ['--version']).error) {
+  console.log('# bench:http-instructions needs valgrind (apt-get install valgrind); skipped');
+  process.exit(0);
+}
+
+const dir = mkdtempSync(join(tmpdir(), 'otelkit-callgrind-'));
+console.log(`# ${VARIANTS.join(', ')}: user-space instructions per request under callgrind, ${WINDOWS} windows x ${REQUESTS} requests after ${WARMUP_REQUESTS} warm-up, Node ${process.version}`);
+const results = {};
+try {
+  for (const variant of VARIANTS) {
+    results[variant] = await measure(variant);
+    const r = results[variant];
+    console.log(`${variant}: ${r.total.map(Math.round).join(', ')} per request; own code ${r.own.map(Math.round).join(', ')}`);
+  }
+} finally {
+  rmSync(dir, { recursive: true, force: true });
+}
+
+const base = results.plain ? median(results.plain.total) : undefined;
+console.log('\n| variant | instructions per request | ratio to plain | in the instrumentation\'s own functions |');
+console.log('|---|---|---|---|');
+for (const v of VARIANTS) {
+  const total = median(results[v].total);
+  const own = median(results[v].own);
+  console.log(`| ${v} | ${Math.round(total)} | ${base ? (total / base).toFixed(3) : '-'} | ${Math.round(own)} (${((own / total) * 100).toFixed(1)}%) |`);
+}
+
+async function measure(variant) {
+  const out = join(dir, `${variant}.%p.out`);
+  const child = spawn('valgrind', [
+    '--tool=callgrind', '--instr-atstart=no', '--smc-check=all-non-file', `--callgrind-out-file=${out}`,
+    process.execPath, '--single-threaded', '--perf-basic-prof', '--min-semi-space-size=4', '--max-semi-space-size=4',
+    SERVER, '--serve', variant,
+  ], { stdio: ['ignore', 'pipe', 'ignore'] });
+  try {
+    const [line] = await Promise.race([
+      once(child.stdout, 'data'),
+      new Promise((_, reject) => setTimeout(() => reject(new Error(`${variant} did not start under valgrind`)), 180_000)),
+    ]);
+    const url = `http://127.0.0.1:${JSON.parse(String(line).split('\n')[0]).port}/`;
+    const control = (...args) => {
+      const r = spawnSync('callgrind_control', [...args, String(child.pid)], { encoding: 'utf8' });
+      if (r.status !== 0) throw new Error(`callgrind_control ${args.join(' ')} failed: ${r.stderr}`);
+    };
+    await load(url, WARMUP_REQUESTS);
+    control('--instr=on');
+    // two windows more than measured: right after instrumentation is switched on, valgrind re-translates the JIT code
+    for (let w = 0; w < WINDOWS + 2; w++) {
+      control('--zero');
+      await load(url, REQUESTS);
+      control('--dump');
+    }
+    const dumps = readdirSync(dir).filter((f) => f.startsWith(`${variant}.${child.pid}.out.`)).sort((a, b) => Number(a.split('.').pop()) - Number(b.split('.').pop()));
+    const names = perfMap(child.pid);
+    const counted = dumps.slice(-WINDOWS).map((f) => count(join(dir, f), names));
+    return { total: counted.map((c) => c.total / REQUESTS), own: counted.map((c) => c.own / REQUESTS) };
+  } finally {
+    child.kill('SIGKILL');
+    await once(child, 'exit').catch(() => {});
+    rmSync(`/tmp/perf-${child.pid}.map`, { force: true });
+  }
+}
+
+async function load(url, amount) {
+  const r = await autocannon({ url, connections: 10, amount });
+  if (r.errors || r.non2xx) throw new Error(`${r.errors} errors, ${r.non2xx} non-2xx`);
+}
+
+/** V8's perf map: code address ranges and their function names (script URL included). */
+function perfMap(pid) {
+  const entries = readFileSync(`/tmp/perf-${pid}.map`, 'utf8').trim().split('\n').map((l) => {
+    const [start, size, ...name] = l.split(' ');
+    return { start: parseInt(start, 16), end: parseInt(start, 16) + parseInt(size, 16), name: name.join(' ') };
+  });
+  entries.sort((a, b) => a.start - b.start);
+  return (address) => {
+    let lo = 0;
+    let hi = entries.length - 1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >> 1;
+      if (entries[mid].start <= address) lo = mid + 1;
+      else hi = mid - 1;
+    }
+    const e = entries[hi];
+    return e && address < e.end ? e.name : undefined;
+  };
+}
+
+/** Total instructions of a dump, and those in the instrumentation's own JIT-compiled functions. */
+function count(file, nameOf) {
+  const text = spawnSync('callgrind_annotate', ['--threshold=100', file], { encoding: 'utf8', maxBuffer: 64 << 20 }).stdout;
+  let total = 0;
+  let own = 0;
+  for (const line of text.split('\n')) {
+    const m = /^\s*([\d,]+)\s+\(\s*[\d.]+%\)\s+(.*)$/.exec(line);
+    if (!m) continue;
+    const n = Number(m[1].replaceAll(',', ''));
+    if (m[2].includes('PROGRAM TOTALS')) total = n;
+    const jit = /^\?\?\?:0x([0-9a-f]+)/.exec(m[2]);
+    if (jit && OWN_CODE.test(nameOf(parseInt(jit[1], 16)) ?? '')) own += n;
+  }
+  return { total, own };
+}
