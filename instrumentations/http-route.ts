@@ -18,15 +18,27 @@
 import type { IncomingMessage } from 'node:http';
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { diag } from '@opentelemetry/api';
+import { processSingleton } from './http-shared.js';
 
 const kRoute = Symbol.for('otelkit.http.route');
+
+/**
+ * Whether any request in the process was ever given a route or a not-counted mark.
+ * Until then the per-request reads of those marks are skipped: a symbol-keyed read
+ * costs a call into V8's generic keyed-load stub per request, a flag read does not.
+ * On globalThis so the ESM and CJS builds see each other's marks.
+ */
+const marks = processSingleton('otelkit.http.marks', () => ({ used: false }));
 
 /**
  * Sets the `http.route` template for a request on a plain node:http server (or
  * overrides what otelkit detected). Pass the template (`/users/:id`), never the raw path.
  */
 export function setHttpRoute(req: IncomingMessage, route: string): void {
-  if (req && typeof req === 'object' && typeof route === 'string') (req as unknown as Record<symbol, string>)[kRoute] = route;
+  if (req && typeof req === 'object' && typeof route === 'string') {
+    marks.used = true;
+    (req as unknown as Record<symbol, string>)[kRoute] = route;
+  }
 }
 
 const kNotCounted = Symbol.for('otelkit.http.notCounted');
@@ -37,18 +49,21 @@ const kNotCounted = Symbol.for('otelkit.http.notCounted');
  * every request: reading an absent property is the cheaper miss.
  */
 export function markNotCounted(req: IncomingMessage): void {
+  marks.used = true;
   (req as unknown as Record<symbol, boolean>)[kNotCounted] = true;
 }
 
 export function isNotCounted(req: IncomingMessage): boolean {
-  return (req as unknown as Record<symbol, unknown>)[kNotCounted] === true;
+  return marks.used && (req as unknown as Record<symbol, unknown>)[kNotCounted] === true;
 }
 
 /** The route template of a finished request, or undefined when no route matched. */
 export function routeOf(req: IncomingMessage): string | undefined {
   const r = req as unknown as Record<symbol | string, unknown>;
-  const explicit = r[kRoute];
-  if (typeof explicit === 'string') return explicit;
+  if (marks.used) {
+    const explicit = r[kRoute];
+    if (typeof explicit === 'string') return explicit;
+  }
   const route = r.route as { path?: unknown } | undefined | null;
   if (route && typeof route === 'object' && route.path !== undefined) return expressRoute(r, route);
   return undefined;
@@ -67,7 +82,10 @@ interface FastifyRequestLike {
 function fastifyOnRequest(request: FastifyRequestLike, _reply: unknown, done: () => void): void {
   try {
     const url = request.routeOptions?.url;
-    if (typeof url === 'string') (request.raw as Record<symbol, string>)[kRoute] = url;
+    if (typeof url === 'string') {
+      marks.used = true;
+      (request.raw as Record<symbol, string>)[kRoute] = url;
+    }
   } catch (err) {
     diag.debug('otelkit: reading the Fastify route failed', err);
   }
