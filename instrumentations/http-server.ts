@@ -116,15 +116,18 @@ const connections = new WeakMap<Socket, Connection>();
 const state = otelkitState();
 
 const PROTOCOLS = ['1.1', '1.0', '2'] as const;
-function protocolIndex(v: string): number {
-  return v === '1.1' ? 0 : v === '1.0' ? 1 : v === '2.0' ? 2 : 3;
+/** Index into PROTOCOLS (3: other). From the version numbers: `httpVersion` is a fresh string per request, so comparing it costs a string comparison. */
+function protocolIndex(major: number, minor: number): number {
+  return major === 1 ? (minor === 1 ? 0 : minor === 0 ? 1 : 3) : major === 2 && minor === 0 ? 2 : 3;
 }
 
 /** Everything that exists once otelkit's meter does: one per process. */
 class ServerMetrics {
   readonly durations: SeriesTable;
-  /** route ('' = no route) -> integer key -> series */
+  /** route -> integer key -> series */
   private readonly byRoute = new Map<string, Map<number, SeriesEntry>>();
+  /** integer key -> series, for requests without a route (kept apart: no string-keyed lookup for them) */
+  private readonly noRoute = new Map<number, SeriesEntry>();
   /** active request counts by methodIndex * 2 + (https ? 1 : 0) */
   private readonly active = new Float64Array((OTHER_METHOD_INDEX + 1) * 2);
   private readonly activeSeen = new Uint8Array((OTHER_METHOD_INDEX + 1) * 2);
@@ -176,7 +179,7 @@ class ServerMetrics {
 
   /** A counted request arrived on `conn`: its key (method, scheme, protocol) and start time are queued. */
   start(req: IncomingMessage, conn: Connection): void {
-    const key = ((methodIndex(req.method) * 2 + conn.tls) << 2) | protocolIndex(req.httpVersion);
+    const key = ((methodIndex(req.method) * 2 + conn.tls) << 2) | protocolIndex(req.httpVersionMajor, req.httpVersionMinor);
     const active = key >> 2;
     this.active[active]!++;
     this.activeSeen[active] = 1;
@@ -194,11 +197,11 @@ class ServerMetrics {
     this.active[key >> 2]!--;
     if (req !== undefined && isNotCounted(req)) return;
     const status = res !== undefined && res.headersSent ? res.statusCode | 0 : 0;
-    const route = (req !== undefined ? routeOf(req) : undefined) ?? '';
+    const route = req !== undefined ? routeOf(req) : undefined;
     // key < 88 (method, scheme, protocol); status < 1000; aborted 0/1.
     const seriesKey = (status * 88 + key) * 2 + (finished ? 0 : 1);
-    let byKey = this.byRoute.get(route);
-    if (byKey === undefined) this.byRoute.set(route, (byKey = new Map()));
+    let byKey = route === undefined || route === '' ? this.noRoute : this.byRoute.get(route);
+    if (byKey === undefined) this.byRoute.set(route!, (byKey = new Map()));
     let entry = byKey.get(seriesKey);
     if (entry === undefined) {
       entry = this.durations.create(attributesFor(req, key, status, route, finished));
@@ -225,7 +228,7 @@ function activeAttributes(slot: number): Attributes {
   return (activeAttrCache[slot] ??= Object.freeze({ 'http.request.method': METHOD_NAMES[slot >> 1]!, 'url.scheme': slot & 1 ? 'https' : 'http' }));
 }
 
-function attributesFor(req: IncomingMessage | undefined, key: number, status: number, route: string, finished: boolean): Attributes {
+function attributesFor(req: IncomingMessage | undefined, key: number, status: number, route: string | undefined, finished: boolean): Attributes {
   const slot = key >> 2;
   const a: Attributes = {
     'http.request.method': METHOD_NAMES[slot >> 1]!,
@@ -234,7 +237,7 @@ function attributesFor(req: IncomingMessage | undefined, key: number, status: nu
   const protocol = PROTOCOLS[key & 3] ?? req?.httpVersion;
   if (protocol !== undefined) a['network.protocol.version'] = protocol;
   if (status > 0) a['http.response.status_code'] = status;
-  if (route !== '') a['http.route'] = route;
+  if (route) a['http.route'] = route;
   if (!finished) a['error.type'] = 'aborted';
   else if (status >= 500) a['error.type'] = String(status);
   return a;

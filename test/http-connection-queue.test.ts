@@ -32,7 +32,8 @@ beforeAll(async () => {
   instrumentation = instrumentHttpServer();
   server = createServer((req: IncomingMessage, res: ServerResponse) => {
     const path = req.url ?? '';
-    setHttpRoute(req, path.replace(/\?.*/, '')); // every path is its own template here
+    if (path === '/empty-route') setHttpRoute(req, '');
+    else if (path !== '/unrouted') setHttpRoute(req, path.replace(/\?.*/, '')); // every other path is its own template here
     arrivals.push(path);
     arrived?.();
     if (path.startsWith('/hold')) {
@@ -154,6 +155,26 @@ describe('HTTP server: per-connection request queue', () => {
     expect(after[aborted()] ?? 0).toBe(before[aborted()] ?? 0);
     expect(after[aborted('/hold-e')]).toBeUndefined();
     expect(await active()).toBe(0);
+  });
+
+  it('HTTP/1.0 requests carry network.protocol.version 1.0', async () => {
+    const before = await counts();
+    const socket = connect(port, '127.0.0.1');
+    socket.write('GET /old-client HTTP/1.0\r\nHost: x\r\n\r\n');
+    socket.resume();
+    await new Promise((resolve) => socket.on('close', resolve));
+    const after = await counts();
+    const key = k({ ...GET, network_protocol_version: '1.0', http_response_status_code: '200', http_route: '/old-client' });
+    expect((after[key] ?? 0) - (before[key] ?? 0)).toBe(1);
+  });
+
+  it('an empty route set by setHttpRoute counts in the same series as a request without a route', async () => {
+    const before = await counts();
+    const { received } = pipeline(['/unrouted', '/empty-route', '/unrouted'], 'close');
+    expect((await received).match(/HTTP\/1\.1 200/g)).toHaveLength(3);
+    const after = await counts();
+    const key = k({ ...GET, http_response_status_code: '200' });
+    expect((after[key] ?? 0) - (before[key] ?? 0)).toBe(3);
   });
 
   it('switched off and on while a request is in flight: that request is dropped, the next one on the same connection is paired correctly', async () => {
