@@ -9,11 +9,11 @@
 // and the ratio to plain, and the instructions in the JavaScript functions of the
 // instrumentation itself (otelkit's dist/, the floor's handlers, prom-client, the
 // OpenTelemetry packages), named through V8's perf map.
-// Two things keep the totals comparable between processes: a fixed young-generation
-// size (V8 sizes it from the heap, and otelkit's larger heap would otherwise get
-// fewer scavenges), and JIT state, which the count does not control: a process can end
-// up with a hot Node internal running in a less optimized state than another
-// process (seen as Builtins_LoadIC in the profile), a few % either way. The
+// The young generation is fixed in size so that totals compare between processes
+// (V8 sizes it from the heap, and otelkit's larger heap would otherwise get fewer
+// scavenges). JIT state is not controlled: a process can end up with a hot Node
+// internal running in a less optimized state than another process (seen as
+// Builtins_LoadIC in the profile), which moves its total by a few % either way. The
 // instrumentation's own column does not depend on that.
 // Not in the default variants: `otelkit` with its defaults, whose count is not
 // steady here. Its runtime metrics sample on timers (event-loop delay every 10 ms),
