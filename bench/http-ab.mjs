@@ -94,7 +94,6 @@ async function serve(variant) {
   server.listen(0, '127.0.0.1', () => console.log(JSON.stringify({ port: server.address().port })));
 }
 
-
 async function main() {
   if (spawnSync('wrk', ['-v']).error) {
     console.log('bench:http-ab needs wrk (apt-get install -y wrk); skipped');

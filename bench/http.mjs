@@ -162,8 +162,7 @@ async function main() {
   }
 }
 
-
-// Other jobs on a shared machine skew a run; wait (bounded) until the CPUs are idle.
+/** Runs `fn`, or answers undefined where it throws (no /proc: not Linux). */
 function safe(fn) {
   try {
     return fn();
@@ -172,12 +171,13 @@ function safe(fn) {
   }
 }
 
+/** Idle and total CPU time of the machine so far, from /proc/stat (clock ticks). */
 function cpuTimes() {
   const [, ...fields] = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/);
   const n = fields.map(Number);
   return { idle: n[3] + (n[4] ?? 0), total: n.reduce((a, b) => a + b, 0) };
 }
-/** Share of CPU time busy over 0.5 s windows, retried up to 20 s until under QUIET; the last reading. */
+
 /** CPU seconds used so far by this process and its waited-for children (wrk), from /proc/self/stat. */
 function ownAndChildrenSeconds() {
   const stat = readFileSync('/proc/self/stat', 'utf8');
@@ -186,6 +186,10 @@ function ownAndChildrenSeconds() {
   return (f[11] + f[12] + f[13] + f[14]) / 100;
 }
 
+/**
+ * Other jobs on a shared machine skew a run; waits (bounded) until the CPUs are idle.
+ * Share of CPU time busy over 0.5 s windows, retried up to 20 s until under QUIET; the last reading.
+ */
 async function waitForQuiet() {
   let busy = 0;
   try {
