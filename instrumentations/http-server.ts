@@ -314,14 +314,19 @@ function onStart(message: unknown): void {
     const m = message as ServerMessage;
     const socket = m.socket;
     if (metrics === undefined || socket === undefined) return;
-    const conn = connections.get(socket) ?? track(socket, m.server);
-    if (conn === OWN) return;
-    if (conn.generation !== generation) conn.reset();
-    // Node publishes a request's start before it hands the response the socket, so a
-    // response already on the socket while the queue is empty is one the queue never
-    // saw (it started before the subscription or the meter): keep its place, so that
-    // its finish does not take this request's entry.
-    if (conn.n === 0 && (socket as { _httpMessage?: unknown })._httpMessage) conn.push(0, NOT_COUNTED);
+    let conn = connections.get(socket);
+    if (conn === undefined || conn.generation !== generation) {
+      // First request seen on this connection in this subscription (OWN always lands
+      // here: its generation is -1). Node publishes a request's start before it hands
+      // the response the socket, so a response already on the socket is one the queue
+      // never saw (it started before the subscription or the meter): keep its place,
+      // so that its finish does not take this request's entry. Later requests on the
+      // connection are all seen, so they skip this check.
+      conn ??= track(socket, m.server);
+      if (conn === OWN) return;
+      conn.reset();
+      if ((socket as { _httpMessage?: unknown })._httpMessage) conn.push(0, NOT_COUNTED);
+    }
     if (metrics.excluded(m.request.url)) conn.push(0, NOT_COUNTED);
     else metrics.start(m.request, conn);
   } catch (err) {
