@@ -130,12 +130,17 @@ class ServerMetrics {
   private readonly noRoute = new Map<number, SeriesEntry>();
   /** active request counts by methodIndex * 2 + (https ? 1 : 0) */
   private readonly active = new Float64Array((OTHER_METHOD_INDEX + 1) * 2);
-  private readonly activeSeen = new Uint8Array((OTHER_METHOD_INDEX + 1) * 2);
+  /** Bit `slot` set once `active[slot]` was ever used (a field, not another array: one cache line less per request). */
+  private activeSeen = 0;
   private requestSize: Histogram | undefined;
   private responseSize: Histogram | undefined;
   private exact = new Set<string>();
-  /** exactLength[n] === 1 when an exact path has length n: most paths are ruled out without hashing. */
-  private exactLength = new Uint8Array(0);
+  /**
+   * Bit n set when an exact path has length n (< 31); `exactLong` when one is longer.
+   * Most paths are ruled out by their length without hashing, reading only this object.
+   */
+  private exactLengths = 0;
+  private exactLong = 0;
   /** Shorter URLs match nothing. */
   private minLength = 0;
   private prefixes: string[] = [];
@@ -156,9 +161,12 @@ class ServerMetrics {
     if (meter) this.meter = meter;
     const paths = excludePaths ?? DEFAULT_EXCLUDED_PATHS;
     this.exact = new Set(paths.filter((p) => !p.endsWith('*')));
-    const lengths = [...this.exact].map((p) => p.length);
-    this.exactLength = new Uint8Array(Math.max(0, ...lengths) + 1);
-    for (const n of lengths) this.exactLength[n] = 1;
+    this.exactLengths = 0;
+    this.exactLong = 0;
+    for (const { length } of this.exact) {
+      if (length < 31) this.exactLengths |= 1 << length;
+      else this.exactLong = 1;
+    }
     this.minLength = Math.min(Infinity, ...paths.map((p) => (p.endsWith('*') ? p.length - 1 : p.length)));
     this.prefixes = paths.filter((p) => p.endsWith('*')).map((p) => p.slice(0, -1));
     if (bodySizes && !this.requestSize && this.meter) {
@@ -171,7 +179,8 @@ class ServerMetrics {
     if (url === undefined || url.length < this.minLength) return false;
     const q = url.indexOf('?');
     const end = q < 0 ? url.length : q;
-    if (this.exactLength[end] === 1 && this.exact.has(q < 0 ? url : url.slice(0, q))) return true;
+    const lengthMatches = end < 31 ? (this.exactLengths >> end) & 1 : this.exactLong;
+    if (lengthMatches === 1 && this.exact.has(q < 0 ? url : url.slice(0, q))) return true;
     const prefixes = this.prefixes;
     for (let i = 0; i < prefixes.length; i++) if (url.startsWith(prefixes[i]!)) return true;
     return false;
@@ -182,7 +191,7 @@ class ServerMetrics {
     const key = ((methodIndex(req.method) * 2 + conn.tls) << 2) | protocolIndex(req.httpVersionMajor, req.httpVersionMinor);
     const active = key >> 2;
     this.active[active]!++;
-    this.activeSeen[active] = 1;
+    this.activeSeen |= 1 << active;
     conn.push(clock(), key);
   }
 
@@ -218,7 +227,7 @@ class ServerMetrics {
 
   private observeActive(result: ObservableResult): void {
     for (let slot = 0; slot < this.active.length; slot++) {
-      if (this.activeSeen[slot]) result.observe(this.active[slot]!, activeAttributes(slot));
+      if ((this.activeSeen >> slot) & 1) result.observe(this.active[slot]!, activeAttributes(slot));
     }
   }
 }
