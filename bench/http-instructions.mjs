@@ -19,9 +19,17 @@
 // steady here. Its runtime metrics sample on timers (event-loop delay every 10 ms),
 // and valgrind's ~50x slowdown likely multiplies each request's share of that timer
 // work: one run counted 62 000 and 112 000 instructions per request in two windows.
-// Usage: npm run bench:http-instructions   (needs valgrind; about 3 min per variant)
+// With BENCH_CACHE_SIM=1, callgrind also simulates the L1 data cache (32 KB) and
+// reports the misses in the instrumentation's own functions per request: the data
+// those functions touch that the rest of a request's work evicted in between. This
+// is where instructions and time part ways (a miss costs tens of cycles or more, an
+// instruction about one); the totals under simulation are not steady for otelkit
+// (valgrind's extra slowdown lets timer-driven work pile into the windows), the
+// own-function misses are.
+// Usage: npm run bench:http-instructions   (needs valgrind; about 3 min per variant, twice that with BENCH_CACHE_SIM=1)
 // Env: BENCH_VARIANTS (plain,floor,otelkit-server), BENCH_REQUESTS (10000 per
-//      window), BENCH_WINDOWS (3 measured, after two unmeasured; the median is reported)
+//      window), BENCH_WINDOWS (3 measured, after two unmeasured; the median is reported),
+//      BENCH_CACHE_SIM (0)
 import { spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
@@ -35,6 +43,9 @@ const VARIANTS = (process.env.BENCH_VARIANTS ?? 'plain,floor,otelkit-server').sp
 const REQUESTS = Number(process.env.BENCH_REQUESTS ?? 10_000);
 const WINDOWS = Number(process.env.BENCH_WINDOWS ?? 3);
 const WARMUP_REQUESTS = 30_000;
+const CACHE_SIM = process.env.BENCH_CACHE_SIM === '1';
+/** One cell of callgrind_annotate's table: a count with or without its percentage, or `.` for none. */
+const CELL = /^\s*(?:([\d,]+)(?:\s+\(\s*[\d.]+%\))?|\.)(?=\s)/;
 const SERVER = fileURLToPath(new URL('http.mjs', import.meta.url));
 /** Whose code counts as the instrumentation's own (script URLs in V8's perf map). */
 const OWN_CODE = /\/dist\/|\/bench\/shared\.mjs|\/node_modules\/(prom-client|@opentelemetry)\//;
@@ -45,31 +56,33 @@ if (spawnSync('valgrind', ['--version']).error) {
 }
 
 const dir = mkdtempSync(join(tmpdir(), 'otelkit-callgrind-'));
-console.log(`# ${VARIANTS.join(', ')}: user-space instructions per request under callgrind, ${WINDOWS} windows x ${REQUESTS} requests after ${WARMUP_REQUESTS} warm-up, Node ${process.version}`);
+console.log(`# ${VARIANTS.join(', ')}: user-space instructions per request under callgrind${CACHE_SIM ? ' (with L1 data-cache simulation)' : ''}, ${WINDOWS} windows x ${REQUESTS} requests after ${WARMUP_REQUESTS} warm-up, Node ${process.version}`);
 const results = {};
 try {
   for (const variant of VARIANTS) {
     results[variant] = await measure(variant);
     const r = results[variant];
-    console.log(`${variant}: ${r.total.map(Math.round).join(', ')} per request; own code ${r.own.map(Math.round).join(', ')}`);
+    const misses = CACHE_SIM ? `; L1d misses in own code ${r.ownMisses.map((x) => x.toFixed(1)).join(', ')}` : '';
+    console.log(`${variant}: ${r.total.map(Math.round).join(', ')} per request; own code ${r.own.map(Math.round).join(', ')}${misses}`);
   }
 } finally {
   rmSync(dir, { recursive: true, force: true });
 }
 
 const base = results.plain ? median(results.plain.total) : undefined;
-console.log('\n| variant | instructions per request | ratio to plain | in the instrumentation\'s own functions |');
-console.log('|---|---|---|---|');
+console.log(`\n| variant | instructions per request | ratio to plain | in the instrumentation's own functions |${CACHE_SIM ? ' L1 data-cache misses in its own functions |' : ''}`);
+console.log(`|---|---|---|---|${CACHE_SIM ? '---|' : ''}`);
 for (const v of VARIANTS) {
   const total = median(results[v].total);
   const own = median(results[v].own);
-  console.log(`| ${v} | ${Math.round(total)} | ${base ? (total / base).toFixed(3) : '-'} | ${Math.round(own)} (${((own / total) * 100).toFixed(1)}%) |`);
+  const misses = CACHE_SIM ? ` ${median(results[v].ownMisses).toFixed(1)} |` : '';
+  console.log(`| ${v} | ${Math.round(total)} | ${base ? (total / base).toFixed(3) : '-'} | ${Math.round(own)} (${((own / total) * 100).toFixed(1)}%) |${misses}`);
 }
 
 async function measure(variant) {
   const out = join(dir, `${variant}.%p.out`);
   const child = spawn('valgrind', [
-    '--tool=callgrind', '--instr-atstart=no', '--smc-check=all-non-file', `--callgrind-out-file=${out}`,
+    '--tool=callgrind', ...(CACHE_SIM ? ['--cache-sim=yes'] : []), '--instr-atstart=no', '--smc-check=all-non-file', `--callgrind-out-file=${out}`,
     process.execPath, '--single-threaded', '--perf-basic-prof', '--min-semi-space-size=4', '--max-semi-space-size=4',
     SERVER, '--serve', variant,
   ], { stdio: ['ignore', 'pipe', 'ignore'] });
@@ -94,7 +107,7 @@ async function measure(variant) {
     const dumps = readdirSync(dir).filter((f) => f.startsWith(`${variant}.${child.pid}.out.`)).sort((a, b) => Number(a.split('.').pop()) - Number(b.split('.').pop()));
     const names = perfMap(child.pid);
     const counted = dumps.slice(-WINDOWS).map((f) => count(join(dir, f), names));
-    return { total: counted.map((c) => c.total / REQUESTS), own: counted.map((c) => c.own / REQUESTS) };
+    return { total: counted.map((c) => c.total / REQUESTS), own: counted.map((c) => c.own / REQUESTS), ownMisses: counted.map((c) => c.ownMisses / REQUESTS) };
   } finally {
     child.kill('SIGKILL');
     await once(child, 'exit').catch(() => {});
@@ -127,18 +140,34 @@ function perfMap(pid) {
   };
 }
 
-/** Total instructions of a dump, and those in the instrumentation's own JIT-compiled functions. */
+/**
+ * Total instructions of a dump, those in the instrumentation's own JIT-compiled
+ * functions and, with the cache simulation, the L1 data-cache misses (reads and
+ * writes) in those functions.
+ */
 function count(file, nameOf) {
-  const text = spawnSync('callgrind_annotate', ['--threshold=100', file], { encoding: 'utf8', maxBuffer: 64 << 20 }).stdout;
+  const events = CACHE_SIM ? ['Ir', 'D1mr', 'D1mw'] : ['Ir'];
+  const text = spawnSync('callgrind_annotate', ['--threshold=100', `--show=${events.join(',')}`, file], { encoding: 'utf8', maxBuffer: 64 << 20 }).stdout;
   let total = 0;
   let own = 0;
+  let ownMisses = 0;
   for (const line of text.split('\n')) {
-    const m = /^\s*([\d,]+)\s+\(\s*[\d.]+%\)\s+(.*)$/.exec(line);
-    if (!m) continue;
-    const n = Number(m[1].replaceAll(',', ''));
-    if (m[2].includes('PROGRAM TOTALS')) total = n;
-    const jit = /^\?\?\?:0x([0-9a-f]+)/.exec(m[2]);
-    if (jit && OWN_CODE.test(nameOf(parseInt(jit[1], 16)) ?? '')) own += n;
+    const cells = [];
+    let rest = line;
+    for (const _ of events) {
+      const m = CELL.exec(rest);
+      if (!m) break;
+      cells.push(m[1] ? Number(m[1].replaceAll(',', '')) : 0);
+      rest = rest.slice(m[0].length);
+    }
+    if (cells.length < events.length) continue;
+    const name = rest.trim();
+    if (name.includes('PROGRAM TOTALS')) total = cells[0];
+    const jit = /^\?\?\?:0x([0-9a-f]+)/.exec(name);
+    if (jit && OWN_CODE.test(nameOf(parseInt(jit[1], 16)) ?? '')) {
+      own += cells[0];
+      ownMisses += (cells[1] ?? 0) + (cells[2] ?? 0);
+    }
   }
-  return { total, own };
+  return { total, own, ownMisses };
 }
