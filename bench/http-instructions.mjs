@@ -3,8 +3,8 @@
 // the server executes per request, after warm-up, over a fixed number of requests.
 // Unlike time, the count does not depend on what else the machine is doing, so a
 // difference of a fraction of a percent shows up the same in every run. It leaves out
-// what instructions do not see: cache misses, the kernel, and V8's background threads
-// (none here: the servers run with --single-threaded).
+// what instructions do not see: cache misses (unless BENCH_CACHE_SIM=1, below), the
+// kernel, and V8's background threads (none here: the servers run with --single-threaded).
 // Reported per variant: instructions per request (median of the measured windows)
 // and the ratio to plain, and the instructions in the JavaScript functions of the
 // instrumentation itself (otelkit's dist/, the floor's handlers, prom-client, the
