@@ -130,7 +130,7 @@ class ServerMetrics {
   private readonly noRoute = new Map<number, SeriesEntry>();
   /** active request counts by methodIndex * 2 + (https ? 1 : 0) */
   private readonly active = new Float64Array((OTHER_METHOD_INDEX + 1) * 2);
-  /** Bit `slot` set once `active[slot]` was ever used (a field, not another array: one cache line less per request). */
+  /** Bit `slot` set once `active[slot]` was ever used (a field, not another array: one object less to touch per request). */
   private activeSeen = 0;
   private requestSize: Histogram | undefined;
   private responseSize: Histogram | undefined;
