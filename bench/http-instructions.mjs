@@ -116,8 +116,9 @@ async function measure(variant) {
 }
 
 async function load(url, amount) {
-  const r = await autocannon({ url, connections: 10, amount });
-  if (r.errors || r.non2xx) throw new Error(`${r.errors} errors, ${r.non2xx} non-2xx`);
+  // valgrind slows the server 50-100x (more with the cache simulation): autocannon's 10 s default timeout is too short
+  const r = await autocannon({ url, connections: 10, amount, timeout: 120 });
+  if (r.errors || r.non2xx) throw new Error(`${r.errors} errors (${r.timeouts} timeouts), ${r.non2xx} non-2xx`);
 }
 
 /** V8's perf map: code address ranges and their function names (script URL included). */
