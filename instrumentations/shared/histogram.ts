@@ -71,10 +71,10 @@ class LocalSeries implements DurationSeries {
 
   record(seconds: number): void {
     const d = this.data;
-    const end = BOUNDS + this.n;
+    const n = this.n;
     let i = BOUNDS;
-    while (i < end && seconds > d[i]!) i++; // upper bounds are inclusive, as in the SDK
-    d[i + this.n]!++; // bucket i - BOUNDS (see `counts`)
+    while (i < BOUNDS + n && seconds > d[i]!) i++; // upper bounds are inclusive, as in the SDK
+    d[i + n]!++; // bucket i - BOUNDS, stored at BOUNDS + n + (i - BOUNDS) (see `counts`)
     d[SUM] = d[SUM]! + seconds;
     d[COUNT]!++;
     if (seconds < d[MIN]!) d[MIN] = seconds;
