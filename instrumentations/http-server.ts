@@ -34,6 +34,7 @@ import { isDisabled, onMeter } from '../src/meter.js';
 import { otelkitState } from '../src/state.js';
 import { METHOD_NAMES, clock, OTHER_METHOD_INDEX, SeriesTable, methodIndex, processSingleton, secondsSince, shareSubscription, type SharedSubscription, type SeriesEntry } from './http-shared.js';
 import { isNotCounted, routeOf, watchFastify } from './http-route.js';
+import type { DurationSeries } from './shared/histogram.js';
 import { noopInstrumentation, type Instrumentation } from './types.js';
 
 export { setHttpRoute } from './http-route.js';
@@ -60,6 +61,15 @@ class Connection {
   t1 = 0;
   k1 = 0;
   more: number[] | undefined = undefined;
+  /**
+   * The series this connection's last response went to, and its key: a keep-alive
+   * connection mostly repeats one route and status, and this record is already in hand,
+   * so the common finish skips the route and series map lookups.
+   */
+  lastRoute: string | undefined = undefined;
+  lastKey = -1;
+  lastSeries: DurationSeries | undefined = undefined;
+  lastAttributes: Attributes | undefined = undefined;
   constructor(
     readonly tls: number,
     /** The subscription this record's queue belongs to (see `generation`). */
@@ -84,6 +94,14 @@ class Connection {
     this.n = 0;
     this.more = undefined;
     this.generation = generation;
+  }
+
+  /** Adds the active count of each queued request's slot (method, scheme) to `counts`. */
+  countActive(counts: number[]): void {
+    if (this.n > 0 && this.k0 !== NOT_COUNTED) counts[this.k0 >> 2]!++;
+    if (this.n > 1 && this.k1 !== NOT_COUNTED) counts[this.k1 >> 2]!++;
+    const more = this.more;
+    if (more !== undefined) for (let i = 1; i < more.length; i += 2) if (more[i] !== NOT_COUNTED) counts[more[i]! >> 2]!++;
   }
 
   /** Drops the oldest entry (read t0/k0 first). */
@@ -111,6 +129,12 @@ let generation = 0;
 
 /** socket -> its record; created at the connection's first request. */
 const connections = new WeakMap<Socket, Connection>();
+/**
+ * The records with requests this subscription follows (until their connection closes
+ * or the subscription stops): \`http.server.active_requests\` is counted from their
+ * queues at collection, so a request costs no counter updates of its own.
+ */
+const followed = new Set<Connection>();
 
 /** otelkit's state, read once (a symbol lookup on globalThis costs more than the rest of a request's accounting). */
 const state = otelkitState();
@@ -128,9 +152,7 @@ class ServerMetrics {
   private readonly byRoute = new Map<string, Map<number, SeriesEntry>>();
   /** integer key -> series, for requests without a route (kept apart: no string-keyed lookup for them) */
   private readonly noRoute = new Map<number, SeriesEntry>();
-  /** active request counts by methodIndex * 2 + (https ? 1 : 0) */
-  private readonly active = new Float64Array((OTHER_METHOD_INDEX + 1) * 2);
-  /** Bit `slot` set once `active[slot]` was ever used (a field, not another array: one object less to touch per request). */
+  /** Bit \`slot\` (methodIndex * 2 + (https ? 1 : 0)) set once a request of that slot was seen: its active count is reported from then on, 0 included. */
   private activeSeen = 0;
   private requestSize: Histogram | undefined;
   private responseSize: Histogram | undefined;
@@ -188,11 +210,7 @@ class ServerMetrics {
 
   /** A counted request arrived on `conn`: its key (method, scheme, protocol) and start time are queued. */
   start(req: IncomingMessage, conn: Connection): void {
-    const key = ((methodIndex(req.method) * 2 + conn.tls) << 2) | protocolIndex(req.httpVersionMajor, req.httpVersionMinor);
-    const active = key >> 2;
-    this.active[active]!++;
-    this.activeSeen |= 1 << active;
-    conn.push(clock(), key);
+    conn.push(clock(), ((methodIndex(req.method) * 2 + conn.tls) << 2) | protocolIndex(req.httpVersionMajor, req.httpVersionMinor));
   }
 
   /**
@@ -201,33 +219,45 @@ class ServerMetrics {
    * recorded without route or status. `finished`: false for a response that ended
    * without finishing.
    */
-  finish(req: IncomingMessage | undefined, res: Res | undefined, started: number, key: number, finished: boolean): void {
+  finish(conn: Connection, req: IncomingMessage | undefined, res: Res | undefined, started: number, key: number, finished: boolean): void {
     const seconds = secondsSince(started);
-    this.active[key >> 2]!--;
     if (req !== undefined && isNotCounted(req)) return;
     const status = res !== undefined && res.headersSent ? res.statusCode | 0 : 0;
-    const route = req !== undefined ? routeOf(req) : undefined;
+    let route = req !== undefined ? routeOf(req) : undefined;
+    if (route === '') route = undefined;
     // key < 88 (method, scheme, protocol); status < 1000; aborted 0/1.
     const seriesKey = (status * 88 + key) * 2 + (finished ? 0 : 1);
-    let byKey = route === undefined || route === '' ? this.noRoute : this.byRoute.get(route);
+    let series = conn.lastSeries;
+    if (seriesKey !== conn.lastKey || route !== conn.lastRoute || series === undefined) {
+      const entry = this.entryFor(req, key, status, route, finished, seriesKey);
+      series = entry.duration;
+      conn.lastKey = seriesKey;
+      conn.lastRoute = route;
+      conn.lastSeries = series;
+      conn.lastAttributes = entry.attributes;
+    }
+    series.record(seconds);
+    if (this.requestSize && req !== undefined && res !== undefined) recordSizes(this.requestSize, this.responseSize!, req, res, conn.lastAttributes!);
+  }
+
+  private entryFor(req: IncomingMessage | undefined, key: number, status: number, route: string | undefined, finished: boolean, seriesKey: number): SeriesEntry {
+    let byKey = route === undefined ? this.noRoute : this.byRoute.get(route);
     if (byKey === undefined) this.byRoute.set(route!, (byKey = new Map()));
     let entry = byKey.get(seriesKey);
     if (entry === undefined) {
       entry = this.durations.create(attributesFor(req, key, status, route, finished));
       if (!this.durations.full) byKey.set(seriesKey, entry);
+      this.activeSeen |= 1 << (key >> 2);
     }
-    entry.duration.record(seconds);
-    if (this.requestSize && req !== undefined && res !== undefined) recordSizes(this.requestSize, this.responseSize!, req, res, entry.attributes);
-  }
-
-  /** The instrumentation stopped: what was in flight is no longer followed. */
-  resetActive(): void {
-    this.active.fill(0);
+    return entry;
   }
 
   private observeActive(result: ObservableResult): void {
-    for (let slot = 0; slot < this.active.length; slot++) {
-      if ((this.activeSeen >> slot) & 1) result.observe(this.active[slot]!, activeAttributes(slot));
+    const counts = new Array<number>((OTHER_METHOD_INDEX + 1) * 2).fill(0);
+    for (const conn of followed) if (conn.generation === generation) conn.countActive(counts);
+    for (let slot = 0; slot < counts.length; slot++) {
+      if (counts[slot]! > 0) this.activeSeen |= 1 << slot;
+      if ((this.activeSeen >> slot) & 1) result.observe(counts[slot]!, activeAttributes(slot));
     }
   }
 }
@@ -288,7 +318,7 @@ function onConnectionClose(socket: Socket, conn: Connection): void {
       const started = conn.t0;
       const key = conn.k0;
       conn.shift();
-      if (key !== NOT_COUNTED) metrics.finish(res?.req as IncomingMessage | undefined, res, started, key, false);
+      if (key !== NOT_COUNTED) metrics.finish(conn, res?.req as IncomingMessage | undefined, res, started, key, false);
       res = undefined;
     }
   } catch (err) {
@@ -311,7 +341,10 @@ function track(socket: Socket, server: object | undefined): Connection {
   }
   const conn = new Connection((socket as { encrypted?: boolean }).encrypted ? 1 : 0, generation);
   connections.set(socket, conn);
-  socket.once('close', () => onConnectionClose(socket, conn));
+  socket.once('close', () => {
+    followed.delete(conn);
+    onConnectionClose(socket, conn);
+  });
   return conn;
 }
 
@@ -334,6 +367,7 @@ function onStart(message: unknown): void {
       conn ??= track(socket, m.server);
       if (conn === OWN) return;
       conn.reset();
+      followed.add(conn);
       if ((socket as { _httpMessage?: unknown })._httpMessage) conn.push(0, NOT_COUNTED);
     }
     if (metrics.excluded(m.request.url)) conn.push(0, NOT_COUNTED);
@@ -352,7 +386,7 @@ function onFinish(message: unknown): void {
     const started = conn.t0;
     const key = conn.k0;
     conn.shift();
-    if (key !== NOT_COUNTED) shared.metrics?.finish(m.request, m.response, started, key, true);
+    if (key !== NOT_COUNTED) shared.metrics?.finish(conn, m.request, m.response, started, key, true);
   } catch (err) {
     diag.error('otelkit: http.server.response.finish failed', err);
   }
@@ -376,7 +410,7 @@ export function instrumentHttpServer(options: HttpServerInstrumentationOptions =
     });
     return () => {
       generation++;
-      shared.metrics?.resetActive();
+      followed.clear();
       unsubscribe('http.server.request.start', onStart);
       unsubscribe('http.server.response.finish', onFinish);
       unwatchFastify();

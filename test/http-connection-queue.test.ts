@@ -41,6 +41,8 @@ beforeAll(async () => {
       return;
     }
     if (path === '/slow') return void setTimeout(() => res.end('slow'), 60);
+    const code = /[?&]code=(\d+)/.exec(path);
+    if (code) res.statusCode = Number(code[1]);
     res.end('ok');
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -105,6 +107,21 @@ describe('HTTP server: per-connection request queue', () => {
     expect(s[ok('/p3')]).toBeGreaterThanOrEqual(0.05);
     expect(s[ok('/p3')]).toBeLessThan(1);
     expect(await active()).toBe(0);
+  });
+
+  it('one connection, the same route with other statuses and methods in turn: each response lands in its own series', async () => {
+    const before = await counts();
+    const socket = connect(port, '127.0.0.1');
+    const request = (method: string, code: number, last = false) => `${method} /status?code=${code} HTTP/1.1\r\nHost: x\r\nConnection: ${last ? 'close' : 'keep-alive'}\r\n\r\n`;
+    socket.write(request('GET', 200) + request('GET', 404) + request('GET', 200) + request('POST', 200) + request('GET', 404) + request('GET', 200, true));
+    socket.resume();
+    await new Promise((resolve) => socket.on('close', resolve));
+    const after = await counts();
+    const series = (method: string, code: string) => k({ ...GET, http_request_method: method, http_response_status_code: code, http_route: '/status' });
+    const added = (key: string) => (after[key] ?? 0) - (before[key] ?? 0);
+    expect(added(series('GET', '200'))).toBe(3);
+    expect(added(series('GET', '404'))).toBe(2);
+    expect(added(series('POST', '200'))).toBe(1);
   });
 
   it('a connection closed mid-request: the request being answered is aborted with its route; one queued behind it has none', async () => {
