@@ -90,7 +90,7 @@ class Connection {
   }
 
   /** Forgets every entry: they belong to an earlier subscription (see `generation`). */
-  reset(): void {
+  reset(generation: number): void {
     this.n = 0;
     this.more = undefined;
     this.generation = generation;
@@ -117,24 +117,7 @@ class Connection {
   }
 }
 
-/** Connections of otelkit's own scrape server: never counted. */
-const OWN = new Connection(0, -1);
 const NOT_COUNTED = -1;
-
-/**
- * Bumped when the subscription starts or stops: a connection record from an earlier
- * subscription may hold requests whose finish was never seen, and is reset on sight.
- */
-let generation = 0;
-
-/** socket -> its record; created at the connection's first request. */
-const connections = new WeakMap<Socket, Connection>();
-/**
- * The records with requests this subscription follows (until their connection closes
- * or the subscription stops): \`http.server.active_requests\` is counted from their
- * queues at collection, so a request costs no counter updates of its own.
- */
-const followed = new Set<Connection>();
 
 /** otelkit's state, read once (a symbol lookup on globalThis costs more than the rest of a request's accounting). */
 const state = otelkitState();
@@ -152,10 +135,10 @@ class ServerMetrics {
   private readonly byRoute = new Map<string, Map<number, SeriesEntry>>();
   /** integer key -> series, for requests without a route (kept apart: no string-keyed lookup for them) */
   private readonly noRoute = new Map<number, SeriesEntry>();
-  /** Bit \`slot\` (methodIndex * 2 + (https ? 1 : 0)) set once a request of that slot was seen: its active count is reported from then on, 0 included. */
+  /** Bit `slot` (methodIndex * 2 + (https ? 1 : 0)) set once a request of that slot was seen: its active count is reported from then on, 0 included. */
   private activeSeen = 0;
-  private requestSize: Histogram | undefined;
-  private responseSize: Histogram | undefined;
+  requestSize: Histogram | undefined;
+  responseSize: Histogram | undefined;
   private exact = new Set<string>();
   /**
    * Bit n set when an exact path has length n (< 31); `exactLong` when one is longer.
@@ -167,7 +150,12 @@ class ServerMetrics {
   private minLength = 0;
   private prefixes: string[] = [];
 
-  constructor(meter: Meter, config: OtelkitConfig) {
+  constructor(
+    meter: Meter,
+    config: OtelkitConfig,
+    /** Adds the requests in flight per slot to `counts` (read at collection). */
+    private readonly countActive: (counts: number[]) => void,
+  ) {
     this.durations = new SeriesTable(meter, config, 'http.server.request.duration', 'Duration of HTTP server requests.');
     const active = meter.createObservableUpDownCounter('http.server.active_requests', {
       unit: '{request}',
@@ -208,39 +196,8 @@ class ServerMetrics {
     return false;
   }
 
-  /** A counted request arrived on `conn`: its key (method, scheme, protocol) and start time are queued. */
-  start(req: IncomingMessage, conn: Connection): void {
-    conn.push(clock(), ((methodIndex(req.method) * 2 + conn.tls) << 2) | protocolIndex(req.httpVersionMajor, req.httpVersionMinor));
-  }
-
-  /**
-   * A counted request ended. `started` and `key` are what start() queued; req/res are
-   * undefined for an aborted request queued behind another (pipelining): it is
-   * recorded without route or status. `finished`: false for a response that ended
-   * without finishing.
-   */
-  finish(conn: Connection, req: IncomingMessage | undefined, res: Res | undefined, started: number, key: number, finished: boolean): void {
-    const seconds = secondsSince(started);
-    if (req !== undefined && isNotCounted(req)) return;
-    const status = res !== undefined && res.headersSent ? res.statusCode | 0 : 0;
-    let route = req !== undefined ? routeOf(req) : undefined;
-    if (route === '') route = undefined;
-    // key < 88 (method, scheme, protocol); status < 1000; aborted 0/1.
-    const seriesKey = (status * 88 + key) * 2 + (finished ? 0 : 1);
-    let series = conn.lastSeries;
-    if (seriesKey !== conn.lastKey || route !== conn.lastRoute || series === undefined) {
-      const entry = this.entryFor(req, key, status, route, finished, seriesKey);
-      series = entry.duration;
-      conn.lastKey = seriesKey;
-      conn.lastRoute = route;
-      conn.lastSeries = series;
-      conn.lastAttributes = entry.attributes;
-    }
-    series.record(seconds);
-    if (this.requestSize && req !== undefined && res !== undefined) recordSizes(this.requestSize, this.responseSize!, req, res, conn.lastAttributes!);
-  }
-
-  private entryFor(req: IncomingMessage | undefined, key: number, status: number, route: string | undefined, finished: boolean, seriesKey: number): SeriesEntry {
+  /** The series for a request's attributes (created on first sight), looked up by route and integer key. */
+  entryFor(req: IncomingMessage | undefined, key: number, status: number, route: string | undefined, finished: boolean, seriesKey: number): SeriesEntry {
     let byKey = route === undefined ? this.noRoute : this.byRoute.get(route);
     if (byKey === undefined) this.byRoute.set(route!, (byKey = new Map()));
     let entry = byKey.get(seriesKey);
@@ -254,7 +211,7 @@ class ServerMetrics {
 
   private observeActive(result: ObservableResult): void {
     const counts = new Array<number>((OTHER_METHOD_INDEX + 1) * 2).fill(0);
-    for (const conn of followed) if (conn.generation === generation) conn.countActive(counts);
+    this.countActive(counts);
     for (let slot = 0; slot < counts.length; slot++) {
       if (counts[slot]! > 0) this.activeSeen |= 1 << slot;
       if ((this.activeSeen >> slot) & 1) result.observe(counts[slot]!, activeAttributes(slot));
@@ -304,28 +261,6 @@ interface Shared extends SharedSubscription {
 const shared = processSingleton<Shared>('otelkit.http.server', () => ({ users: 0 }));
 
 
-/** A connection closed: its requests still queued never finished. */
-function onConnectionClose(socket: Socket, conn: Connection): void {
-  try {
-    const metrics = shared.metrics;
-    if (metrics === undefined || conn.n === 0) return;
-    if (conn.generation !== generation) return conn.reset();
-    // Node keeps the response it is answering on the socket; the ones queued behind it
-    // (pipelining) are not reachable, so they are recorded without route or status.
-    const current = (socket as { _httpMessage?: unknown })._httpMessage;
-    let res = current !== null && typeof current === 'object' && 'req' in current ? (current as Res) : undefined;
-    while (conn.n > 0) {
-      const started = conn.t0;
-      const key = conn.k0;
-      conn.shift();
-      if (key !== NOT_COUNTED) metrics.finish(conn, res?.req as IncomingMessage | undefined, res, started, key, false);
-      res = undefined;
-    }
-  } catch (err) {
-    diag.error('otelkit: recording an aborted HTTP server request failed', err);
-  }
-}
-
 interface ServerMessage {
   request: IncomingMessage;
   response: Res;
@@ -333,64 +268,165 @@ interface ServerMessage {
   server?: object;
 }
 
-/** The record of a connection's first request (otelkit's own server gets the shared OWN marker). */
-function track(socket: Socket, server: object | undefined): Connection {
-  if (server !== undefined && state.ownServers.has(server)) {
-    connections.set(socket, OWN);
-    return OWN;
-  }
-  const conn = new Connection((socket as { encrypted?: boolean }).encrypted ? 1 : 0, generation);
-  connections.set(socket, conn);
-  socket.once('close', () => {
-    followed.delete(conn);
-    onConnectionClose(socket, conn);
-  });
-  return conn;
-}
+/**
+ * The per-request work, in one closure: the two subscribers and what they call read
+ * their bindings from this function's small context. As module bindings they would be
+ * spread over the bundle's large module scope, and between two requests the rest of a
+ * request's work evicts those cache lines (`BENCH_CACHE_SIM=1 npm run bench:http-instructions`).
+ * One per module instance; the subscription and the meter's metrics are process-wide.
+ */
+function createServerSubscribers() {
+  /** socket -> its record; created at the connection's first request. */
+  const connections = new WeakMap<Socket, Connection>();
+  /**
+   * The records with requests this subscription follows (until their connection closes
+   * or the subscription stops): `http.server.active_requests` is counted from their
+   * queues at collection, so a request costs no counter updates of its own.
+   */
+  const followed = new Set<Connection>();
+  /** Connections of otelkit's own scrape server: never counted. */
+  const own = new Connection(0, -1);
+  const notCounted = NOT_COUNTED;
+  const now = clock;
+  const since = secondsSince;
+  const methodOf = methodIndex;
+  const protocolOf = protocolIndex;
+  const marked = isNotCounted;
+  const routeFor = routeOf;
+  /**
+   * Bumped when the subscription starts or stops: a connection record from an earlier
+   * subscription may hold requests whose finish was never seen, and is reset on sight.
+   */
+  let generation = 0;
+  let metrics: ServerMetrics | undefined;
 
-// The two subscribers are plain functions with their own try/catch (not a shared
-// wrapper), so V8 can inline what they call.
-function onStart(message: unknown): void {
-  try {
-    const metrics = shared.metrics;
-    const m = message as ServerMessage;
-    const socket = m.socket;
-    if (metrics === undefined || socket === undefined) return;
-    let conn = connections.get(socket);
-    if (conn === undefined || conn.generation !== generation) {
-      // First request seen on this connection in this subscription (OWN always lands
-      // here: its generation is -1). Node publishes a request's start before it hands
-      // the response the socket, so a response already on the socket is one the queue
-      // never saw (it started before the subscription or the meter): keep its place,
-      // so that its finish does not take this request's entry. Later requests on the
-      // connection are all seen, so they skip this check.
-      conn ??= track(socket, m.server);
-      if (conn === OWN) return;
-      conn.reset();
-      followed.add(conn);
-      if ((socket as { _httpMessage?: unknown })._httpMessage) conn.push(0, NOT_COUNTED);
+  /**
+   * A counted request ended. `started` and `key` are what onStart queued; req/res are
+   * undefined for an aborted request queued behind another (pipelining): it is
+   * recorded without route or status. `finished`: false for a response that ended
+   * without finishing.
+   */
+  function finish(metrics: ServerMetrics, conn: Connection, req: IncomingMessage | undefined, res: Res | undefined, started: number, key: number, finished: boolean): void {
+    const seconds = since(started);
+    if (req !== undefined && marked(req)) return;
+    const status = res !== undefined && res.headersSent ? res.statusCode | 0 : 0;
+    let route = req !== undefined ? routeFor(req) : undefined;
+    if (route === '') route = undefined;
+    // key < 88 (method, scheme, protocol); status < 1000; aborted 0/1.
+    const seriesKey = (status * 88 + key) * 2 + (finished ? 0 : 1);
+    let series = conn.lastSeries;
+    if (seriesKey !== conn.lastKey || route !== conn.lastRoute || series === undefined) {
+      const entry = metrics.entryFor(req, key, status, route, finished, seriesKey);
+      series = entry.duration;
+      conn.lastKey = seriesKey;
+      conn.lastRoute = route;
+      conn.lastSeries = series;
+      conn.lastAttributes = entry.attributes;
     }
-    if (metrics.excluded(m.request.url)) conn.push(0, NOT_COUNTED);
-    else metrics.start(m.request, conn);
-  } catch (err) {
-    diag.error('otelkit: http.server.request.start failed', err);
+    series.record(seconds);
+    if (metrics.requestSize && req !== undefined && res !== undefined) recordSizes(metrics.requestSize, metrics.responseSize!, req, res, conn.lastAttributes!);
   }
+
+  /** A connection closed: its requests still queued never finished. */
+  function onConnectionClose(socket: Socket, conn: Connection): void {
+    followed.delete(conn);
+    try {
+      if (metrics === undefined || conn.n === 0) return;
+      if (conn.generation !== generation) return conn.reset(generation);
+      // Node keeps the response it is answering on the socket; the ones queued behind it
+      // (pipelining) are not reachable, so they are recorded without route or status.
+      const current = (socket as { _httpMessage?: unknown })._httpMessage;
+      let res = current !== null && typeof current === 'object' && 'req' in current ? (current as Res) : undefined;
+      while (conn.n > 0) {
+        const started = conn.t0;
+        const key = conn.k0;
+        conn.shift();
+        if (key !== notCounted) finish(metrics, conn, res?.req as IncomingMessage | undefined, res, started, key, false);
+        res = undefined;
+      }
+    } catch (err) {
+      diag.error('otelkit: recording an aborted HTTP server request failed', err);
+    }
+  }
+
+  /** The record of a connection's first request (otelkit's own server gets the shared `own` marker). */
+  function track(socket: Socket, server: object | undefined): Connection {
+    if (server !== undefined && state.ownServers.has(server)) {
+      connections.set(socket, own);
+      return own;
+    }
+    const conn = new Connection((socket as { encrypted?: boolean }).encrypted ? 1 : 0, generation);
+    connections.set(socket, conn);
+    socket.once('close', () => onConnectionClose(socket, conn));
+    return conn;
+  }
+
+  // The two subscribers are plain functions with their own try/catch (not a shared
+  // wrapper), so V8 can inline what they call.
+  function onStart(message: unknown): void {
+    try {
+      const m = message as ServerMessage;
+      const socket = m.socket;
+      if (metrics === undefined || socket === undefined) return;
+      let conn = connections.get(socket);
+      if (conn === undefined || conn.generation !== generation) {
+        // First request seen on this connection in this subscription (`own` always lands
+        // here: its generation is -1). Node publishes a request's start before it hands
+        // the response the socket, so a response already on the socket is one the queue
+        // never saw (it started before the subscription or the meter): keep its place,
+        // so that its finish does not take this request's entry. Later requests on the
+        // connection are all seen, so they skip this check.
+        conn ??= track(socket, m.server);
+        if (conn === own) return;
+        conn.reset(generation);
+        followed.add(conn);
+        if ((socket as { _httpMessage?: unknown })._httpMessage) conn.push(0, notCounted);
+      }
+      const req = m.request;
+      if (metrics.excluded(req.url)) conn.push(0, notCounted);
+      else conn.push(now(), ((methodOf(req.method) * 2 + conn.tls) << 2) | protocolOf(req.httpVersionMajor, req.httpVersionMinor));
+    } catch (err) {
+      diag.error('otelkit: http.server.request.start failed', err);
+    }
+  }
+
+  function onFinish(message: unknown): void {
+    try {
+      const m = message as ServerMessage;
+      const conn = m.socket === undefined ? undefined : connections.get(m.socket);
+      if (conn === undefined || conn.n === 0) return;
+      if (conn.generation !== generation) return conn.reset(generation);
+      const started = conn.t0;
+      const key = conn.k0;
+      conn.shift();
+      if (key !== notCounted && metrics !== undefined) finish(metrics, conn, m.request, m.response, started, key, true);
+    } catch (err) {
+      diag.error('otelkit: http.server.response.finish failed', err);
+    }
+  }
+
+  return {
+    subscribe(): void {
+      generation++;
+      subscribe('http.server.request.start', onStart);
+      subscribe('http.server.response.finish', onFinish);
+    },
+    unsubscribe(): void {
+      generation++;
+      followed.clear();
+      unsubscribe('http.server.request.start', onStart);
+      unsubscribe('http.server.response.finish', onFinish);
+    },
+    setMetrics(m: ServerMetrics): void {
+      metrics = m;
+    },
+    countActive(counts: number[]): void {
+      for (const conn of followed) if (conn.generation === generation) conn.countActive(counts);
+    },
+  };
 }
 
-function onFinish(message: unknown): void {
-  try {
-    const m = message as ServerMessage;
-    const conn = m.socket === undefined ? undefined : connections.get(m.socket);
-    if (conn === undefined || conn.n === 0) return;
-    if (conn.generation !== generation) return conn.reset();
-    const started = conn.t0;
-    const key = conn.k0;
-    conn.shift();
-    if (key !== NOT_COUNTED) shared.metrics?.finish(conn, m.request, m.response, started, key, true);
-  } catch (err) {
-    diag.error('otelkit: http.server.response.finish failed', err);
-  }
-}
+const subscribers = createServerSubscribers();
 
 /**
  * Starts HTTP server metrics for every node:http/https server in the process.
@@ -401,18 +437,14 @@ export function instrumentHttpServer(options: HttpServerInstrumentationOptions =
   if (isDisabled()) return noopInstrumentation;
   return shareSubscription(shared, () => {
     const unwatchFastify = watchFastify();
-    generation++;
-    subscribe('http.server.request.start', onStart);
-    subscribe('http.server.response.finish', onFinish);
+    subscribers.subscribe();
     const stopWaiting = onMeter(({ meter, config }) => {
-      shared.metrics ??= new ServerMetrics(meter, config);
+      shared.metrics ??= new ServerMetrics(meter, config, (counts) => subscribers.countActive(counts));
       shared.metrics.configure(options.excludePaths ?? config.http.excludePaths, options.bodySizes ?? config.http.bodySizes);
+      subscribers.setMetrics(shared.metrics);
     });
     return () => {
-      generation++;
-      followed.clear();
-      unsubscribe('http.server.request.start', onStart);
-      unsubscribe('http.server.response.finish', onFinish);
+      subscribers.unsubscribe();
       unwatchFastify();
       stopWaiting();
     };
