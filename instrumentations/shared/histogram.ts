@@ -37,24 +37,27 @@ export interface DurationSeries {
   record(seconds: number): void;
 }
 
-/** Where LocalSeries keeps what: [sum, count, min, max, upper bounds (n), bucket counts (n + 1)]. */
+/**
+ * Where LocalSeries keeps what: [sum, count, min, max, then per bucket i its upper
+ * bound and its count], the last bucket's bound being +Infinity.
+ */
 const SUM = 0;
 const COUNT = 1;
 const MIN = 2;
 const MAX = 3;
-const BOUNDS = 4;
+const BUCKETS = 4;
 
 /**
  * A series aggregated in place (the fast path). Everything a record touches sits in
- * one Float64Array, the totals next to the first bounds, instead of a counts array,
- * a bounds array and three boxed numbers: on a hot path the rest of a request's work
- * evicts these objects between two records, so each one touched is a likely cache
- * miss (`BENCH_CACHE_SIM=1 npm run bench:http-instructions` counts them; this layout
- * saved 3-4 per HTTP request).
+ * one Float64Array, instead of a counts array, a bounds array and three boxed numbers:
+ * on a hot path the rest of a request's work evicts these between two records, so
+ * each cache line touched is a likely miss (`BENCH_CACHE_SIM=1 npm run
+ * bench:http-instructions` counts them). A bucket's bound sits next to its count, so a
+ * duration in the first buckets touches one line; the +Infinity bound ends the scan
+ * without a length check.
  */
 class LocalSeries implements DurationSeries {
   private readonly data: Float64Array;
-  private readonly n: number;
   readonly startMs = Date.now();
 
   constructor(
@@ -62,28 +65,29 @@ class LocalSeries implements DurationSeries {
     readonly attributes: Attributes,
   ) {
     const n = boundaries.length;
-    this.n = n;
-    this.data = new Float64Array(BOUNDS + 2 * n + 1);
-    this.data.set(boundaries, BOUNDS);
+    this.data = new Float64Array(BUCKETS + 2 * (n + 1));
+    for (let i = 0; i < n; i++) this.data[BUCKETS + 2 * i] = boundaries[i]!;
+    this.data[BUCKETS + 2 * n] = Infinity;
     this.data[MIN] = Infinity;
     this.data[MAX] = -Infinity;
   }
 
   record(seconds: number): void {
     const d = this.data;
-    const n = this.n;
-    let i = BOUNDS;
-    while (i < BOUNDS + n && seconds > d[i]!) i++; // upper bounds are inclusive, as in the SDK
-    d[i + n]!++; // bucket i - BOUNDS, stored at BOUNDS + n + (i - BOUNDS) (see `counts`)
+    let i = BUCKETS;
+    while (seconds > d[i]!) i += 2; // upper bounds are inclusive, as in the SDK; stops at +Infinity at the latest
+    d[i + 1]!++;
     d[SUM] = d[SUM]! + seconds;
     d[COUNT]!++;
     if (seconds < d[MIN]!) d[MIN] = seconds;
     if (seconds > d[MAX]!) d[MAX] = seconds;
   }
 
-  /** The bucket counts (a view: copy before keeping). */
+  /** A copy of the bucket counts. */
   get counts(): Float64Array {
-    return this.data.subarray(BOUNDS + this.n, BOUNDS + 2 * this.n + 1);
+    const counts = new Float64Array(this.boundaries.length + 1);
+    for (let i = 0; i < counts.length; i++) counts[i] = this.data[BUCKETS + 2 * i + 1]!;
+    return counts;
   }
   get sum(): number {
     return this.data[SUM]!;
@@ -193,7 +197,7 @@ export function createInstrumentationProducer(): InstrumentationProducer {
       };
     }
     const previous = last.get(series);
-    const snapshot: Snapshot = { counts: series.counts.slice(), sum: series.sum, count: series.count, atMs: nowMs };
+    const snapshot: Snapshot = { counts: series.counts, sum: series.sum, count: series.count, atMs: nowMs };
     last.set(series, snapshot);
     const count = snapshot.count - (previous?.count ?? 0);
     if (count <= 0) return undefined;
