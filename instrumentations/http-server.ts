@@ -256,6 +256,8 @@ function recordSizes(request: Histogram, response: Histogram, req: IncomingMessa
 
 interface Shared extends SharedSubscription {
   metrics?: ServerMetrics;
+  /** The running subscription's in-flight count (the ESM and CJS builds each have their own subscribers). */
+  countActive?: (counts: number[]) => void;
 }
 
 const shared = processSingleton<Shared>('otelkit.http.server', () => ({ users: 0 }));
@@ -438,12 +440,14 @@ export function instrumentHttpServer(options: HttpServerInstrumentationOptions =
   return shareSubscription(shared, () => {
     const unwatchFastify = watchFastify();
     subscribers.subscribe();
+    shared.countActive = subscribers.countActive;
     const stopWaiting = onMeter(({ meter, config }) => {
-      shared.metrics ??= new ServerMetrics(meter, config, (counts) => subscribers.countActive(counts));
+      shared.metrics ??= new ServerMetrics(meter, config, (counts) => shared.countActive?.(counts));
       shared.metrics.configure(options.excludePaths ?? config.http.excludePaths, options.bodySizes ?? config.http.bodySizes);
       subscribers.setMetrics(shared.metrics);
     });
     return () => {
+      shared.countActive = undefined;
       subscribers.unsubscribe();
       unwatchFastify();
       stopWaiting();
