@@ -10,8 +10,10 @@
  * no loader flag). `http.server.request.start`: the request is filtered (otelkit's
  * own scrape server, excluded paths) and its start time queued on the connection's
  * record. `http.server.response.finish`: the route template is read (see
- * http-route.ts) and the duration lands in an in-place histogram series found
- * through small-integer keys (see http-shared.ts).
+ * http-route.ts) and the duration lands in an in-place histogram series: the one
+ * the connection's previous response went to when route and key are the same, else
+ * found through small-integer keys (see http-shared.ts). active_requests is counted
+ * from the connection queues at collection.
  *
  * Per-request state is numbers only: start time and a small-integer key, queued on
  * otelkit's own per-connection record (a WeakMap keyed by the socket). HTTP/1.1
@@ -288,6 +290,7 @@ function createServerSubscribers() {
   const followed = new Set<Connection>();
   /** Connections of otelkit's own scrape server: never counted. */
   const own = new Connection(0, -1);
+  // Local names for the module bindings the hot path uses, so they are read from here.
   const notCounted = NOT_COUNTED;
   const now = clock;
   const since = secondsSince;
