@@ -118,7 +118,9 @@ async function measure(variant) {
 async function load(url, amount) {
   // valgrind slows the server 50-100x (more with the cache simulation): autocannon's 10 s default timeout is too short
   const r = await autocannon({ url, connections: 10, amount, timeout: 120 });
-  if (r.errors || r.non2xx) throw new Error(`${r.errors} errors (${r.timeouts} timeouts), ${r.non2xx} non-2xx`);
+  // A few connection errors under valgrind's slowdown shift a per-request count by as few parts in 10 000; more would not be the same workload.
+  if (r.non2xx || r.errors > amount / 1000) throw new Error(`${r.errors} errors (${r.timeouts} timeouts), ${r.non2xx} non-2xx`);
+  if (r.errors) console.error(`(${r.errors} connection errors in ${amount} requests: ignored)`);
 }
 
 /** V8's perf map: code address ranges and their function names (script URL included). */
