@@ -96,7 +96,14 @@ export class SeriesTable {
   private overflow: SeriesEntry | undefined;
   private readonly limit: number;
 
-  constructor(meter: Meter, config: OtelkitConfig, name: string, description: string) {
+  constructor(
+    meter: Meter,
+    config: OtelkitConfig,
+    name: string,
+    description: string,
+    /** Runs at each collection before the series are read (to record what is due). */
+    private readonly beforeCollect?: () => void,
+  ) {
     this.limit = Math.max(1, config.cardinalityLimit || 2000) - 1; // keep one slot for the overflow series
     this.histogram = new DurationHistogram(meter, config, { name, description, live: () => this.series() });
   }
@@ -123,6 +130,7 @@ export class SeriesTable {
   }
 
   private *series(): Iterable<DurationSeries> {
+    this.beforeCollect?.();
     for (const e of this.entries) yield e.duration;
   }
 }

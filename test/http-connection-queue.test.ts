@@ -41,6 +41,7 @@ beforeAll(async () => {
       return;
     }
     if (path === '/slow') return void setTimeout(() => res.end('slow'), 60);
+    if (path.startsWith('/listeners')) return void res.end(`listeners=${req.socket.listenerCount('close')};`);
     const code = /[?&]code=(\d+)/.exec(path);
     if (code) res.statusCode = Number(code[1]);
     res.end('ok');
@@ -138,6 +139,43 @@ describe('HTTP server: per-connection request queue', () => {
     expect((after[aborted()] ?? 0) - (before[aborted()] ?? 0)).toBe(1);
     expect(after[aborted('/hold-b')]).toBeUndefined();
     expect(await active()).toBe(0);
+  });
+
+  it('a connection closed mid-request before any scrape or sweep saw it: the abort is recorded by the next scrape, with its route', async () => {
+    const before = await counts();
+    const beforeSums = await sums();
+    const { socket } = await holding('/hold-s');
+    await new Promise((r) => setTimeout(r, 30));
+    socket.destroy();
+    await waitFor(() => held.get('/hold-s')?.destroyed === true);
+    const after = await counts();
+    expect((after[aborted('/hold-s')] ?? 0) - (before[aborted('/hold-s')] ?? 0)).toBe(1);
+    const seconds = ((await sums())[aborted('/hold-s')] ?? 0) - (beforeSums[aborted('/hold-s')] ?? 0);
+    expect(seconds).toBeGreaterThanOrEqual(0.025);
+    expect(seconds).toBeLessThan(5);
+    expect(await active()).toBe(0);
+  });
+
+  it('a connection whose requests finish between sweeps gets no close listener of otelkit\'s', async () => {
+    // Node's own listeners on a server socket during a request, with the instrumentation off
+    const listeners = async (socket: Socket, path: string) => {
+      let text = '';
+      const got = new Promise<void>((resolve) => socket.on('data', (d) => (text += d) && text.includes(';') && resolve()));
+      socket.write(`GET ${path} HTTP/1.1\r\nHost: x\r\n\r\n`);
+      await got;
+      socket.removeAllListeners('data');
+      return /listeners=(\d+);/.exec(text)![1];
+    };
+    instrumentation.dispose();
+    const off = connect(port, '127.0.0.1');
+    const baseline = await listeners(off, '/listeners-off');
+    off.destroy();
+    instrumentation = instrumentHttpServer();
+    const on = connect(port, '127.0.0.1');
+    expect(await listeners(on, '/listeners-1')).toBe(baseline);
+    await counts(); // a collection sweeps: the connection has nothing in flight
+    expect(await listeners(on, '/listeners-2')).toBe(baseline);
+    on.destroy();
   });
 
   it('switched off and on while a request is in flight, the next one pipelined behind it: the unseen one keeps its place', async () => {
