@@ -444,7 +444,13 @@ function createServerSubscribers() {
       const m = message as ServerMessage;
       const conn = m.socket === undefined ? undefined : connections.get(m.socket);
       if (conn === undefined || conn.n === 0) return;
-      if (conn.generation !== generation) return conn.reset(generation);
+      if (conn.generation !== generation) {
+        // A request from before this subscription: this subscription follows the
+        // connection from here on (its next request skips onStart's first-request path).
+        conn.reset(generation);
+        followed.add(conn);
+        return;
+      }
       const started = conn.t0;
       const key = conn.k0;
       conn.shift();

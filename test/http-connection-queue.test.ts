@@ -200,6 +200,25 @@ describe('HTTP server: per-connection request queue', () => {
     expect(await active()).toBe(0);
   });
 
+  it('a request in flight across an off/on finishes first: the connection is still followed (active count, abort found)', async () => {
+    const before = await counts();
+    const { socket } = await holding('/hold-f');
+    let text = '';
+    socket.on('data', (d) => (text += d));
+    restart();
+    held.get('/hold-f')!.end('done');
+    await waitFor(() => text.includes('done'));
+    socket.write('GET /hold-g HTTP/1.1\r\nHost: x\r\nConnection: keep-alive\r\n\r\n');
+    await waitFor(() => held.has('/hold-g'));
+    expect(await active()).toBe(1);
+    socket.destroy();
+    await waitFor(() => held.get('/hold-g')?.destroyed === true);
+    const after = await counts();
+    expect((after[aborted('/hold-g')] ?? 0) - (before[aborted('/hold-g')] ?? 0)).toBe(1);
+    expect(after[ok('/hold-f')]).toBe(before[ok('/hold-f')]); // started before the restart: not recorded
+    expect(await active()).toBe(0);
+  });
+
   it('a request that finished while the instrumentation was off is not recorded as aborted when its connection closes later', async () => {
     const before = await counts();
     const { socket } = await holding('/hold-e');

@@ -197,7 +197,8 @@ export function createInstrumentationProducer(): InstrumentationProducer {
       };
     }
     const previous = last.get(series);
-    const snapshot: Snapshot = { counts: series.counts, sum: series.sum, count: series.count, atMs: nowMs };
+    // copied: a LocalSeries of another otelkit version sharing this registry may return a live view
+    const snapshot: Snapshot = { counts: series.counts.slice(), sum: series.sum, count: series.count, atMs: nowMs };
     last.set(series, snapshot);
     const count = snapshot.count - (previous?.count ?? 0);
     if (count <= 0) return undefined;
