@@ -368,6 +368,12 @@ function createServerSubscribers() {
     }
   }
 
+  /** This subscription takes the connection over: earlier entries forgotten, counted and swept from now on. */
+  function follow(conn: Connection): void {
+    conn.reset(generation);
+    followed.add(conn);
+  }
+
   /** The record of a connection's first request (otelkit's own server gets the shared `own` marker). */
   function track(socket: Socket, server: object | undefined): Connection {
     if (server !== undefined && state.ownServers.has(server)) {
@@ -427,8 +433,7 @@ function createServerSubscribers() {
         // connection are all seen, so they skip this check.
         conn ??= track(socket, m.server);
         if (conn === own) return;
-        conn.reset(generation);
-        followed.add(conn);
+        follow(conn);
         if ((socket as { _httpMessage?: unknown })._httpMessage) conn.push(0, notCounted);
       }
       const req = m.request;
@@ -444,13 +449,9 @@ function createServerSubscribers() {
       const m = message as ServerMessage;
       const conn = m.socket === undefined ? undefined : connections.get(m.socket);
       if (conn === undefined || conn.n === 0) return;
-      if (conn.generation !== generation) {
-        // A request from before this subscription: this subscription follows the
-        // connection from here on (its next request skips onStart's first-request path).
-        conn.reset(generation);
-        followed.add(conn);
-        return;
-      }
+      // A request from before this subscription: followed from here on (the connection's
+      // next request skips onStart's first-request path).
+      if (conn.generation !== generation) return follow(conn);
       const started = conn.t0;
       const key = conn.k0;
       conn.shift();
