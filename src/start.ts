@@ -3,7 +3,7 @@
  * starts the scrape server and the default instrumentations, hooks shutdown.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { DiagConsoleLogger, DiagLogLevel, diag, metrics } from '@opentelemetry/api';
+import { DiagConsoleLogger, DiagLogLevel, diag, metrics, type DiagLogger } from '@opentelemetry/api';
 import { withUnitBucketAdvice } from './buckets.js';
 import { loadConfig } from './config/index.js';
 import { defaultConfig } from './config/defaults.js';
@@ -135,8 +135,36 @@ const DIAG_LEVELS: Record<LogLevel, DiagLogLevel> = {
   all: DiagLogLevel.ALL,
 };
 
+/**
+ * otelkit's console logger at `level`, unless the app registered a diag logger of its
+ * own first: that one (and its level) is the app's choice and stays.
+ */
 function setDiagLevel(level: LogLevel): void {
-  if (level !== 'none') diag.setLogger(new DiagConsoleLogger(), { logLevel: DIAG_LEVELS[level], suppressOverrideMessage: true });
+  if (level === 'none' || appDiagLoggerRegistered()) return;
+  diag.setLogger(quietOnReplace(new DiagConsoleLogger()), { logLevel: DIAG_LEVELS[level], suppressOverrideMessage: true });
+}
+
+/** The API keeps the registered diag logger in its global registry (there is no getter). */
+function appDiagLoggerRegistered(): boolean {
+  const registry = (globalThis as Record<symbol, { diag?: unknown } | undefined>)[Symbol.for('opentelemetry.js.api.1')];
+  return registry?.diag !== undefined;
+}
+
+/**
+ * With the preload, otelkit's logger is in place before the app's code runs, so an app
+ * that sets its own replaces it as a matter of course; the API then has the old logger
+ * print a warning with a stack trace, which would only alarm whoever reads the log.
+ */
+function quietOnReplace(logger: DiagLogger): DiagLogger {
+  return {
+    error: (message, ...args) => logger.error(message, ...args),
+    warn: (message, ...args) => {
+      if (!message.startsWith('Current logger will be overwritten')) logger.warn(message, ...args);
+    },
+    info: (message, ...args) => logger.info(message, ...args),
+    debug: (message, ...args) => logger.debug(message, ...args),
+    verbose: (message, ...args) => logger.verbose(message, ...args),
+  };
 }
 
 function firstLine(err: unknown): string {
