@@ -28,7 +28,8 @@ import { OTELKIT_VERSION } from './version.js';
 export function register(options?: OtelkitUserConfig): OtelkitHandle {
   const state = otelkitState();
   if (state.handle) {
-    warnOnce('register-twice', 'register() was already called (by the otelkit/register preload or your code); returning the existing handle, later options are ignored');
+    if (state.stopped) warnOnce('register-after-shutdown', 'register() after shutdown(): otelkit starts once per process and is stopped; returning the stopped handle');
+    else warnOnce('register-twice', 'register() was already called (by the otelkit/register preload or your code); returning the existing handle, later options are ignored');
     return state.handle;
   }
   let handle: OtelkitHandle;
@@ -88,6 +89,7 @@ function start(config: OtelkitConfig): OtelkitHandle {
   let stopped: Promise<void> | undefined;
   const shutdown = (): Promise<void> =>
     (stopped ??= (async () => {
+      otelkitState().stopped = true;
       uninstallHooks();
       safely(() => instrumentations.dispose());
       await Promise.allSettled([provider.shutdown(), server?.close()]);

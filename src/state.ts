@@ -9,6 +9,8 @@ import type { OtelkitHandle } from './handle.js';
 
 export interface OtelkitState {
   handle?: OtelkitHandle;
+  /** Set once that handle's shutdown() ran: otelkit starts once per process. */
+  stopped?: boolean;
   meterContext?: MeterContext;
   meterListeners: Set<(ctx: MeterContext) => void>;
   disabled: boolean;

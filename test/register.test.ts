@@ -157,4 +157,13 @@ describe('register()', () => {
     // The test's own `ms` histogram is the one thing Prometheus conventions object to.
     expect(`${result.stdout}${result.stderr}`.trim()).toBe('job_latency_milliseconds use base unit "seconds" instead of "milliseconds"');
   });
+
+  // Last: it stops otelkit for the rest of this file.
+  it('register() after shutdown() says that it starts nothing, and returns the stopped handle', async () => {
+    await otel.shutdown();
+    stderr.mockClear();
+    expect(register()).toBe(otel);
+    const lines = stderr.mock.calls.map((c) => String(c[0]));
+    expect(lines).toEqual(['otelkit: register() after shutdown(): otelkit starts once per process and is stopped; returning the stopped handle\n']);
+  });
 });
