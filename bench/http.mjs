@@ -5,6 +5,9 @@
 //   prom-client  a prom-client Histogram (method, route, status_code) observed by hand on 'finish'
 //   floor        the least any per-request latency histogram can do: two clock reads and a
 //                bucket increment per request (diagnostics_channel, no attributes, no export)
+//   sdk-floor    the floor with the OpenTelemetry SDK loaded beside it (a MeterProvider with the
+//                Prometheus exporter, nothing recorded through it): the least any per-request
+//                histogram in a process that uses the SDK can do
 // Each server runs in its own process pinned to CPU 0 (taskset), the load on CPU 1:
 // wrk (one thread) when installed, else autocannon in this process; 127.0.0.1 only. Every repetition runs
 // every variant once, in a rotating order (interleaved), each run warmed up first:
@@ -17,7 +20,7 @@
 // repetition; median and min..max over the repetitions.
 // Also reported: the server's CPU time per request (read from the server before and
 // after each run), steadier than requests/s when other jobs share the machine.
-// Usage: npm run bench:http   (builds with tsup, then runs this file; about 10 min)
+// Usage: npm run bench:http   (builds with tsup, then runs this file; about 12 min)
 // Then paired runs (see pair()): each variant and plain served at the same time on the
 // same CPU; the ratios of requests served and of each server's CPU time per request are
 // immune to the machine's drift between runs (the CPU ratio is the steadier one).
@@ -39,7 +42,7 @@ import { floorHandlers, median } from './shared.mjs';
 //   otelkit-core    register() with no instrumentations
 //   otelkit-server  register() with the HTTP server metrics only
 //   otelkit:a+b     register() with exactly the instrumentations a and b (names as in OTELKIT_INSTRUMENTATIONS)
-const VARIANTS = (process.env.BENCH_VARIANTS ?? 'plain,otelkit,floor,prom-client,otel-http').split(',');
+const VARIANTS = (process.env.BENCH_VARIANTS ?? 'plain,otelkit,floor,sdk-floor,prom-client,otel-http').split(',');
 /** What paired runs compare against (BENCH_BASELINE=floor pairs each variant with the floor instead). */
 const BASELINE = process.env.BENCH_BASELINE ?? 'plain';
 const self = fileURLToPath(import.meta.url);
@@ -72,7 +75,15 @@ async function serve(variant) {
     new HttpInstrumentation().enable();
     require('node:http'); // let require-in-the-middle patch it, then sync the ESM view
     syncBuiltinESMExports();
-  } else if (variant === 'floor') {
+  } else if (variant === 'floor' || variant === 'sdk-floor') {
+    if (variant === 'sdk-floor') {
+      const { MeterProvider } = await import('@opentelemetry/sdk-metrics');
+      const { PrometheusExporter } = await import('@opentelemetry/exporter-prometheus');
+      const { metrics } = await import('@opentelemetry/api');
+      // Its scrape server stays off: an idle listener costs nothing measurable here, and
+      // the exporter cannot take port 0.
+      metrics.setGlobalMeterProvider(new MeterProvider({ readers: [new PrometheusExporter({ preventServerStart: true })] }));
+    }
     const { subscribe } = await import('node:diagnostics_channel');
     const { onStart, onFinish } = floorHandlers();
     subscribe('http.server.request.start', onStart);
