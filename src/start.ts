@@ -161,7 +161,8 @@ function quietOnReplace(logger: DiagLogger): DiagLogger {
   return {
     error: (message, ...args) => logger.error(message, ...args),
     warn: (message, ...args) => {
-      if (!message.startsWith('Current logger will be overwritten')) logger.warn(message, ...args);
+      // Not every caller passes a string, and a logger must not throw into its caller.
+      if (typeof message !== 'string' || !message.startsWith('Current logger will be overwritten')) logger.warn(message, ...args);
     },
     info: (message, ...args) => logger.info(message, ...args),
     debug: (message, ...args) => logger.debug(message, ...args),

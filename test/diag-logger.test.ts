@@ -15,7 +15,7 @@ async function run(mode: string, preload = false) {
 describe('diag logger', () => {
   it('an app logger registered before register() stays, with its level', async () => {
     const { seen, stderr } = await run('app-first');
-    expect(seen).toEqual(['warn probe-warning', 'info probe-info']);
+    expect(seen).toEqual(['warn probe-warning', 'warn Error: probe-error-object', 'info probe-info']);
     expect(stderr).not.toContain('probe');
   });
 
@@ -23,6 +23,7 @@ describe('diag logger', () => {
     const { seen, stderr } = await run('none');
     expect(seen).toEqual([]);
     expect(stderr).toContain('probe-warning');
+    expect(stderr).toContain('probe-error-object');
     expect(stderr).not.toContain('probe-info');
   });
 
