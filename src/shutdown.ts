@@ -42,7 +42,7 @@ export function installShutdownHooks(shutdown: () => Promise<void>, timeoutMs: n
 function bounded(work: Promise<void>, timeoutMs: number): Promise<void> {
   return new Promise((resolve) => {
     const timer = setTimeout(() => {
-      diag.warn(`otelkit: flush did not finish within ${timeoutMs} ms; not waiting for it any longer (an OTLP request already sent stays open until the collector answers or OTEL_EXPORTER_OTLP_TIMEOUT passes)`);
+      diag.warn(`otelkit: flush did not finish within ${timeoutMs} ms; not waiting for it any longer (an OTLP export under way, its request or its retries, goes on until it succeeds or OTEL_EXPORTER_OTLP_TIMEOUT passes)`);
       resolve();
     }, timeoutMs);
     work.then(
