@@ -160,17 +160,8 @@ class ServerMetrics {
   private minLength = 0;
   private prefixes: string[] = [];
 
-  constructor(
-    meter: Meter,
-    config: OtelkitConfig,
-    private readonly subscription: {
-      /** Adds the requests in flight per slot to `counts` (read at collection). */
-      countActive(counts: number[]): void;
-      /** Records the requests of connections that closed since the last sweep. */
-      sweep(): void;
-    },
-  ) {
-    this.durations = new SeriesTable(meter, config, 'http.server.request.duration', 'Duration of HTTP server requests.', () => subscription.sweep());
+  constructor(meter: Meter, config: OtelkitConfig) {
+    this.durations = new SeriesTable(meter, config, 'http.server.request.duration', 'Duration of HTTP server requests.', () => shared.running?.sweep());
     const active = meter.createObservableUpDownCounter('http.server.active_requests', {
       unit: '{request}',
       description: 'Number of active HTTP server requests.',
@@ -225,8 +216,9 @@ class ServerMetrics {
 
   private observeActive(result: ObservableResult): void {
     const counts = new Array<number>((OTHER_METHOD_INDEX + 1) * 2).fill(0);
-    this.subscription.sweep();
-    this.subscription.countActive(counts);
+    const running = shared.running;
+    running?.sweep();
+    running?.countActive(counts);
     for (let slot = 0; slot < counts.length; slot++) {
       if (counts[slot]! > 0) this.activeSeen |= 1 << slot;
       if ((this.activeSeen >> slot) & 1) result.observe(counts[slot]!, activeAttributes(slot));
@@ -271,9 +263,13 @@ function recordSizes(request: Histogram, response: Histogram, req: IncomingMessa
 
 interface Shared extends SharedSubscription {
   metrics?: ServerMetrics;
-  /** The running subscription's (the ESM and CJS builds each have their own subscribers). */
-  countActive?: (counts: number[]) => void;
-  sweep?: () => void;
+  /** The running subscription's connections (the ESM and CJS builds each have their own subscribers). */
+  running?: {
+    /** Adds the requests in flight per slot to `counts` (read at collection). */
+    countActive(counts: number[]): void;
+    /** Records the requests of connections that closed since the last sweep. */
+    sweep(): void;
+  };
 }
 
 const shared = processSingleton<Shared>('otelkit.http.server', () => ({ users: 0 }));
@@ -498,16 +494,14 @@ export function instrumentHttpServer(options: HttpServerInstrumentationOptions =
   return shareSubscription(shared, () => {
     const unwatchFastify = watchFastify();
     subscribers.subscribe();
-    shared.countActive = subscribers.countActive;
-    shared.sweep = subscribers.sweep;
+    shared.running = subscribers;
     const stopWaiting = onMeter(({ meter, config }) => {
-      shared.metrics ??= new ServerMetrics(meter, config, { countActive: (counts) => shared.countActive?.(counts), sweep: () => shared.sweep?.() });
+      shared.metrics ??= new ServerMetrics(meter, config);
       shared.metrics.configure(options.excludePaths ?? config.http.excludePaths, options.bodySizes ?? config.http.bodySizes);
       subscribers.setMetrics(shared.metrics);
     });
     return () => {
-      shared.countActive = undefined;
-      shared.sweep = undefined;
+      shared.running = undefined;
       subscribers.unsubscribe();
       unwatchFastify();
       stopWaiting();
