@@ -4,7 +4,7 @@
 import { MeterProvider, type AggregationTemporality, type InstrumentType, type MetricReader } from '@opentelemetry/sdk-metrics';
 import { bucketViews } from './buckets.js';
 import type { OtelkitConfig } from './config/types.js';
-import { createConsoleExporter, createOtlpExporter, periodicReader } from './exporters/otlp.js';
+import { CumulativePeriodicReader, createConsoleExporter, createOtlpExporter, periodicReader } from './exporters/otlp.js';
 import { PrometheusReader } from './exporters/prometheus-reader.js';
 import { createInstrumentationProducer } from '../instrumentations/shared/histogram.js';
 import { buildResource } from './resource.js';
@@ -13,10 +13,13 @@ export interface BuiltProvider {
   provider: MeterProvider;
   /** Present when `prometheus` is among the exporters. */
   prometheus?: PrometheusReader;
+  /** The push readers (OTLP, console): they export once more when the process exits. */
+  pushReaders: CumulativePeriodicReader[];
 }
 
 export function buildProvider(config: OtelkitConfig): BuiltProvider {
   const readers: MetricReader[] = [];
+  const pushReaders: CumulativePeriodicReader[] = [];
   let prometheus: PrometheusReader | undefined;
   for (const name of config.exporters) {
     // Each reader also collects the cache/limiter/breaker duration histograms that
@@ -25,10 +28,10 @@ export function buildProvider(config: OtelkitConfig): BuiltProvider {
     let reader: MetricReader & { outputTemporality(type: InstrumentType): AggregationTemporality };
     if (name === 'prometheus') {
       reader = prometheus = new PrometheusReader({ unitSuffixes: config.prometheus.unitSuffixes, cardinalityLimit: config.cardinalityLimit, metricProducers: [producer] });
-    } else if (name === 'otlp') {
-      reader = periodicReader(createOtlpExporter(config), config, [producer]);
     } else {
-      reader = periodicReader(createConsoleExporter(), config, [producer]);
+      const push = periodicReader(name === 'otlp' ? createOtlpExporter(config) : createConsoleExporter(), config, [producer]);
+      pushReaders.push(push);
+      reader = push;
     }
     // The readers ask the SDK for delta where otelkit cumulates (exporters/cumulative.ts);
     // the producer follows what the reader hands out instead, so its histograms
@@ -41,5 +44,5 @@ export function buildProvider(config: OtelkitConfig): BuiltProvider {
     readers,
     views: bucketViews(config.histogramBuckets, config.cardinalityLimit),
   });
-  return prometheus ? { provider, prometheus } : { provider };
+  return prometheus ? { provider, prometheus, pushReaders } : { provider, pushReaders };
 }

@@ -16,8 +16,9 @@ import { startPrometheusServer } from './exporters/prometheus-server.js';
 import type { OtelkitHandle, PrometheusAddress } from './handle.js';
 import { configWarning, warnOnce } from './log.js';
 import { publishMeter } from './meter.js';
+import type { CumulativePeriodicReader } from './exporters/otlp.js';
 import { buildProvider } from './provider.js';
-import { installShutdownHooks } from './shutdown.js';
+import { installExitHooks } from './shutdown.js';
 import { otelkitState } from './state.js';
 import { OTELKIT_VERSION } from './version.js';
 
@@ -62,7 +63,7 @@ export function metricsHandler(req: IncomingMessage, res: ServerResponse): void 
 }
 
 function start(config: OtelkitConfig): OtelkitHandle {
-  const { provider, prometheus } = buildProvider(config);
+  const { provider, prometheus, pushReaders } = buildProvider(config);
   const globalProvider = withUnitBucketAdvice(provider);
   if (!metrics.setGlobalMeterProvider(globalProvider)) {
     configWarning(
@@ -92,9 +93,9 @@ function start(config: OtelkitConfig): OtelkitHandle {
       otelkitState().stopped = true;
       uninstallHooks();
       safely(() => instrumentations.dispose());
-      await Promise.allSettled([provider.shutdown(), server?.close()]);
+      await withinMs(Promise.allSettled([provider.shutdown(), server?.close()]), config.shutdownTimeoutMs);
     })());
-  const uninstallHooks = installShutdownHooks(shutdown, config.shutdownTimeoutMs);
+  const uninstallHooks = installExitHooks((timeoutMs) => exportAtExit(pushReaders, config, timeoutMs), config.shutdownTimeoutMs);
 
   return {
     disabled: false,
@@ -112,6 +113,37 @@ function start(config: OtelkitConfig): OtelkitHandle {
     forceFlush: () => provider.forceFlush().catch((err: unknown) => diag.error('otelkit: forceFlush failed', err)),
     shutdown,
   };
+}
+
+/** The final export of each push reader, one deadline for all; one stderr line for each that did not go through. */
+function exportAtExit(readers: CumulativePeriodicReader[], config: OtelkitConfig, timeoutMs: number): void {
+  const deadline = Date.now() + timeoutMs;
+  for (const reader of readers) {
+    try {
+      const outcome = reader.exportAtExit(Math.max(0, deadline - Date.now()));
+      if (outcome && !outcome.ok) {
+        configWarning(
+          `the final OTLP export to ${config.otlp.endpoint} did not go through (${outcome.reason}); ` +
+            'the metrics recorded since the last successful export were not delivered. ' +
+            'Check the collector, or give the exit more time with OTELKIT_SHUTDOWN_TIMEOUT',
+        );
+      }
+    } catch (err) {
+      configWarning(`the final export at exit failed (${firstLine(err)})`);
+    }
+  }
+}
+
+/** Waits for `work` at most `ms`; never rejects. */
+function withinMs(work: Promise<unknown>, ms: number): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    timer.unref();
+    void work.finally(() => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
 }
 
 function disabledHandle(config: OtelkitConfig): OtelkitHandle {

@@ -165,6 +165,8 @@ export class DurationHistogram {
 export interface InstrumentationProducer extends MetricProducer {
   /** Lets the producer follow the reader's temporality for histograms (cumulative when unbound). */
   bind(reader: { selectAggregationTemporality(type: InstrumentType): AggregationTemporality }): void;
+  /** The same as collect(), synchronously (for the final export at process exit). */
+  collectNow(): CollectionResult;
 }
 
 interface Snapshot {
@@ -217,6 +219,9 @@ export function createInstrumentationProducer(): InstrumentationProducer {
       temporality = () => reader.selectAggregationTemporality(InstrumentType.HISTOGRAM);
     },
     async collect(): Promise<CollectionResult> {
+      return this.collectNow();
+    },
+    collectNow(): CollectionResult {
       const errors: unknown[] = [];
       const metrics: HistogramMetricData[] = [];
       let delta = false;

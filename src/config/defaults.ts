@@ -32,6 +32,6 @@ export function defaultConfig(): OtelkitConfig {
     cardinalityLimit: 2000,
     instrumentations: ['http-server', 'http-client', 'runtime'],
     http: { excludePaths: [...DEFAULT_EXCLUDED_PATHS], bodySizes: false, mode: 'diagnostics-channel' },
-    shutdownTimeoutMs: 5_000,
+    shutdownTimeoutMs: 3_000,
   };
 }

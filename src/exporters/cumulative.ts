@@ -384,4 +384,9 @@ export class Cumulation {
     this.chain = result.catch(() => undefined);
     return result;
   }
+
+  /** Cumulates a collection made synchronously (the final one, at process exit). */
+  cumulateNow(resourceMetrics: ResourceMetrics): ResourceMetrics {
+    return this.state.cumulate(resourceMetrics);
+  }
 }

@@ -1,22 +1,16 @@
 /**
- * OTLP push export through the official exporters, one per protocol, driven by a
- * PeriodicExportingMetricReader. Settings come resolved from Config (env already
- * applied), so the exporters' own env fallbacks only fill what otelkit does not set
- * (TLS certificates, gRPC insecure flag).
- *
- * The exporter packages are loaded on first use by `LazyOtlpExporter`, only for the
- * protocol configured: importing all three up front (gRPC brings @grpc/grpc-js,
- * the others protobufjs) cost every app start-up about 0.1 s, OTLP on or not.
+ * Push export (OTLP, console) through a PeriodicExportingMetricReader. OTLP
+ * exports run in the export thread (otlp-thread.ts, otlp-worker.ts) through the
+ * official exporter package of the configured protocol, loaded there only for
+ * that protocol. Settings come resolved from Config (env already applied), so
+ * the exporters' own env fallbacks only fill what otelkit does not set (TLS
+ * certificates, gRPC insecure flag).
  */
-import { diag } from '@opentelemetry/api';
-import { ExportResultCode, type ExportResult } from '@opentelemetry/core';
 import {
   AggregationTemporality,
-  AggregationType,
   ConsoleMetricExporter,
   InstrumentType,
   PeriodicExportingMetricReader,
-  type AggregationOption,
   type CollectionResult,
   type MetricCollectOptions,
   type MetricProducer,
@@ -25,117 +19,22 @@ import {
   type ResourceMetrics,
 } from '@opentelemetry/sdk-metrics';
 import type { OtelkitConfig } from '../config/types.js';
+import { collectSdkNow } from './collect-now.js';
 import { Cumulation } from './cumulative.js';
+import { ThreadedOtlpExporter, type SyncExportOutcome } from './otlp-thread.js';
 
-type Temporality = OtelkitConfig['otlp']['temporality'];
-
-/**
- * What each OTLP temporality preference asks for, per instrument type, as the OTLP
- * exporter specification defines it (and the exporter packages implement: a test
- * compares the two). Needed before the exporter is loaded: the SDK asks while the
- * first instruments are created.
- */
-export function preferredTemporality(preference: Temporality, type: InstrumentType): AggregationTemporality {
-  if (preference === 'cumulative') return AggregationTemporality.CUMULATIVE;
-  switch (type) {
-    case InstrumentType.COUNTER:
-    case InstrumentType.HISTOGRAM:
-      return AggregationTemporality.DELTA;
-    case InstrumentType.OBSERVABLE_COUNTER:
-    case InstrumentType.GAUGE:
-    case InstrumentType.OBSERVABLE_GAUGE:
-      return preference === 'delta' ? AggregationTemporality.DELTA : AggregationTemporality.CUMULATIVE;
-    default:
-      return AggregationTemporality.CUMULATIVE;
-  }
+/** An exporter that can also export synchronously, for the final export at process exit. */
+export interface ExitCapableExporter extends PushMetricExporter {
+  exportSync(metrics: ResourceMetrics, timeoutMs: number): SyncExportOutcome;
 }
 
-const DEFAULT_AGGREGATION: AggregationOption = Object.freeze({ type: AggregationType.DEFAULT });
-const EXPONENTIAL_AGGREGATION: AggregationOption = Object.freeze({ type: AggregationType.EXPONENTIAL_HISTOGRAM });
-
-function exponentialHistograms(type: InstrumentType): AggregationOption {
-  return type === InstrumentType.HISTOGRAM ? EXPONENTIAL_AGGREGATION : DEFAULT_AGGREGATION;
+/** A producer that can also collect synchronously. */
+export interface SyncMetricProducer extends MetricProducer {
+  collectNow(): CollectionResult;
 }
 
-/** Loads the exporter package of the configured protocol and builds the exporter. */
-async function loadOtlpExporter(config: OtelkitConfig): Promise<PushMetricExporter> {
-  const { otlp } = config;
-  const { AggregationTemporalityPreference } = await import('@opentelemetry/exporter-metrics-otlp-http');
-  const preference = {
-    cumulative: AggregationTemporalityPreference.CUMULATIVE,
-    delta: AggregationTemporalityPreference.DELTA,
-    lowmemory: AggregationTemporalityPreference.LOWMEMORY,
-  }[otlp.temporality];
-  const options = {
-    url: otlp.endpoint,
-    headers: otlp.headers,
-    timeoutMillis: otlp.timeoutMs,
-    temporalityPreference: preference,
-    compression: otlp.compression as never,
-    ...(otlp.histogram === 'exponential' ? { aggregationPreference: exponentialHistograms } : {}),
-  };
-  switch (otlp.protocol) {
-    case 'grpc':
-      return new (await import('@opentelemetry/exporter-metrics-otlp-grpc')).OTLPMetricExporter(options);
-    case 'http/json':
-      return new (await import('@opentelemetry/exporter-metrics-otlp-http')).OTLPMetricExporter(options);
-    default:
-      return new (await import('@opentelemetry/exporter-metrics-otlp-proto')).OTLPMetricExporter(options);
-  }
-}
-
-/**
- * A PushMetricExporter that answers the SDK's synchronous questions (temporality,
- * aggregation) from the config and hands exports to the official exporter once its
- * package has loaded (loading starts at construction, long before the first export
- * interval ends).
- */
-export class LazyOtlpExporter implements PushMetricExporter {
-  private readonly exporter: Promise<PushMetricExporter | undefined>;
-  private readonly preference: Temporality;
-  private readonly exponential: boolean;
-
-  constructor(config: OtelkitConfig, load: (config: OtelkitConfig) => Promise<PushMetricExporter> = loadOtlpExporter) {
-    this.preference = config.otlp.temporality;
-    this.exponential = config.otlp.histogram === 'exponential';
-    this.exporter = load(config).catch((err: unknown) => {
-      diag.error(`otelkit: could not load the OTLP exporter for ${config.otlp.protocol}; metrics are not exported over OTLP`, err);
-      return undefined;
-    });
-  }
-
-  export(metrics: ResourceMetrics, resultCallback: (result: ExportResult) => void): void {
-    void this.exporter.then((exporter) => {
-      if (!exporter) return resultCallback({ code: ExportResultCode.FAILED, error: new Error('otelkit: the OTLP exporter could not be loaded') });
-      // The SDK guards a throwing export() when it calls it; here the call runs later,
-      // in a promise callback, where a throw would be an unhandled rejection.
-      try {
-        exporter.export(metrics, resultCallback);
-      } catch (error) {
-        resultCallback({ code: ExportResultCode.FAILED, error: error instanceof Error ? error : new Error(String(error)) });
-      }
-    });
-  }
-
-  async forceFlush(): Promise<void> {
-    await (await this.exporter)?.forceFlush();
-  }
-
-  async shutdown(): Promise<void> {
-    await (await this.exporter)?.shutdown();
-  }
-
-  selectAggregationTemporality(type: InstrumentType): AggregationTemporality {
-    return preferredTemporality(this.preference, type);
-  }
-
-  selectAggregation(type: InstrumentType): AggregationOption {
-    return this.exponential ? exponentialHistograms(type) : DEFAULT_AGGREGATION;
-  }
-}
-
-export function createOtlpExporter(config: OtelkitConfig): PushMetricExporter {
-  return new LazyOtlpExporter(config);
+export function createOtlpExporter(config: OtelkitConfig): ExitCapableExporter {
+  return new ThreadedOtlpExporter(config);
 }
 
 /**
@@ -150,13 +49,18 @@ export function createOtlpExporter(config: OtelkitConfig): PushMetricExporter {
  */
 export class CumulativePeriodicReader extends PeriodicExportingMetricReader {
   private readonly cumulation: Cumulation;
+  private readonly exporter: ExitCapableExporter;
+  private readonly producers: SyncMetricProducer[];
+  private finished = false;
 
-  constructor(options: PeriodicExportingMetricReaderOptions & { cardinalityLimit: number }) {
+  constructor(options: PeriodicExportingMetricReaderOptions & { exporter: ExitCapableExporter; cardinalityLimit: number; metricProducers?: SyncMetricProducer[] }) {
     super(options);
     const { exporter } = options;
     const wanted = (type: InstrumentType): AggregationTemporality =>
       exporter.selectAggregationTemporality?.(type) ?? AggregationTemporality.CUMULATIVE;
     this.cumulation = new Cumulation(wanted, options.cardinalityLimit);
+    this.exporter = exporter;
+    this.producers = options.metricProducers ?? [];
   }
 
   override selectAggregationTemporality(type: InstrumentType): AggregationTemporality {
@@ -175,9 +79,30 @@ export class CumulativePeriodicReader extends PeriodicExportingMetricReader {
   override collect(options?: MetricCollectOptions): Promise<CollectionResult> {
     return this.cumulation.collect(() => super.collect(options));
   }
+
+  protected override async onShutdown(): Promise<void> {
+    await super.onShutdown();
+    this.finished = true;
+  }
+
+  /**
+   * The final export, collected and sent synchronously within `timeoutMs`, for
+   * the process 'exit' event. Undefined when there was nothing to do: the reader
+   * was shut down (its final export went out then) or has no data.
+   */
+  exportAtExit(timeoutMs: number): SyncExportOutcome | undefined {
+    if (this.finished) return undefined;
+    const sdk = collectSdkNow(this);
+    if (!sdk) return { ok: false, reason: 'this @opentelemetry/sdk-metrics version cannot be collected synchronously' };
+    const scopeMetrics = [...sdk.scopeMetrics];
+    for (const producer of this.producers) scopeMetrics.push(...producer.collectNow().resourceMetrics.scopeMetrics);
+    const metrics = this.cumulation.cumulateNow({ resource: sdk.resource, scopeMetrics });
+    if (!metrics.scopeMetrics.some((scope) => scope.metrics.some((metric) => metric.dataPoints.length > 0))) return undefined;
+    return this.exporter.exportSync(metrics, timeoutMs);
+  }
 }
 
-export function periodicReader(exporter: PushMetricExporter, config: OtelkitConfig, metricProducers?: MetricProducer[]): CumulativePeriodicReader {
+export function periodicReader(exporter: ExitCapableExporter, config: OtelkitConfig, metricProducers?: SyncMetricProducer[]): CumulativePeriodicReader {
   return new CumulativePeriodicReader({
     metricProducers,
     exporter,
@@ -188,6 +113,13 @@ export function periodicReader(exporter: PushMetricExporter, config: OtelkitConf
   });
 }
 
-export function createConsoleExporter(): PushMetricExporter {
-  return new ConsoleMetricExporter();
+/** The SDK's console exporter, which prints synchronously, so it can export at exit too. */
+export function createConsoleExporter(): ExitCapableExporter {
+  const exporter = new ConsoleMetricExporter();
+  return Object.assign(exporter, {
+    exportSync(metrics: ResourceMetrics): SyncExportOutcome {
+      exporter.export(metrics, () => {});
+      return { ok: true };
+    },
+  });
 }

@@ -429,6 +429,8 @@ export interface OtlpReceiverOptions {
   protocol: OtlpProtocol;
   /** Decides each reply; may also be changed later via `receiver.respond`. */
   respond?: ReplyFn;
+  /** Listen on this port (e.g. to bring a stopped receiver back); default: a free one. */
+  port?: number;
 }
 
 export interface OtlpReceiver {
@@ -485,7 +487,9 @@ export async function startOtlpReceiver(options: OtlpReceiverOptions): Promise<O
   };
 
   const transport =
-    options.protocol === 'grpc' ? await startGrpc(record, fail, () => receiver.respond) : await startHttp(record, fail, () => receiver.respond);
+    options.protocol === 'grpc'
+      ? await startGrpc(record, fail, () => receiver.respond, options.port ?? 0)
+      : await startHttp(record, fail, () => receiver.respond, options.port ?? 0);
 
   const waitFor = (predicate: (r: ExportRequest) => boolean = () => true, timeoutMs = 5000): Promise<ExportRequest> =>
     new Promise((resolve, reject) => {
@@ -593,7 +597,7 @@ function flatHeaders(h: IncomingMessage['headers']): Record<string, string> {
   return out;
 }
 
-async function startHttp(record: Recorder, fail: (e: Error) => void, getReply: () => ReplyFn | undefined): Promise<Transport> {
+async function startHttp(record: Recorder, fail: (e: Error) => void, getReply: () => ReplyFn | undefined, port: number): Promise<Transport> {
   const server: HttpServer = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
@@ -608,12 +612,12 @@ async function startHttp(record: Recorder, fail: (e: Error) => void, getReply: (
   server.keepAliveTimeout = 1000;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve());
+    server.listen(port, '127.0.0.1', () => resolve());
   });
-  const port = (server.address() as AddressInfo).port;
+  const bound = (server.address() as AddressInfo).port;
   return {
-    baseUrl: `http://127.0.0.1:${port}`,
-    port,
+    baseUrl: `http://127.0.0.1:${bound}`,
+    port: bound,
     close: () =>
       new Promise<void>((resolve) => {
         server.close(() => resolve());
@@ -693,7 +697,7 @@ async function handleHttp(
 
 const ENCODING_KEY = 'x-otlp-receiver-grpc-encoding';
 
-async function startGrpc(record: Recorder, fail: (e: Error) => void, getReply: () => ReplyFn | undefined): Promise<Transport> {
+async function startGrpc(record: Recorder, fail: (e: Error) => void, getReply: () => ReplyFn | undefined, port: number): Promise<Transport> {
   // grpc-js strips `grpc-encoding` (and content-type) from the metadata the handler sees.
   // To let tests verify OTEL_EXPORTER_OTLP_COMPRESSION over gRPC, an interceptor copies the
   // encoding grpc-js parsed from the request headers (its BaseServerInterceptingCall's
@@ -775,12 +779,12 @@ async function startGrpc(record: Recorder, fail: (e: Error) => void, getReply: (
     else send();
   };
   server.addService(definition, { Export: exportHandler });
-  const port = await new Promise<number>((resolve, reject) =>
-    server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),
+  const bound = await new Promise<number>((resolve, reject) =>
+    server.bindAsync(`127.0.0.1:${port}`, grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),
   );
   return {
-    baseUrl: `http://127.0.0.1:${port}`,
-    port,
+    baseUrl: `http://127.0.0.1:${bound}`,
+    port: bound,
     close: () =>
       new Promise<void>((resolve) => {
         const timer = setTimeout(() => {

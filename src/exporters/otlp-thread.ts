@@ -1,0 +1,204 @@
+/**
+ * The main thread's side of OTLP export: a PushMetricExporter that hands each
+ * export to the export thread (otlp-worker.ts) and, for the process 'exit'
+ * event, a synchronous export that blocks, bounded, until that thread is done.
+ *
+ * The thread starts with the exporter (at register()), unref'd: it never keeps
+ * the process alive, and its start-up and the exporter package's loading happen
+ * off the app's thread.
+ */
+import { extname } from 'node:path';
+import { MessageChannel, Worker, receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
+import { ExportResultCode, type ExportResult } from '@opentelemetry/core';
+import {
+  AggregationTemporality,
+  AggregationType,
+  InstrumentType,
+  type AggregationOption,
+  type PushMetricExporter,
+  type ResourceMetrics,
+} from '@opentelemetry/sdk-metrics';
+import type { OtelkitConfig, OtlpConfig } from '../config/types.js';
+import { ExportFailureLog, exportCause } from './export-failures.js';
+import { transferable, type ExportReply, type ExportRequest } from './otlp-messages.js';
+
+type Temporality = OtelkitConfig['otlp']['temporality'];
+
+/**
+ * What each OTLP temporality preference asks for, per instrument type, as the OTLP
+ * exporter specification defines it (and the exporter packages implement: a test
+ * compares the two). Answered here because the exporter lives in the export thread.
+ */
+export function preferredTemporality(preference: Temporality, type: InstrumentType): AggregationTemporality {
+  if (preference === 'cumulative') return AggregationTemporality.CUMULATIVE;
+  switch (type) {
+    case InstrumentType.COUNTER:
+    case InstrumentType.HISTOGRAM:
+      return AggregationTemporality.DELTA;
+    case InstrumentType.OBSERVABLE_COUNTER:
+    case InstrumentType.GAUGE:
+    case InstrumentType.OBSERVABLE_GAUGE:
+      return preference === 'delta' ? AggregationTemporality.DELTA : AggregationTemporality.CUMULATIVE;
+    default:
+      return AggregationTemporality.CUMULATIVE;
+  }
+}
+
+const DEFAULT_AGGREGATION: AggregationOption = Object.freeze({ type: AggregationType.DEFAULT });
+const EXPONENTIAL_AGGREGATION: AggregationOption = Object.freeze({ type: AggregationType.EXPONENTIAL_HISTOGRAM });
+
+/** How the export thread is started; tests swap in another worker script. */
+export type StartWorker = (otlp: OtlpConfig, port: MessagePort) => Worker;
+
+function startExportWorker(otlp: OtlpConfig, port: MessagePort): Worker {
+  // Next to this module, in the same build (ESM .js, CJS .cjs, or .ts from source).
+  const url = new URL(`./otlp-worker${extname(new URL(import.meta.url).pathname)}`, import.meta.url);
+  return new Worker(url, { workerData: { port, otlp }, transferList: [port] });
+}
+
+export type SyncExportOutcome = { ok: true } | { ok: false; reason: string };
+
+export class ThreadedOtlpExporter implements PushMetricExporter {
+  private worker: Worker | undefined;
+  private port: MessagePort | undefined;
+  private nextId = 1;
+  private readonly pending = new Map<number, (reply: ExportReply) => void>();
+  private readonly failures: ExportFailureLog;
+  private stopped = false;
+
+  constructor(
+    private readonly config: OtelkitConfig,
+    private readonly start: StartWorker = startExportWorker,
+    failures?: ExportFailureLog,
+  ) {
+    this.failures = failures ?? new ExportFailureLog({ endpoint: config.otlp.endpoint });
+    this.spawn();
+  }
+
+  private spawn(): void {
+    const { port1, port2 } = new MessageChannel();
+    try {
+      const worker = this.start(this.config.otlp, port2);
+      port1.on('message', (reply: ExportReply) => this.settle(reply));
+      // After the listener: attaching one refs the port again.
+      port1.unref();
+      worker.unref();
+      // A crashed thread fails what it had and is started again on the next export.
+      const lost = (why: string): void => {
+        if (this.worker !== worker) return;
+        this.worker = this.port = undefined;
+        port1.close();
+        for (const id of [...this.pending.keys()]) this.settle({ id, ok: false, error: { message: why } });
+      };
+      worker.on('error', (err) => lost(`the OTLP export thread failed: ${err.message}`));
+      worker.on('exit', () => lost('the OTLP export thread stopped'));
+      this.worker = worker;
+      this.port = port1;
+    } catch (err) {
+      port1.close();
+      this.failures.failed(`could not start the OTLP export thread: ${(err as Error).message}`);
+    }
+  }
+
+  private settle(reply: ExportReply): void {
+    const resolve = this.pending.get(reply.id);
+    this.pending.delete(reply.id);
+    resolve?.(reply);
+  }
+
+  private request(make: (id: number) => ExportRequest): Promise<ExportReply> {
+    if (!this.worker && !this.stopped) this.spawn();
+    const id = this.nextId++;
+    if (!this.port) return Promise.resolve({ id, ok: false, error: { message: 'the OTLP export thread is not running' } });
+    const port = this.port;
+    return new Promise((resolve) => {
+      this.pending.set(id, resolve);
+      try {
+        port.postMessage(make(id));
+      } catch (err) {
+        this.settle({ id, ok: false, error: { message: (err as Error).message } });
+      }
+    });
+  }
+
+  private report(reply: ExportReply): void {
+    if (reply.ok) this.failures.succeeded();
+    else this.failures.failed(exportCause(reply.error));
+  }
+
+  /**
+   * A failed export is reported here, rate-limited, and answered to the SDK as
+   * done: the SDK's only use of a failure is to log it once more, in full.
+   */
+  export(metrics: ResourceMetrics, resultCallback: (result: ExportResult) => void): void {
+    void (async () => {
+      await metrics.resource.waitForAsyncAttributes?.();
+      const reply = await this.request((id) => ({ id, op: 'export', metrics: transferable(metrics) }));
+      this.report(reply);
+    })()
+      .catch((err: unknown) => this.failures.failed(exportCause({ message: String((err as Error)?.message ?? err) })))
+      .finally(() => resultCallback({ code: ExportResultCode.SUCCESS }));
+  }
+
+  /**
+   * Exports and waits, blocking this thread, until the export thread answers or
+   * `timeoutMs` passes. Only for the process 'exit' event, where nothing async runs.
+   */
+  exportSync(metrics: ResourceMetrics, timeoutMs: number): SyncExportOutcome {
+    if (!this.worker && !this.stopped) this.spawn();
+    const port = this.port;
+    if (!port) return { ok: false, reason: 'the OTLP export thread is not running' };
+    const id = this.nextId++;
+    const done = new Int32Array(new SharedArrayBuffer(4));
+    try {
+      // The export thread's own deadline comes a little earlier, so it can still answer with the cause.
+      const request: ExportRequest = { id, op: 'export', metrics: transferable(metrics), done, timeoutMs: Math.max(1, timeoutMs - 200) };
+      port.postMessage(request);
+    } catch (err) {
+      return { ok: false, reason: (err as Error).message };
+    }
+    if (Atomics.wait(done, 0, 0, timeoutMs) === 'timed-out') return { ok: false, reason: `no answer within ${timeoutMs} ms` };
+    for (let message = receiveMessageOnPort(port); message; message = receiveMessageOnPort(port)) {
+      const reply = message.message as ExportReply;
+      if (reply.id !== id) {
+        this.settle(reply);
+        continue;
+      }
+      // Not reported to the failure log: the exit prints its own single line.
+      return reply.ok ? { ok: true } : { ok: false, reason: exportCause(reply.error) };
+    }
+    return { ok: false, reason: 'the OTLP export thread gave no answer' };
+  }
+
+  async forceFlush(): Promise<void> {
+    if (this.worker) await this.request((id) => ({ id, op: 'flush' }));
+  }
+
+  async shutdown(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    const worker = this.worker;
+    if (!worker) return;
+    // Exports still under way get the exporter's own timeout to finish; then the thread goes.
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, this.config.otlp.timeoutMs);
+      timer.unref();
+      void this.request((id) => ({ id, op: 'shutdown' })).finally(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+    this.worker = undefined;
+    this.port?.close();
+    this.port = undefined;
+    await worker.terminate();
+  }
+
+  selectAggregationTemporality(type: InstrumentType): AggregationTemporality {
+    return preferredTemporality(this.config.otlp.temporality, type);
+  }
+
+  selectAggregation(type: InstrumentType): AggregationOption {
+    return this.config.otlp.histogram === 'exponential' && type === InstrumentType.HISTOGRAM ? EXPONENTIAL_AGGREGATION : DEFAULT_AGGREGATION;
+  }
+}
