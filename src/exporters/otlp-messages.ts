@@ -14,7 +14,7 @@ export interface TransferredMetrics {
 
 export type ExportRequest =
   | { id: number; op: 'export'; metrics: TransferredMetrics; done?: Int32Array; timeoutMs?: number }
-  | { id: number; op: 'flush' | 'shutdown'; done?: Int32Array };
+  | { id: number; op: 'shutdown'; done?: Int32Array };
 
 export interface ExportReply {
   id: number;

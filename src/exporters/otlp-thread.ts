@@ -53,8 +53,12 @@ export type StartWorker = (otlp: OtlpConfig, port: MessagePort) => Worker;
 function startExportWorker(otlp: OtlpConfig, port: MessagePort): Worker {
   // Next to this module, in the same build (ESM .js, CJS .cjs, or .ts from source).
   const url = new URL(`./otlp-worker${extname(new URL(import.meta.url).pathname)}`, import.meta.url);
-  return new Worker(url, { workerData: { port, otlp }, transferList: [port] });
+  // No execArgv: a worker inherits the app's, and `--import otelkit/register` would start otelkit in it.
+  return new Worker(url, { workerData: { port, otlp }, transferList: [port], execArgv: [] });
 }
+
+/** Delta exports kept while the collector is slower than the export interval. */
+const MAX_WAITING_DELTA = 20;
 
 export type SyncExportOutcome = { ok: true } | { ok: false; reason: string };
 
@@ -65,6 +69,8 @@ export class ThreadedOtlpExporter implements PushMetricExporter {
   private readonly pending = new Map<number, (reply: ExportReply) => void>();
   private readonly failures: ExportFailureLog;
   private stopped = false;
+  private inFlight: Promise<void> | undefined;
+  private waiting: ResourceMetrics[] = [];
 
   constructor(
     private readonly config: OtelkitConfig,
@@ -127,17 +133,35 @@ export class ThreadedOtlpExporter implements PushMetricExporter {
   }
 
   /**
-   * A failed export is reported here, rate-limited, and answered to the SDK as
-   * done: the SDK's only use of a failure is to log it once more, in full.
+   * Hands the export to the export thread and answers the SDK at once: delivery
+   * (with the exporter's retries, which can outlast the SDK's export timeout) and
+   * its failures are reported here, rate-limited. One export is under way at a
+   * time; while the collector is slow, a newer cumulative export replaces the one
+   * waiting (it carries everything the older one did), and delta exports wait in
+   * a bounded queue.
    */
   export(metrics: ResourceMetrics, resultCallback: (result: ExportResult) => void): void {
-    void (async () => {
-      await metrics.resource.waitForAsyncAttributes?.();
-      const reply = await this.request((id) => ({ id, op: 'export', metrics: transferable(metrics) }));
-      this.report(reply);
+    if (this.config.otlp.temporality === 'cumulative') this.waiting = [metrics];
+    else if (this.waiting.push(metrics) > MAX_WAITING_DELTA) {
+      this.waiting.shift();
+      this.failures.failed(`the collector is slower than the export interval; more than ${MAX_WAITING_DELTA} delta exports waited, the oldest was dropped`);
+    }
+    this.sendNext();
+    resultCallback({ code: ExportResultCode.SUCCESS });
+  }
+
+  private sendNext(): void {
+    const next = this.inFlight ? undefined : this.waiting.shift();
+    if (!next) return;
+    this.inFlight = (async () => {
+      await next.resource.waitForAsyncAttributes?.();
+      this.report(await this.request((id) => ({ id, op: 'export', metrics: transferable(next) })));
     })()
       .catch((err: unknown) => this.failures.failed(exportCause({ message: String((err as Error)?.message ?? err) })))
-      .finally(() => resultCallback({ code: ExportResultCode.SUCCESS }));
+      .finally(() => {
+        this.inFlight = undefined;
+        this.sendNext();
+      });
   }
 
   /**
@@ -170,8 +194,9 @@ export class ThreadedOtlpExporter implements PushMetricExporter {
     return { ok: false, reason: 'the OTLP export thread gave no answer' };
   }
 
+  /** Resolves once the exports handed over so far were delivered or failed. */
   async forceFlush(): Promise<void> {
-    if (this.worker) await this.request((id) => ({ id, op: 'flush' }));
+    while (this.inFlight) await this.inFlight;
   }
 
   async shutdown(): Promise<void> {

@@ -83,8 +83,7 @@ async function handle(request: ExportRequest): Promise<ExportReply> {
       const error = await exportOnce(request.metrics, request.timeoutMs);
       return error ? { id: request.id, ok: false, error } : { id: request.id, ok: true };
     }
-    const current = await exporter;
-    await (request.op === 'flush' ? current.forceFlush() : current.shutdown());
+    await (await exporter).shutdown();
     return { id: request.id, ok: true };
   } catch (error) {
     return { id: request.id, ok: false, error: describe(error) };
