@@ -8,6 +8,15 @@
  * route object, by walking the app's router tree down to the route, and then the same
  * for every request. Express 4 mounts whose path cannot be read back are matched per
  * request, with the captured values put back as `:name`.
+ *
+ * Errors answered outside the router they came from (an app-level error middleware,
+ * Express's final handler): Express restores `req.baseUrl`, and for a sub-app `req.app`,
+ * on its way out of each router, while `req.route` stays the inner route. So a finish
+ * with no `baseUrl` and a 4xx/5xx status is looked up too; a successful one is a
+ * top-level route, as before, and costs nothing more. Express links a sub-app to its
+ * parent but not the parent to its sub-apps (the mount layer only holds a closure), so
+ * sub-apps are remembered when they answer a request themselves, and an error that
+ * left one is found through them; until then it has the inner route only.
  */
 type Dict = Record<string, unknown>;
 
@@ -23,11 +32,14 @@ interface Layer {
 
 /**
  * How to make a route's prefix: `fixed`, the template itself; `mounts`, Express 4
- * regexps matched against `baseUrl` (`app`: the template of the sub-app they are in);
- * `literal`, `baseUrl` as is (the route is not under its app's router tree).
+ * regexps matched against the request's path (`app`: the template of the sub-app they
+ * are in); `literal`, `baseUrl` as is (the route is not under its app's router tree);
+ * `miss`, an error from a route not found under the app that answered it, looked up
+ * again once more sub-apps are known (the value: how many were known).
  */
-type Prefix = { fixed: string } | Mounts | { literal: true };
-type Mounts = { mounts: Mount[]; app?: string };
+type Prefix = { fixed: string } | Mounts | { literal: true } | { miss: number };
+/** `literal`: no parameters, so `baseUrl` is the template while the request is inside the routers. */
+type Mounts = { mounts: Mount[]; app?: string; literal?: boolean };
 /** An Express 4 mount regexp, copied with the `d` flag (capture positions), and its parameter names. */
 type Mount = { regexp: RegExp; names: (string | number)[] };
 
@@ -36,26 +48,44 @@ const LITERAL: Prefix = { literal: true };
 /** Bounds every walk up or down an app's tree. */
 const MAX_DEPTH = 8;
 
-/** The full template of an Express route. */
-export function expressRoute(req: Dict, route: { path?: unknown }): string {
+/** The full template of an Express route; `status`, the response's (0 if none was sent). */
+export function expressRoute(req: Dict, route: { path?: unknown }, status: number): string {
   const path = typeof route.path === 'string' ? route.path : String(route.path);
-  const base = req.baseUrl;
-  if (typeof base !== 'string' || base === '') return path;
+  const baseUrl = req.baseUrl;
+  let base: string;
+  if (typeof baseUrl === 'string' && baseUrl !== '') base = baseUrl;
+  // A top-level route; or an error answered after the routers were left (past the
+  // app's own router, Express restores baseUrl to what it was before: undefined).
+  else if (status < 400 || (baseUrl !== undefined && baseUrl !== '')) return path;
+  else base = '';
   let prefix = prefixes.get(route);
-  if (prefix === undefined) prefixes.set(route, (prefix = computePrefix(req, route)));
+  if (prefix === undefined) prefixes.set(route, (prefix = computePrefix(req, route, status)));
   if ('fixed' in prefix) return prefix.fixed + path;
-  if ('mounts' in prefix) return (templateOf(base, prefix) ?? redact(base)) + path;
+  if ('mounts' in prefix) return (prefix.literal && status < 400 ? base : matchedPrefix(req, base, prefix)) + path;
+  if ('literal' in prefix) return base + path;
+  // A miss: a later success, or a newly known sub-app, may find it.
+  if (status < 400 || prefix.miss !== subAppsKnown) {
+    prefix = computePrefix(req, route, status);
+    prefixes.set(route, prefix);
+    if (!('miss' in prefix)) return expressRoute(req, route, status);
+  }
   return base + path;
 }
 
-function computePrefix(req: Dict, route: object): Prefix {
-  const app = req.app as Dict | undefined;
-  // Express 4 keeps its router in `_router` (its `app.router` getter throws); Express 5 in `router`.
-  const router = (app?._router ?? app?.router) as { stack?: unknown } | undefined;
-  const mounts = Array.isArray(router?.stack) ? findMounts(router.stack as Layer[], route, [], 0) : undefined;
-  if (mounts && app) return prefixFrom(app, mounts);
-  const appPrefix = subAppPrefix(app, 0);
-  return appPrefix === undefined ? LITERAL : { fixed: appPrefix };
+function computePrefix(req: Dict, route: object, status: number): Prefix {
+  try {
+    const app = req.app as Dict | undefined;
+    if (app?.parent) rememberSubApp(app);
+    const found = app && locate(app, route, 0);
+    if (found) return prefixFrom(found.app, found.mounts);
+    // An error answered outside the sub-app holding the route, not known yet; not
+    // cached as `literal`, which a success of this route would then use.
+    if (status >= 400) return { miss: subAppsKnown };
+    const appPrefix = subAppPrefix(app, 0);
+    return appPrefix === undefined ? LITERAL : { fixed: appPrefix };
+  } catch {
+    return status >= 400 ? { miss: subAppsKnown } : LITERAL;
+  }
 }
 
 function prefixFrom(app: Dict, mounts: Layer[]): Prefix {
@@ -68,13 +98,45 @@ function prefixFrom(app: Dict, mounts: Layer[]): Prefix {
   if (mounts.every((l) => l.regexp instanceof RegExp && Array.isArray(l.keys))) {
     const paths = mounts.map(express4Path);
     if (paths.every((p) => p !== undefined)) return { fixed: (appPrefix ?? '') + paths.join('') };
-    if (appPrefix !== undefined) return { mounts: mounts.map(withIndices), app: appPrefix };
-    return mounts.some((l) => l.keys!.length > 0) ? { mounts: mounts.map(withIndices) } : LITERAL;
+    const matched = mounts.map(withIndices);
+    if (appPrefix !== undefined) return { mounts: matched, app: appPrefix };
+    return { mounts: matched, literal: !mounts.some((l) => l.keys!.length > 0) };
   }
   return LITERAL;
 }
 
 // ---- the app tree ------------------------------------------------------------
+
+/** parent app -> the sub-apps seen answering requests under it. */
+const subApps = new WeakMap<object, Dict[]>();
+let subAppsKnown = 0;
+
+function rememberSubApp(app: Dict): void {
+  for (let child = app, depth = 0; depth < MAX_DEPTH; depth++) {
+    const parent = child.parent as Dict | undefined;
+    if (!parent || (typeof parent !== 'object' && typeof parent !== 'function')) return;
+    let list = subApps.get(parent);
+    if (list === undefined) subApps.set(parent, (list = []));
+    if (list.includes(child)) return;
+    list.push(child);
+    subAppsKnown++;
+    child = parent;
+  }
+}
+
+/** The app holding `route` (this one or a known sub-app) and the router layers it is mounted under. */
+function locate(app: Dict, route: object, depth: number): { app: Dict; mounts: Layer[] } | undefined {
+  // Express 4 keeps its router in `_router` (its `app.router` getter throws); Express 5 in `router`.
+  const router = (app._router ?? app.router) as { stack?: unknown } | undefined;
+  const mounts = Array.isArray(router?.stack) ? findMounts(router.stack as Layer[], route, [], 0) : undefined;
+  if (mounts) return { app, mounts };
+  if (depth >= MAX_DEPTH) return undefined;
+  for (const sub of subApps.get(app) ?? []) {
+    const found = locate(sub, route, depth + 1);
+    if (found) return found;
+  }
+  return undefined;
+}
 
 /** The mount patterns of a sub-app and its parents, or undefined for the top-level app. */
 function subAppPrefix(app: Dict | undefined, depth: number): string | undefined {
@@ -138,6 +200,18 @@ function express4Path(layer: Layer): string | undefined {
   return used === keys.length ? trimSlash(out) : undefined;
 }
 
+/**
+ * The prefix from Express 4 mount regexps, matched against `baseUrl`, or against the
+ * request's original path when the routers have been left (an error answered outside
+ * them: `baseUrl` is shorter than the mounts).
+ */
+function matchedPrefix(req: Dict, base: string, prefix: Mounts): string {
+  const fromBase = templateOf(base, prefix);
+  if (fromBase !== undefined) return fromBase;
+  const original = typeof req.originalUrl === 'string' ? pathOf(req.originalUrl) : '';
+  return templateOf(original, prefix) ?? redact(base);
+}
+
 function templateOf(path: string, prefix: Mounts): string | undefined {
   if (prefix.app === undefined) return templateFromRegexps(path, prefix.mounts);
   // the sub-app's part of the path has as many segments as its template
@@ -179,6 +253,19 @@ function templateFromRegexps(path: string, mounts: Mount[]): string | undefined 
     if (rest !== '' && !rest.startsWith('/')) rest = `/${rest}`;
   }
   return out;
+}
+
+/** The path of a request target: no query, no `http://host` (absolute form). */
+function pathOf(url: string): string {
+  let end = url.indexOf('?');
+  if (end === -1) end = url.length;
+  let start = 0;
+  if (url[0] !== '/') {
+    const scheme = url.indexOf('://');
+    start = scheme === -1 ? 0 : url.indexOf('/', scheme + 3);
+    if (start === -1 || start > end) return '';
+  }
+  return url.slice(start, end);
 }
 
 /** Unexpected: never leak raw values. */

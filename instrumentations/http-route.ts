@@ -54,15 +54,18 @@ export function isNotCounted(req: IncomingMessage): boolean {
   return marks.used && (req as unknown as Record<symbol, unknown>)[kNotCounted] === true;
 }
 
-/** The route template of a finished request, or undefined when no route matched. */
-export function routeOf(req: IncomingMessage): string | undefined {
+/**
+ * The route template of a finished request, or undefined when no route matched.
+ * `status`: the response's (0 if none was sent).
+ */
+export function routeOf(req: IncomingMessage, status: number): string | undefined {
   const r = req as unknown as Record<symbol | string, unknown>;
   if (marks.used) {
     const explicit = r[kRoute];
     if (typeof explicit === 'string') return explicit;
   }
   const route = r.route as { path?: unknown } | undefined | null;
-  if (route && typeof route === 'object' && route.path !== undefined) return expressRoute(r, route);
+  if (route && typeof route === 'object' && route.path !== undefined) return expressRoute(r, route, status);
   return undefined;
 }
 
