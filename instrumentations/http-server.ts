@@ -325,7 +325,7 @@ function createServerSubscribers() {
     const seconds = since(started);
     if (req !== undefined && marked(req)) return;
     const status = res !== undefined && res.headersSent ? res.statusCode | 0 : 0;
-    let route = req !== undefined ? routeFor(req) : undefined;
+    let route = req !== undefined ? routeFor(req, status) : undefined;
     if (route === '') route = undefined;
     // key < 88 (method, scheme, protocol); status < 1000; aborted 0/1.
     const seriesKey = (status * 88 + key) * 2 + (finished ? 0 : 1);
