@@ -18,20 +18,24 @@ export function serveScrape(reader: PrometheusReader, token: string | undefined,
     res.writeHead(401, { 'www-authenticate': 'Bearer realm="metrics"', 'content-type': 'text/plain' }).end('unauthorized\n');
     return;
   }
+  // The token is checked above, per request, before the request joins a collection
+  // other scrapes may share (see PrometheusReader.scrape).
   reader
     .scrape()
-    .then((text) => {
-      // Another handler (a timeout middleware, say) may have answered meanwhile.
-      if (res.headersSent || res.writableEnded) return;
-      res.writeHead(200, { 'content-type': PROMETHEUS_CONTENT_TYPE });
-      res.end(req.method === 'HEAD' ? undefined : text);
-    })
-    .catch((err: unknown) => {
-      diag.error('otelkit: scrape failed', err);
-      if (res.writableEnded) return;
-      if (!res.headersSent) res.writeHead(500, { 'content-type': 'text/plain' });
-      res.end('# metrics collection failed\n');
-    })
+    .then(
+      (body) => {
+        // Another handler (a timeout middleware, say) may have answered meanwhile.
+        if (res.headersSent || res.writableEnded) return;
+        res.writeHead(200, { 'content-type': PROMETHEUS_CONTENT_TYPE, 'content-length': body.length });
+        res.end(req.method === 'HEAD' ? undefined : body);
+      },
+      () => {
+        // The reader logged the failure, once for every scrape that shared it.
+        if (res.writableEnded) return;
+        if (!res.headersSent) res.writeHead(500, { 'content-type': 'text/plain' });
+        res.end('# metrics collection failed\n');
+      },
+    )
     .catch((err: unknown) => diag.error('otelkit: could not answer a scrape', err));
 }
 

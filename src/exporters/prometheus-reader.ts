@@ -28,6 +28,8 @@ export interface PrometheusReaderOptions {
 export class PrometheusReader extends MetricReader {
   private readonly serializer = new PrometheusSerializer();
   private readonly cumulation: Cumulation;
+  /** The collection that scrapes arriving now join; undefined when none runs. */
+  private inFlight: Promise<Buffer> | undefined;
 
   constructor(private readonly options: PrometheusReaderOptions) {
     const cumulation = new Cumulation(() => AggregationTemporality.CUMULATIVE, options.cardinalityLimit);
@@ -53,13 +55,44 @@ export class PrometheusReader extends MetricReader {
     return this.cumulation.collect(() => super.collect(options));
   }
 
-  /** The current metrics in Prometheus text format 0.0.4. */
-  async scrape(): Promise<string> {
-    const { resourceMetrics, errors } = await this.collect();
-    if (errors.length) diag.error('otelkit: errors while collecting metrics for a scrape', ...errors);
-    // Host/process detectors settle asynchronously; target_info must not race them.
-    await resourceMetrics.resource.waitForAsyncAttributes?.();
-    return this.serializer.serialize(this.options.unitSuffixes ? withUnitSuffixes(resourceMetrics) : resourceMetrics);
+  /**
+   * The current metrics in Prometheus text format 0.0.4, UTF-8 encoded. Scrapes that
+   * arrive while a collection runs share it, bytes included (single flight), so a
+   * burst of N scrapes costs the app one collection, not N in a row on its event
+   * loop. A settled result is never reused: the next scrape starts a fresh
+   * collection. A failed collection is logged once and rejects every scrape that
+   * shared it.
+   */
+  scrape(): Promise<Buffer> {
+    return (this.inFlight ??= this.startCollection());
+  }
+
+  private async startCollection(): Promise<Buffer> {
+    try {
+      // A collection never waits on I/O: started at once, it would finish in the
+      // microtasks after this request's callback, before Node reads the next request.
+      // Starting it after the I/O phase lets every scrape read in this turn join.
+      await new Promise(setImmediate);
+      return Buffer.from(await this.collectText(), 'utf8');
+    } finally {
+      this.inFlight = undefined;
+    }
+  }
+
+  private async collectText(): Promise<string> {
+    try {
+      const { resourceMetrics, errors } = await this.collect();
+      if (errors.length) diag.error('otelkit: errors while collecting metrics for a scrape', ...errors);
+      // Host/process detectors settle asynchronously; target_info must not race them.
+      await resourceMetrics.resource.waitForAsyncAttributes?.();
+      const text = this.serializer.serialize(this.options.unitSuffixes ? withUnitSuffixes(resourceMetrics) : resourceMetrics);
+      // With no metrics the serializer ends on its "# no registered metrics" comment
+      // without a newline, which Prometheus and promtool reject: every line must end in one.
+      return text.endsWith('\n') ? text : text + '\n';
+    } catch (err) {
+      diag.error('otelkit: scrape failed', err);
+      throw err;
+    }
   }
 
   protected override async onForceFlush(): Promise<void> {}
