@@ -62,6 +62,7 @@ describe('OTLP export thread, main side', () => {
     const exporter = new ThreadedOtlpExporter(config, () => { throw new Error('no threads here'); }, log);
     expect((await exportOnce(exporter)).code).toBe(ExportResultCode.SUCCESS);
     expect((await exportOnce(exporter)).code).toBe(ExportResultCode.SUCCESS);
+    await exporter.forceFlush();
     expect(lines).toHaveLength(1);
     expect(lines[0]).toContain('could not start the OTLP export thread: no threads here');
     expect(exporter.exportSync(metrics, 100)).toEqual({ ok: false, reason: 'the OTLP export thread is not running' });
@@ -76,8 +77,10 @@ describe('OTLP export thread, main side', () => {
     const crashing = inlineWorker(`port.on('message', (m) => { throw new Error('boom ' + m.id); });`);
     const exporter = new ThreadedOtlpExporter(config, (otlp, port) => (started++, crashing(otlp, port)), log);
     await exportOnce(exporter);
+    await exporter.forceFlush();
     expect(lines[0]).toMatch(/failed \(.*(boom 1|stopped)/);
     await exportOnce(exporter);
+    await exporter.forceFlush();
     expect(started).toBe(2);
     await exporter.shutdown();
   });
