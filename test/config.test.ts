@@ -197,6 +197,32 @@ describe('review fixes', () => {
     expect(problems).toEqual(['OTEL_METRIC_EXPORT_TIMEOUT (5000 ms) is longer than OTEL_METRIC_EXPORT_INTERVAL (1000 ms); using 1000']);
   });
 
+  it('the default export timeout is capped at a shorter interval without a word', () => {
+    for (const env of [{ OTEL_METRICS_EXPORTER: 'otlp', OTEL_METRIC_EXPORT_INTERVAL: '15000' }, { OTEL_METRICS_EXPORTER: 'otlp,prometheus', OTEL_METRIC_EXPORT_INTERVAL: '1000' }]) {
+      const { config, problems } = resolveConfig(env, []);
+      expect(problems).toEqual([]);
+      expect(config.exportTimeoutMs).toBe(Number(env.OTEL_METRIC_EXPORT_INTERVAL));
+    }
+    const { config, problems } = resolveConfig({}, [{ label: 'otel.config.ts', config: { exporters: ['otlp'], exportIntervalMs: 15000 } }]);
+    expect(problems).toEqual([]);
+    expect(config.exportTimeoutMs).toBe(15000);
+  });
+
+  it('an export timeout the user set is still reported, naming where it came from', () => {
+    const env = resolveConfig({ OTEL_METRICS_EXPORTER: 'otlp', OTEL_METRIC_EXPORT_INTERVAL: '15000', OTEL_METRIC_EXPORT_TIMEOUT: '30000' }, []);
+    expect(env.config.exportTimeoutMs).toBe(15000);
+    expect(env.problems).toEqual(['OTEL_METRIC_EXPORT_TIMEOUT (30000 ms) is longer than OTEL_METRIC_EXPORT_INTERVAL (15000 ms); using 15000']);
+    const file = resolveConfig({ OTEL_METRIC_EXPORT_INTERVAL: '15000' }, [
+      { label: 'register()', config: { exporters: ['otlp'] } },
+      { label: 'otel.config.ts', config: { exportTimeoutMs: 30000 } },
+    ]);
+    expect(file.config.exportTimeoutMs).toBe(15000);
+    expect(file.problems).toEqual(['otel.config.ts: exportTimeoutMs (30000 ms) is longer than OTEL_METRIC_EXPORT_INTERVAL (15000 ms); using 15000']);
+    const defaultInterval = resolveConfig({ OTEL_METRICS_EXPORTER: 'otlp' }, [{ label: 'register()', config: { exportTimeoutMs: 90000 } }]);
+    expect(defaultInterval.config.exportTimeoutMs).toBe(60000);
+    expect(defaultInterval.problems).toEqual(['register(): exportTimeoutMs (90000 ms) is longer than the default OTEL_METRIC_EXPORT_INTERVAL (60000 ms); using 60000']);
+  });
+
   it('a host with spaces is rejected on one line', () => {
     const { config, problems } = resolveConfig({ OTEL_EXPORTER_PROMETHEUS_HOST: 'local host' }, []);
     expect(config.prometheus.host).toBe('localhost');

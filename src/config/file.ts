@@ -1,16 +1,15 @@
 /**
  * Finds and loads `otel.config.{ts,mts,cts,js,mjs,cjs}`: the path in OTELKIT_CONFIG,
- * else the working directory. Loaded synchronously, so register() stays sync and
- * the CJS (`--require`) and ESM (`--import`) preloads see the same config: Node's
- * own require() first (it loads ESM since 22.12 and strips TypeScript types on
- * current releases, ~0 ms), jiti only when Node cannot (~0.5 s of start-up).
+ * else the working directory. Loaded synchronously (see load-module.ts), so
+ * register() stays sync and the CJS (`--require`) and ESM (`--import`) preloads
+ * see the same config.
  */
 import { existsSync } from 'node:fs';
 import { basename, resolve } from 'node:path';
-import { createRequire } from 'node:module';
 import type { OtelkitUserConfig } from './types.js';
 import { SPECIAL_ENV } from './settings.js';
 import type { ConfigSource } from './resolve.js';
+import { loadModule } from './load-module.js';
 
 const NAMES = ['otel.config.ts', 'otel.config.mts', 'otel.config.cts', 'otel.config.js', 'otel.config.mjs', 'otel.config.cjs'];
 
@@ -35,27 +34,11 @@ export function loadConfigFile(env: Record<string, string | undefined>, cwd: str
     return { problem: `${SPECIAL_ENV.configFile}=${JSON.stringify(env[SPECIAL_ENV.configFile])}: no file at ${found.missing}; using environment and defaults only` };
   }
   try {
-    const loaded = requireConfig(found) as { default?: unknown } | unknown;
+    const loaded = loadModule(found) as { default?: unknown } | unknown;
     const config = (loaded && typeof loaded === 'object' && 'default' in loaded ? loaded.default : loaded) as OtelkitUserConfig;
     return { source: { label: basename(found), config } };
   } catch (err) {
     const reason = err instanceof Error ? err.message.split('\n')[0] : String(err);
     return { problem: `${basename(found)} failed to load (${reason}); using environment and defaults only` };
-  }
-}
-
-/** Errors that mean "Node cannot load this kind of file", not "the file is broken". */
-const UNSUPPORTED = new Set(['ERR_UNKNOWN_FILE_EXTENSION', 'ERR_REQUIRE_ASYNC_MODULE', 'ERR_UNSUPPORTED_TYPESCRIPT_SYNTAX', 'ERR_REQUIRE_ESM', 'ERR_NO_TYPESCRIPT']);
-
-function requireConfig(path: string): unknown {
-  const require = createRequire(path);
-  try {
-    return require(path);
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    const tsSyntax = err instanceof SyntaxError && /\.[cm]?ts$/.test(path);
-    if (!(code && UNSUPPORTED.has(code)) && !tsSyntax) throw err;
-    const { createJiti } = require('jiti') as typeof import('jiti');
-    return createJiti(path, { moduleCache: false, fsCache: false, interopDefault: true })(path);
   }
 }

@@ -27,27 +27,46 @@ export function resolveConfig(env: Env, sources: ConfigSource[]): ResolvedConfig
   const problems: string[] = [];
   const config = defaultConfig();
   const checked = sources.map((source) => checkShape(source, problems));
+  /** Where each setting's value came from (env name or `label: path`); absent = default. */
+  const origins = new Map<string, string>();
 
   for (const setting of SETTINGS) {
     const found = setting.merge ? pickMerged(setting, env, checked) : pick(setting.env, setting.path, setting.parse, env, checked);
-    if (found.value !== undefined) setPath(config, setting.path, found.value);
+    if (found.value !== undefined) {
+      setPath(config, setting.path, found.value);
+      origins.set(setting.path, found.from!);
+    }
     report(found.invalid, getPath(config, setting.path), problems);
   }
 
   config.otlp.endpoint = resolveOtlpEndpoint(env, checked, config.otlp.protocol, problems);
   config.resourceAttributes = resolveResource(env, checked, problems);
-  if (config.exportTimeoutMs > config.exportIntervalMs && config.exporters.some((e) => e !== 'prometheus')) {
-    problems.push(`OTEL_METRIC_EXPORT_TIMEOUT (${config.exportTimeoutMs} ms) is longer than OTEL_METRIC_EXPORT_INTERVAL (${config.exportIntervalMs} ms); using ${config.exportIntervalMs}`);
-    config.exportTimeoutMs = config.exportIntervalMs;
-  }
+  capExportTimeout(config, origins, problems);
   if (config.otlp.histogram === 'exponential' && config.exporters.includes('prometheus')) {
     problems.push('exponential histograms go to OTLP only; the Prometheus text format cannot carry them, so the scrape keeps explicit buckets');
   }
   return { config, problems };
 }
 
+/**
+ * The SDK rejects an export timeout longer than the interval. The default timeout
+ * (30 s) is capped silently for any shorter interval; only a timeout the user set
+ * is worth a line.
+ */
+function capExportTimeout(config: OtelkitConfig, origins: Map<string, string>, problems: string[]): void {
+  if (config.exportTimeoutMs <= config.exportIntervalMs) return;
+  const timeoutFrom = origins.get('exportTimeoutMs');
+  if (timeoutFrom !== undefined && config.exporters.some((e) => e !== 'prometheus')) {
+    const intervalFrom = origins.get('exportIntervalMs') ?? 'the default OTEL_METRIC_EXPORT_INTERVAL';
+    problems.push(`${timeoutFrom} (${config.exportTimeoutMs} ms) is longer than ${intervalFrom} (${config.exportIntervalMs} ms); using ${config.exportIntervalMs}`);
+  }
+  config.exportTimeoutMs = config.exportIntervalMs;
+}
+
 interface Found {
   value: unknown;
+  /** Where `value` came from: the env variable's name, or `label: path` for a source. */
+  from?: string;
   /** `NAME="raw" is invalid: expected ...` for each invalid value met on the way. */
   invalid: string[];
 }
@@ -64,14 +83,14 @@ function pick(envNames: readonly string[], path: string | undefined, parse: p.Pa
     const raw = env[name];
     if (raw === undefined || raw.trim() === '') continue;
     const parsed = parse(raw);
-    if (!(parsed instanceof Invalid)) return { value: parsed, invalid };
+    if (!(parsed instanceof Invalid)) return { value: parsed, from: name, invalid };
     invalid.push(`${name}=${JSON.stringify(raw)} is invalid: expected ${parsed.accepted}`);
   }
   for (const source of path === undefined ? [] : sources) {
     const raw = getPath(source.config, path!);
     if (raw === undefined) continue;
     const parsed = parse(raw);
-    if (!(parsed instanceof Invalid)) return { value: parsed, invalid };
+    if (!(parsed instanceof Invalid)) return { value: parsed, from: `${source.label}: ${path}`, invalid };
     invalid.push(`${source.label}: ${path}=${JSON.stringify(raw)} is invalid: expected ${parsed.accepted}`);
   }
   return { value: undefined, invalid };
@@ -85,13 +104,17 @@ function pickMerged(setting: Setting, env: Env, sources: ConfigSource[]): Found 
     ...[...setting.env].reverse().map((name): [string, unknown] => [name, env[name]?.trim() ? env[name] : undefined]),
   ];
   let value: Record<string, unknown> | undefined;
+  let from: string | undefined;
   for (const [label, raw] of layers) {
     if (raw === undefined) continue;
     const parsed = setting.parse(raw);
     if (parsed instanceof Invalid) invalid.push(`${label}=${JSON.stringify(raw)} is invalid: expected ${parsed.accepted}`);
-    else value = { ...value, ...(parsed as Record<string, unknown>) };
+    else {
+      value = { ...value, ...(parsed as Record<string, unknown>) };
+      from = label;
+    }
   }
-  return { value, invalid };
+  return { value, from, invalid };
 }
 
 /**
