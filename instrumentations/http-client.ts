@@ -17,7 +17,8 @@ import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import type { Attributes, Meter } from '@opentelemetry/api';
 import type { OtelkitConfig } from '../src/config/types.js';
 import { isDisabled, onMeter } from '../src/meter.js';
-import { METHOD_NAMES, clock, SeriesTable, errorType, guard, methodIndex, processSingleton, secondsSince, shareSubscription, type SharedSubscription, type SeriesEntry } from './http-shared.js';
+import { METHOD_NAMES, clock, SeriesTable, errorType, guard, methodIndex, secondsSince, shareSubscription, type SharedSubscription, type SeriesEntry } from './http-shared.js';
+import { processSingleton } from '../src/process-singleton.js';
 import { noopInstrumentation, type Instrumentation } from './types.js';
 
 const kStart = Symbol.for('otelkit.http.client.start');

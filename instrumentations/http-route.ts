@@ -15,7 +15,7 @@ import type { IncomingMessage } from 'node:http';
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { diag } from '@opentelemetry/api';
 import { expressRoute } from './http-route-express.js';
-import { processSingleton } from './http-shared.js';
+import { processSingleton } from '../src/process-singleton.js';
 
 const kRoute = Symbol.for('otelkit.http.route');
 

@@ -146,7 +146,6 @@ export function guard(what: string, fn: (message: any) => void): (message: unkno
   };
 }
 
-/** Process-wide singletons (shared by the ESM and CJS builds of otelkit). */
 /** The refcount behind a process-wide subscription. */
 export interface SharedSubscription {
   users: number;
@@ -170,10 +169,4 @@ export function shareSubscription(shared: SharedSubscription, start: () => () =>
       stop?.();
     },
   };
-}
-
-export function processSingleton<T>(key: string, make: () => T): T {
-  const holder = globalThis as unknown as Record<symbol, T | undefined>;
-  const sym = Symbol.for(key);
-  return (holder[sym] ??= make());
 }

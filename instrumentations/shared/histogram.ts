@@ -30,6 +30,7 @@ import {
 import { SECONDS_BUCKETS } from '../../src/buckets.js';
 import type { OtelkitConfig } from '../../src/config/types.js';
 import { OTELKIT_VERSION } from '../../src/version.js';
+import { processSingleton } from '../../src/process-singleton.js';
 
 /** What a record holds to record its durations. */
 export interface DurationSeries {
@@ -120,11 +121,8 @@ interface Registry {
   producers: number;
 }
 
-const KEY = Symbol.for('otelkit.durationHistograms');
-
 function registry(): Registry {
-  const holder = globalThis as unknown as Record<symbol, Registry | undefined>;
-  return (holder[KEY] ??= { histograms: new Set(), producers: 0 });
+  return processSingleton<Registry>('otelkit.durationHistograms', () => ({ histograms: new Set(), producers: 0 }));
 }
 
 export interface DurationHistogramOptions {
