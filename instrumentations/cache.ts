@@ -14,7 +14,7 @@
 import { ValueType, type BatchObservableResult, type Meter, type Observable } from '@opentelemetry/api';
 import { isThenable, observeSettled } from './shared/settle.js';
 import { Family, listen, readNumber, safeRead, wrapMethod, type Built, type NumberSource, type Unhook } from './shared/targets.js';
-import type { Instrumentation } from './types.js';
+import type { Instrumentation } from '../src/instrumentation.js';
 
 export type CacheKind = 'map' | 'async-map' | 'lru-cache' | 'keyv' | 'cache-manager';
 

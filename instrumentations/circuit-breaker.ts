@@ -15,7 +15,7 @@ import type { OtelkitConfig } from '../src/config/types.js';
 import { DurationHistogram, type DurationSeries } from './shared/histogram.js';
 import { observeSettled } from './shared/settle.js';
 import { Family, listen, safeRead, wrapMethod, type Built, type Unhook } from './shared/targets.js';
-import type { Instrumentation } from './types.js';
+import type { Instrumentation } from '../src/instrumentation.js';
 
 export type CircuitState = 'closed' | 'open' | 'half_open';
 export type CallOutcome = 'success' | 'failure' | 'timeout' | 'rejected' | 'fallback';

@@ -19,7 +19,7 @@ import type { OtelkitConfig } from '../src/config/types.js';
 import { isDisabled, onMeter } from '../src/meter.js';
 import { METHOD_NAMES, clock, SeriesTable, errorType, guard, methodIndex, secondsSince, shareSubscription, type SharedSubscription, type SeriesEntry } from './http-shared.js';
 import { processSingleton } from '../src/process-singleton.js';
-import { noopInstrumentation, type Instrumentation } from './types.js';
+import { noopInstrumentation, type Instrumentation } from '../src/instrumentation.js';
 
 const kStart = Symbol.for('otelkit.http.client.start');
 

@@ -41,7 +41,7 @@ import { METHOD_NAMES, clock, OTHER_METHOD_INDEX, SeriesTable, methodIndex, seco
 import { processSingleton } from '../src/process-singleton.js';
 import { isNotCounted, routeOf, watchFastify } from './http-route.js';
 import type { DurationSeries } from './shared/histogram.js';
-import { noopInstrumentation, type Instrumentation } from './types.js';
+import { noopInstrumentation, type Instrumentation } from '../src/instrumentation.js';
 
 export { setHttpRoute } from './http-route.js';
 

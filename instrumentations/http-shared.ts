@@ -12,7 +12,7 @@
 import { performance } from 'node:perf_hooks';
 import { diag, type Attributes, type Meter } from '@opentelemetry/api';
 import type { OtelkitConfig } from '../src/config/types.js';
-import type { Instrumentation } from './types.js';
+import type { Instrumentation } from '../src/instrumentation.js';
 import { DurationHistogram, type DurationSeries } from './shared/histogram.js';
 
 /** The request methods the semantic conventions name; anything else is `_OTHER`. */

@@ -15,7 +15,7 @@
 import { createRequire, syncBuiltinESMExports } from 'node:module';
 import { createNoopMeter, diag } from '@opentelemetry/api';
 import { warnOnce } from '../src/log.js';
-import { noopInstrumentation, type Instrumentation } from './types.js';
+import { noopInstrumentation, type Instrumentation } from '../src/instrumentation.js';
 
 interface HttpInstrumentationLike {
   setMeterProvider(provider: { getMeter(): unknown }): void;

@@ -1,5 +1,4 @@
 // One export line per instrumentation file.
-export type { Instrumentation } from './types.js';
 export { instrumentCache, lruCacheDispose, detectCacheKind, type CacheInstrumentationOptions, type CacheKind } from './cache.js';
 export { instrumentCircuitBreaker, detectCircuitBreakerKind, type CircuitBreakerInstrumentation, type CircuitBreakerInstrumentationOptions, type CircuitBreakerKind, type CircuitState, type CallOutcome } from './circuit-breaker.js';
 export { instrumentRateLimiter, detectRateLimiterKind, type RateLimiterInstrumentation, type RateLimiterInstrumentationOptions, type RateLimiterKind } from './rate-limiter.js';

@@ -20,7 +20,7 @@ import type { OtelkitConfig } from '../src/config/types.js';
 import { DurationHistogram, type DurationSeries } from './shared/histogram.js';
 import { isThenable, observeSettled } from './shared/settle.js';
 import { Family, listen, readNumber, safeRead, wrapMethod, type Built, type NumberSource, type Unhook } from './shared/targets.js';
-import type { Instrumentation } from './types.js';
+import type { Instrumentation } from '../src/instrumentation.js';
 
 export type RateLimiterKind = 'bottleneck' | 'rate-limiter-flexible' | 'rate-limiter-flexible-queue' | 'generic';
 

@@ -9,7 +9,7 @@
  */
 import { diag } from '@opentelemetry/api';
 import type { OtelkitConfig } from './config/types.js';
-import type { Instrumentation } from '../instrumentations/types.js';
+import type { Instrumentation } from './instrumentation.js';
 import { instrumentHttpServer } from '../instrumentations/http-server.js';
 import { instrumentHttpClient } from '../instrumentations/http-client.js';
 import { instrumentHttpSpans } from '../instrumentations/http-spans.js';

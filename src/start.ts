@@ -9,7 +9,7 @@ import { loadConfig } from './config/index.js';
 import { defaultConfig } from './config/defaults.js';
 import type { LogLevel, OtelkitConfig, OtelkitUserConfig } from './config/types.js';
 import { startDefaultInstrumentations } from './default-instrumentations.js';
-import { noopInstrumentation, type Instrumentation } from '../instrumentations/types.js';
+import { noopInstrumentation, type Instrumentation } from './instrumentation.js';
 import { markNotCounted } from '../instrumentations/http-route.js';
 import { notFound, serveScrape } from './exporters/prometheus-handler.js';
 import { startPrometheusServer } from './exporters/prometheus-server.js';

@@ -19,7 +19,7 @@ import { diag, type BatchObservableResult, type Meter, type Observable } from '@
 import { isDisabled, onMeter } from '../../src/meter.js';
 import { warnOnce } from '../../src/log.js';
 import type { OtelkitConfig } from '../../src/config/types.js';
-import { noopInstrumentation, type Instrumentation } from '../types.js';
+import { noopInstrumentation, type Instrumentation } from '../../src/instrumentation.js';
 
 /** Undoes one hook. */
 export type Unhook = () => void;

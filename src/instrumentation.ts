@@ -1,4 +1,7 @@
-/** What every instrument* function returns. */
+/**
+ * The contract between the core and the instrumentations: every instrument*
+ * function returns an Instrumentation, and register() stops the ones it started.
+ */
 export interface Instrumentation {
   /** Stops reporting and releases hooks; safe to call more than once. */
   dispose(): void;
