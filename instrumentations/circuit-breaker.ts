@@ -8,11 +8,11 @@
  *   `execute` wrapped to count calls rejected by an open (or isolated) circuit;
  * - anything else: the returned handle's `transition()` / `recordCall()`.
  * Counts are integer fields read by observable instruments; durations go to a
- * per-breaker histogram series aggregated in place (shared/histogram.ts).
+ * per-breaker histogram series aggregated in place (src/histograms/).
  */
 import { diag, ValueType, type BatchObservableResult, type Meter, type Observable } from '@opentelemetry/api';
 import type { OtelkitConfig } from '../src/config/types.js';
-import { DurationHistogram, type DurationSeries } from './shared/histogram.js';
+import { DurationHistogram, type DurationSeries } from '../src/histograms/duration-histogram.js';
 import { observeSettled } from './shared/settle.js';
 import { Family, listen, safeRead, wrapMethod, type Built, type Unhook } from './shared/targets.js';
 import type { Instrumentation } from '../src/instrumentation.js';

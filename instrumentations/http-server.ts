@@ -40,7 +40,7 @@ import { otelkitState } from '../src/state.js';
 import { METHOD_NAMES, clock, OTHER_METHOD_INDEX, SeriesTable, methodIndex, secondsSince, shareSubscription, type SharedSubscription, type SeriesEntry } from './http-shared.js';
 import { processSingleton } from '../src/process-singleton.js';
 import { isNotCounted, routeOf, watchFastify } from './http-route.js';
-import type { DurationSeries } from './shared/histogram.js';
+import type { DurationSeries } from '../src/histograms/duration-histogram.js';
 import { noopInstrumentation, type Instrumentation } from '../src/instrumentation.js';
 
 export { setHttpRoute } from './http-route.js';

@@ -7,13 +7,13 @@
  * attribute object on every call (~0.5-1 µs), which alone costs several percent of
  * a hello-world request. Here a request costs a few Map lookups on small integer or
  * interned-string keys plus a bucket increment; the SDK gets the aggregated series
- * at collection through otelkit's MetricProducer (instrumentations/shared/histogram.ts).
+ * at collection through otelkit's MetricProducer (src/histograms/).
  */
 import { performance } from 'node:perf_hooks';
 import { diag, type Attributes, type Meter } from '@opentelemetry/api';
 import type { OtelkitConfig } from '../src/config/types.js';
 import type { Instrumentation } from '../src/instrumentation.js';
-import { DurationHistogram, type DurationSeries } from './shared/histogram.js';
+import { DurationHistogram, type DurationSeries } from '../src/histograms/duration-histogram.js';
 
 /** The request methods the semantic conventions name; anything else is `_OTHER`. */
 export const KNOWN_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'CONNECT', 'OPTIONS', 'TRACE', 'PATCH'] as const;

@@ -13,11 +13,11 @@
  *   second argument is a function (schedule-style), the wait ends when that
  *   function starts; otherwise (acquire-style) when the returned promise resolves.
  * Counts are integer fields read by observable instruments; waits go to a
- * per-limiter histogram series aggregated in place (shared/histogram.ts).
+ * per-limiter histogram series aggregated in place (src/histograms/).
  */
 import { ValueType, type BatchObservableResult, type Meter, type Observable } from '@opentelemetry/api';
 import type { OtelkitConfig } from '../src/config/types.js';
-import { DurationHistogram, type DurationSeries } from './shared/histogram.js';
+import { DurationHistogram, type DurationSeries } from '../src/histograms/duration-histogram.js';
 import { isThenable, observeSettled } from './shared/settle.js';
 import { Family, listen, readNumber, safeRead, wrapMethod, type Built, type NumberSource, type Unhook } from './shared/targets.js';
 import type { Instrumentation } from '../src/instrumentation.js';

@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { defaultConfig } from '../src/config/defaults.js';
 import { startDefaultInstrumentations } from '../src/default-instrumentations.js';
 import { publishMeter } from '../src/meter.js';
-import { createInstrumentationProducer } from '../instrumentations/shared/histogram.js';
+import { createInstrumentationProducer } from '../src/histograms/producer.js';
 import { stopAll } from './helpers/child.js';
 import { scrape } from './helpers/prom-text.js';
 import { families, send, startFixture } from './fixtures/http-harness.js';

@@ -20,7 +20,7 @@
  * bounded (the SDK's cumulative memo refuses new attribute sets past the limit)
  * and the SDK handles their counter resets. Metrics that arrive CUMULATIVE
  * (those, and otelkit's own duration histograms, see
- * instrumentations/shared/histogram.ts) pass through untouched.
+ * src/histograms/) pass through untouched.
  */
 import type { Attributes, HrTime } from '@opentelemetry/api';
 import { millisToHrTime } from '@opentelemetry/core';
