@@ -39,7 +39,8 @@ import { isDisabled, onMeter } from '../src/meter.js';
 import { otelkitState } from '../src/state.js';
 import { METHOD_NAMES, clock, OTHER_METHOD_INDEX, SeriesTable, methodIndex, secondsSince, shareSubscription, type SharedSubscription, type SeriesEntry } from './http-shared.js';
 import { processSingleton } from '../src/process-singleton.js';
-import { isNotCounted, routeOf, watchFastify } from './http-route.js';
+import { routeOf, watchFastify } from './http-route.js';
+import { isNotCounted } from '../src/own-traffic.js';
 import type { DurationSeries } from '../src/histograms/duration-histogram.js';
 import { noopInstrumentation, type Instrumentation } from '../src/instrumentation.js';
 

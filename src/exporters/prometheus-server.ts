@@ -9,7 +9,7 @@ import { diag } from '@opentelemetry/api';
 import type { PrometheusConfig } from '../config/types.js';
 import type { PrometheusAddress } from '../handle.js';
 import { configWarning } from '../log.js';
-import { otelkitState } from '../state.js';
+import { markOwnServer } from '../own-traffic.js';
 import { notFound, serveScrape } from './prometheus-handler.js';
 import type { PrometheusReader } from './prometheus-reader.js';
 
@@ -26,7 +26,7 @@ export function startPrometheusServer(reader: PrometheusReader, config: Promethe
     if (path === config.path) serveScrape(reader, config.token, req, res);
     else notFound(res);
   });
-  otelkitState().ownServers.add(server);
+  markOwnServer(server);
   // Neither the listener nor a scraper's keep-alive connection may hold the process open.
   server.unref();
   server.on('connection', (socket) => socket.unref());
