@@ -35,7 +35,7 @@ import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { diag, ValueType, type Attributes, type Histogram, type Meter, type ObservableResult } from '@opentelemetry/api';
 import type { OtelkitConfig } from '../src/config/types.js';
 import { DEFAULT_EXCLUDED_PATHS } from '../src/config/defaults.js';
-import { isDisabled, onMeter } from '../src/meter.js';
+import { isDisabled, onMeter } from '../src/meter-handoff.js';
 import { otelkitState } from '../src/state.js';
 import { METHOD_NAMES, clock, OTHER_METHOD_INDEX, SeriesTable, methodIndex, secondsSince, shareSubscription, type SharedSubscription, type SeriesEntry } from './http-shared.js';
 import { processSingleton } from '../src/process-singleton.js';

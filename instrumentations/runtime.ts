@@ -17,7 +17,7 @@
 import { availableParallelism } from 'node:os';
 import { diag, ValueType, type Meter, type MeterProvider } from '@opentelemetry/api';
 import { RuntimeNodeInstrumentation } from '@opentelemetry/instrumentation-runtime-node';
-import { isDisabled, onMeter } from '../src/meter.js';
+import { isDisabled, onMeter } from '../src/meter-handoff.js';
 import { noopInstrumentation, type Instrumentation } from '../src/instrumentation.js';
 
 export const RUNTIME_GROUPS = ['eventloop', 'gc', 'heap', 'process'] as const;

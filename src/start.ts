@@ -15,7 +15,7 @@ import { markNotCounted } from './own-traffic.js';
 import { startPrometheusServer } from './exporters/prometheus-server.js';
 import type { OtelkitHandle, PrometheusAddress } from './handle.js';
 import { configWarning, warnOnce } from './log.js';
-import { publishMeter } from './meter.js';
+import { publishMeter } from './meter-handoff.js';
 import type { CumulativePeriodicReader } from './exporters/otlp.js';
 import { buildProvider } from './provider.js';
 import { installExitHooks } from './shutdown.js';

@@ -2,9 +2,7 @@
  * Process-wide otelkit state, shared by the ESM and CJS builds (both may load in
  * one app), so they share one provider and one port.
  */
-import { diag } from '@opentelemetry/api';
 import { sdkDisabled } from './config/parsers.js';
-import type { MeterContext } from './meter.js';
 import type { OtelkitHandle } from './handle.js';
 import { processSingleton } from './process-singleton.js';
 
@@ -12,23 +10,16 @@ export interface OtelkitState {
   handle?: OtelkitHandle;
   /** Set once that handle's shutdown() ran: otelkit starts once per process. */
   stopped?: boolean;
-  meterContext?: MeterContext;
-  meterListeners: Set<(ctx: MeterContext) => void>;
   disabled: boolean;
   warnedOnce: Set<string>;
   /** Servers otelkit itself runs (the scrape endpoint): never counted in HTTP metrics. */
   ownServers: WeakSet<object>;
-  diagError(message: string, err?: unknown): void;
 }
 
 export function otelkitState(): OtelkitState {
   return processSingleton<OtelkitState>('otelkit.state', () => ({
-    meterListeners: new Set(),
     disabled: sdkDisabled(process.env),
     warnedOnce: new Set(),
     ownServers: new WeakSet(),
-    diagError(message, err) {
-      diag.error(`otelkit: ${message}`, err);
-    },
   }));
 }

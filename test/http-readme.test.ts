@@ -10,7 +10,7 @@ import { DataPointType, MeterProvider, MetricReader, type MetricData } from '@op
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { defaultConfig } from '../src/config/defaults.js';
 import { startDefaultInstrumentations } from '../src/default-instrumentations.js';
-import { publishMeter } from '../src/meter.js';
+import { publishMeter } from '../src/meter-handoff.js';
 import { createInstrumentationProducer } from '../src/histograms/producer.js';
 import { stopAll } from './helpers/child.js';
 import { scrape } from './helpers/prom-text.js';

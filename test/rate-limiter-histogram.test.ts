@@ -3,7 +3,7 @@
 import { AggregationTemporality, DataPointType, MeterProvider, MetricReader, type HistogramMetricData } from '@opentelemetry/sdk-metrics';
 import { describe, expect, it } from 'vitest';
 import { defaultConfig } from '../src/config/defaults.js';
-import { publishMeter } from '../src/meter.js';
+import { publishMeter } from '../src/meter-handoff.js';
 import { createInstrumentationProducer } from '../src/histograms/producer.js';
 import { instrumentCircuitBreaker, instrumentRateLimiter } from '../src/index.js';
 

@@ -16,7 +16,7 @@
  *   never goes backwards.
  */
 import { diag, type BatchObservableResult, type Meter, type Observable } from '@opentelemetry/api';
-import { isDisabled, onMeter } from '../../src/meter.js';
+import { isDisabled, onMeter } from '../../src/meter-handoff.js';
 import { warnOnce } from '../../src/log.js';
 import type { OtelkitConfig } from '../../src/config/types.js';
 import { noopInstrumentation, type Instrumentation } from '../../src/instrumentation.js';
