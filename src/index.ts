@@ -1,4 +1,4 @@
-export { register, getOtelkit, metricsHandler } from './start.js';
+export { register, getOtelkit, metricsHandler } from './register.js';
 export { defineConfig } from './config/index.js';
 export type { OtelkitConfig, OtelkitUserConfig } from './config/types.js';
 export type { OtelkitHandle, PrometheusAddress } from './handle.js';
