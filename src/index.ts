@@ -1,7 +1,37 @@
+// The package's public API (`otelkit`); the preload entry is src/preload.ts (`otelkit/register`).
 export { register, getOtelkit, metricsHandler } from './register.js';
 export { defineConfig } from './config/index.js';
 export type { OtelkitConfig, OtelkitUserConfig } from './config/types.js';
 export type { OtelkitHandle, PrometheusAddress } from './handle.js';
 export type { Instrumentation } from './instrumentation.js';
 export { OTELKIT_VERSION } from './version.js';
-export * from '../instrumentations/index.js';
+export {
+  instrumentCache,
+  lruCacheDispose,
+  detectCacheKind,
+  instrumentCircuitBreaker,
+  detectCircuitBreakerKind,
+  instrumentRateLimiter,
+  detectRateLimiterKind,
+  instrumentHttpServer,
+  setHttpRoute,
+  instrumentHttpClient,
+  instrumentHttpSpans,
+  instrumentRuntime,
+  RUNTIME_GROUPS,
+} from './instrumentations.js';
+export type {
+  CacheInstrumentationOptions,
+  CacheKind,
+  CircuitBreakerInstrumentation,
+  CircuitBreakerInstrumentationOptions,
+  CircuitBreakerKind,
+  CircuitState,
+  CallOutcome,
+  RateLimiterInstrumentation,
+  RateLimiterInstrumentationOptions,
+  RateLimiterKind,
+  HttpServerInstrumentationOptions,
+  RuntimeGroup,
+  RuntimeInstrumentationOptions,
+} from './instrumentations.js';

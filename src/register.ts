@@ -8,7 +8,7 @@ import { withUnitBucketAdvice } from './buckets.js';
 import { loadConfig } from './config/index.js';
 import { defaultConfig } from './config/defaults.js';
 import type { LogLevel, OtelkitConfig, OtelkitUserConfig } from './config/types.js';
-import { startDefaultInstrumentations } from './default-instrumentations.js';
+import { startDefaultInstrumentations } from './instrumentations.js';
 import { noopInstrumentation, type Instrumentation } from './instrumentation.js';
 import { notFound, serveScrape } from './exporters/prometheus-handler.js';
 import { markNotCounted } from './own-traffic.js';

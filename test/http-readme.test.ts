@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { DataPointType, MeterProvider, MetricReader, type MetricData } from '@opentelemetry/sdk-metrics';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { defaultConfig } from '../src/config/defaults.js';
-import { startDefaultInstrumentations } from '../src/default-instrumentations.js';
+import { startDefaultInstrumentations } from '../src/instrumentations.js';
 import { publishMeter } from '../src/meter-handoff.js';
 import { createInstrumentationProducer } from '../src/histograms/producer.js';
 import { stopAll } from './helpers/child.js';

@@ -1,11 +1,13 @@
 /**
- * Starts the instrumentations named in config.instrumentations at register():
- *   http-server   HTTP server metrics (diagnostics_channel; see instrumentations/http-server.ts)
- *   http-client   HTTP client metrics for node:http(s) and fetch
- *   runtime       all runtime groups; or any of runtime-eventloop, runtime-gc,
- *                 runtime-heap, runtime-process on their own
- * plus, with http.mode = 'instrumentation-http', @opentelemetry/instrumentation-http
- * for spans. Returns one handle that disposes them all.
+ * The core's one door to instrumentations/ (no other file in src/ imports from there):
+ * - the public instrument* functions, for the package entry (src/index.ts) to export;
+ * - the instrumentations named in config.instrumentations, started at register():
+ *     http-server   HTTP server metrics (diagnostics_channel; see instrumentations/http-server.ts)
+ *     http-client   HTTP client metrics for node:http(s) and fetch
+ *     runtime       all runtime groups; or any of runtime-eventloop, runtime-gc,
+ *                   runtime-heap, runtime-process on their own
+ *   plus, with http.mode = 'instrumentation-http', @opentelemetry/instrumentation-http
+ *   for spans. One handle disposes them all.
  */
 import { diag } from '@opentelemetry/api';
 import type { OtelkitConfig } from './config/types.js';
@@ -14,6 +16,8 @@ import { instrumentHttpServer } from '../instrumentations/http-server.js';
 import { instrumentHttpClient } from '../instrumentations/http-client.js';
 import { instrumentHttpSpans } from '../instrumentations/http-spans.js';
 import { RUNTIME_GROUPS, instrumentRuntime, type RuntimeGroup } from '../instrumentations/runtime.js';
+
+export * from '../instrumentations/index.js';
 
 /** The runtime groups a list of instrumentation names asks for. */
 export function runtimeGroups(names: readonly string[]): RuntimeGroup[] {
