@@ -161,7 +161,7 @@ export function instrumentCircuitBreaker(breaker: object, options: CircuitBreake
   );
 }
 
-export function detectCircuitBreakerKind(breaker: object): CircuitBreakerKind {
+function detectCircuitBreakerKind(breaker: object): CircuitBreakerKind {
   const t = breaker as Record<string, unknown>;
   if (typeof t.fire === 'function' && typeof t.on === 'function' && 'opened' in t && 'halfOpen' in t) return 'opossum';
   if (typeof t.execute === 'function' && typeof t.onStateChange === 'function' && typeof t.onBreak === 'function') return 'cockatiel';

@@ -142,7 +142,7 @@ export interface RateLimiterInstrumentation<T> extends Instrumentation {
   readonly limiter: T;
 }
 
-export function detectRateLimiterKind(limiter: object): RateLimiterKind {
+function detectRateLimiterKind(limiter: object): RateLimiterKind {
   const t = limiter as Target;
   const fn = (key: string) => typeof t[key] === 'function';
   if (fn('schedule') && fn('submit') && fn('counts') && fn('on') && fn('currentReservoir')) return 'bottleneck';

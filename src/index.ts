@@ -4,21 +4,16 @@ export { defineConfig } from './config/index.js';
 export type { OtelkitConfig, OtelkitUserConfig } from './config/types.js';
 export type { OtelkitHandle, PrometheusAddress } from './handle.js';
 export type { Instrumentation } from './instrumentation.js';
-export { OTELKIT_VERSION } from './version.js';
 export {
   instrumentCache,
   lruCacheDispose,
-  detectCacheKind,
   instrumentCircuitBreaker,
-  detectCircuitBreakerKind,
   instrumentRateLimiter,
-  detectRateLimiterKind,
   instrumentHttpServer,
   setHttpRoute,
   instrumentHttpClient,
   instrumentHttpSpans,
   instrumentRuntime,
-  RUNTIME_GROUPS,
 } from './instrumentations.js';
 export type {
   CacheInstrumentationOptions,

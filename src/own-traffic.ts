@@ -36,7 +36,3 @@ export function isNotCounted(req: IncomingMessage): boolean {
 export function markOwnServer(server: object): void {
   otelkitState().ownServers.add(server);
 }
-
-export function isOwnServer(server: object): boolean {
-  return otelkitState().ownServers.has(server);
-}
