@@ -20,6 +20,7 @@ import type { CumulativePeriodicReader } from './exporters/otlp.js';
 import { buildProvider } from './provider.js';
 import { installExitHooks } from './shutdown.js';
 import { otelkitState } from './state.js';
+import { firstLine } from './util/errors.js';
 import { OTELKIT_VERSION } from './version.js';
 
 /**
@@ -200,10 +201,6 @@ function quietOnReplace(logger: DiagLogger): DiagLogger {
     debug: (message, ...args) => logger.debug(message, ...args),
     verbose: (message, ...args) => logger.verbose(message, ...args),
   };
-}
-
-function firstLine(err: unknown): string {
-  return (err instanceof Error ? err.message : String(err)).split('\n', 1)[0]!;
 }
 
 function safely(fn: () => void): void {

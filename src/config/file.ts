@@ -11,6 +11,7 @@ import { createRequire } from 'node:module';
 import type { OtelkitUserConfig } from './types.js';
 import { SPECIAL_ENV } from './settings.js';
 import type { ConfigSource } from './resolve.js';
+import { firstLine } from '../util/errors.js';
 
 const NAMES = ['otel.config.ts', 'otel.config.mts', 'otel.config.cts', 'otel.config.js', 'otel.config.mjs', 'otel.config.cjs'];
 
@@ -39,8 +40,7 @@ export function loadConfigFile(env: Record<string, string | undefined>, cwd: str
     const config = (loaded && typeof loaded === 'object' && 'default' in loaded ? loaded.default : loaded) as OtelkitUserConfig;
     return { source: { label: basename(found), config } };
   } catch (err) {
-    const reason = err instanceof Error ? err.message.split('\n')[0] : String(err);
-    return { problem: `${basename(found)} failed to load (${reason}); using environment and defaults only` };
+    return { problem: `${basename(found)} failed to load (${firstLine(err)}); using environment and defaults only` };
   }
 }
 
