@@ -15,6 +15,7 @@
 import { createRequire, syncBuiltinESMExports } from 'node:module';
 import { createNoopMeter, diag } from '@opentelemetry/api';
 import { warnOnce } from '../src/log.js';
+import { tryOrLog } from '../src/util/errors.js';
 import { noopInstrumentation, type Instrumentation } from '../src/instrumentation.js';
 
 interface HttpInstrumentationLike {
@@ -54,12 +55,10 @@ export function instrumentHttpSpans(config: Record<string, unknown> = {}): Instr
     dispose() {
       if (disposed) return;
       disposed = true;
-      try {
+      tryOrLog('stopping @opentelemetry/instrumentation-http failed', () => {
         instrumentation.disable();
         syncBuiltinESMExports();
-      } catch (err) {
-        diag.error('otelkit: stopping @opentelemetry/instrumentation-http failed', err);
-      }
+      });
     },
   };
 }

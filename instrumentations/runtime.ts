@@ -15,9 +15,10 @@
  * `systeminformation` and host-wide metrics a service does not own.
  */
 import { availableParallelism } from 'node:os';
-import { diag, ValueType, type Meter, type MeterProvider } from '@opentelemetry/api';
+import { ValueType, type Meter, type MeterProvider } from '@opentelemetry/api';
 import { RuntimeNodeInstrumentation } from '@opentelemetry/instrumentation-runtime-node';
 import { isDisabled, onMeter } from '../src/meter-handoff.js';
+import { tryOrLog } from '../src/util/errors.js';
 import { noopInstrumentation, type Instrumentation } from '../src/instrumentation.js';
 
 export const RUNTIME_GROUPS = ['eventloop', 'gc', 'heap', 'process'] as const;
@@ -58,11 +59,7 @@ export function instrumentRuntime(options: RuntimeInstrumentationOptions = {}): 
       if (disposed) return;
       disposed = true;
       cancel();
-      try {
-        runtimeNode?.disable();
-      } catch (err) {
-        diag.error('otelkit: stopping the runtime metrics failed', err);
-      }
+      tryOrLog('stopping the runtime metrics failed', () => runtimeNode?.disable());
       stopProcess?.();
     },
   };

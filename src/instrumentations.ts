@@ -9,9 +9,9 @@
  *   plus, with http.mode = 'instrumentation-http', @opentelemetry/instrumentation-http
  *   for spans. One handle disposes them all.
  */
-import { diag } from '@opentelemetry/api';
 import type { OtelkitConfig } from './config/types.js';
 import type { Instrumentation } from './instrumentation.js';
+import { tryOrLog } from './util/errors.js';
 import { instrumentHttpServer } from '../instrumentations/http-server.js';
 import { instrumentHttpClient } from '../instrumentations/http-client.js';
 import { instrumentHttpSpans } from '../instrumentations/http-spans.js';
@@ -28,13 +28,7 @@ export function runtimeGroups(names: readonly string[]): RuntimeGroup[] {
 export function startDefaultInstrumentations(config: OtelkitConfig): Instrumentation {
   const names: readonly string[] = config.instrumentations;
   const started: Instrumentation[] = [];
-  const start = (what: string, fn: () => Instrumentation) => {
-    try {
-      started.push(fn());
-    } catch (err) {
-      diag.error(`otelkit: starting the ${what} instrumentation failed`, err);
-    }
-  };
+  const start = (what: string, fn: () => Instrumentation) => tryOrLog(`starting the ${what} instrumentation failed`, () => started.push(fn()));
   if (names.includes('http-server')) start('http-server', () => instrumentHttpServer());
   if (names.includes('http-client')) start('http-client', () => instrumentHttpClient());
   if (config.http.mode === 'instrumentation-http' && (names.includes('http-server') || names.includes('http-client'))) {
@@ -44,13 +38,7 @@ export function startDefaultInstrumentations(config: OtelkitConfig): Instrumenta
   if (groups.length > 0) start('runtime', () => instrumentRuntime({ groups }));
   return {
     dispose() {
-      for (const i of started.splice(0)) {
-        try {
-          i.dispose();
-        } catch (err) {
-          diag.error('otelkit: stopping an instrumentation failed', err);
-        }
-      }
+      for (const i of started.splice(0)) tryOrLog('stopping an instrumentation failed', () => i.dispose());
     },
   };
 }

@@ -3,10 +3,11 @@
  * has no proxy meter, so instrumentations created before register() queue a callback
  * here and create their (observable) instruments once the meter exists.
  */
-import { diag, type Meter } from '@opentelemetry/api';
+import type { Meter } from '@opentelemetry/api';
 import type { OtelkitConfig } from './config/types.js';
 import { processSingleton } from './process-singleton.js';
 import { otelkitState } from './state.js';
+import { tryOrLog } from './util/errors.js';
 
 export interface MeterContext {
   meter: Meter;
@@ -14,6 +15,8 @@ export interface MeterContext {
 }
 
 type Listener = (ctx: MeterContext) => void;
+
+const LISTENER_FAILED = 'an instrumentation failed to create its instruments';
 
 interface Handoff {
   /** Set once register() published the meter. */
@@ -35,7 +38,7 @@ function handoff(): Handoff {
 export function onMeter(listener: Listener): () => void {
   const h = handoff();
   if (h.context) {
-    safeCall(listener, h.context);
+    tryOrLog(LISTENER_FAILED, listener, h.context);
     return noop;
   }
   h.listeners.add(listener);
@@ -48,20 +51,12 @@ export function publishMeter(ctx: MeterContext): void {
   h.context = ctx;
   const listeners = [...h.listeners];
   h.listeners.clear();
-  for (const listener of listeners) safeCall(listener, ctx);
+  for (const listener of listeners) tryOrLog(LISTENER_FAILED, listener, ctx);
 }
 
 /** True when otelkit was registered disabled or OTEL_SDK_DISABLED is set: instrumentations become no-ops. */
 export function isDisabled(): boolean {
   return otelkitState().disabled;
-}
-
-function safeCall(listener: Listener, ctx: MeterContext): void {
-  try {
-    listener(ctx);
-  } catch (err) {
-    diag.error('otelkit: an instrumentation failed to create its instruments', err);
-  }
 }
 
 function noop(): void {}

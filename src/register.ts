@@ -20,7 +20,7 @@ import type { CumulativePeriodicReader } from './exporters/otlp.js';
 import { buildProvider } from './provider.js';
 import { installExitHooks } from './shutdown.js';
 import { otelkitState } from './state.js';
-import { firstLine } from './util/errors.js';
+import { firstLine, tryOrLog } from './util/errors.js';
 import { OTELKIT_VERSION } from './version.js';
 
 /**
@@ -93,7 +93,7 @@ function start(config: OtelkitConfig): OtelkitHandle {
     (stopped ??= (async () => {
       otelkitState().stopped = true;
       uninstallHooks();
-      safely(() => instrumentations.dispose());
+      tryOrLog('error while stopping instrumentations', () => instrumentations.dispose());
       await withinMs(Promise.allSettled([provider.shutdown(), server?.close()]), config.shutdownTimeoutMs);
     })());
   const uninstallHooks = installExitHooks((timeoutMs) => exportAtExit(pushReaders, config, timeoutMs), config.shutdownTimeoutMs);
@@ -201,12 +201,4 @@ function quietOnReplace(logger: DiagLogger): DiagLogger {
     debug: (message, ...args) => logger.debug(message, ...args),
     verbose: (message, ...args) => logger.verbose(message, ...args),
   };
-}
-
-function safely(fn: () => void): void {
-  try {
-    fn();
-  } catch (err) {
-    diag.error('otelkit: error while stopping instrumentations', err);
-  }
 }

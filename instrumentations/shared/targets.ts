@@ -20,6 +20,7 @@ import { isDisabled, onMeter } from '../../src/meter-handoff.js';
 import { warnOnce } from '../../src/log.js';
 import type { OtelkitConfig } from '../../src/config/types.js';
 import { noopInstrumentation, type Instrumentation } from '../../src/instrumentation.js';
+import { tryOrLog } from '../../src/util/errors.js';
 
 /** Undoes one hook. */
 export type Unhook = () => void;
@@ -95,13 +96,7 @@ export class Family<R extends object> {
         this.live.delete(record);
         if (this.handles.get(target)?.handle === handle) this.handles.delete(target);
         this.retired.set(target, { name, record });
-        for (const unhook of unhooks) {
-          try {
-            unhook();
-          } catch (err) {
-            diag.error(`otelkit: releasing the ${this.spec.kind} "${name}" hooks failed`, err);
-          }
-        }
+        for (const unhook of unhooks) tryOrLog(`releasing the ${this.spec.kind} "${name}" hooks failed`, unhook);
       },
     };
     const handle = decorate(base, record);
