@@ -9,7 +9,6 @@
  * interned-string keys plus a bucket increment; the SDK gets the aggregated series
  * at collection through otelkit's MetricProducer (src/histograms/).
  */
-import { performance } from 'node:perf_hooks';
 import { diag, type Attributes, type Meter } from '@opentelemetry/api';
 import type { OtelkitConfig } from '../src/config/types.js';
 import type { Instrumentation } from '../src/instrumentation.js';
@@ -50,18 +49,6 @@ export function methodIndex(method: unknown): number {
     default:
       return OTHER_METHOD_INDEX;
   }
-}
-
-/**
- * Milliseconds on the monotonic clock. `performance` comes from node:perf_hooks, not
- * the global, whose lazy accessor runs a getter (with a brand check) on every access.
- */
-export const clock: () => number = performance.now.bind(performance);
-
-/** Seconds elapsed since `startMs` (a `clock()` reading). */
-export function secondsSince(startMs: number): number {
-  const s = (clock() - startMs) / 1000;
-  return s > 0 ? s : 0;
 }
 
 /** A low-cardinality `error.type` for a thrown/emitted error: its code, else its class name. */

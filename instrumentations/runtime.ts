@@ -18,6 +18,7 @@ import { availableParallelism } from 'node:os';
 import { ValueType, type Meter, type MeterProvider } from '@opentelemetry/api';
 import { RuntimeNodeInstrumentation } from '@opentelemetry/instrumentation-runtime-node';
 import { isDisabled, onMeter } from '../src/meter-handoff.js';
+import { clock } from '../src/util/clock.js';
 import { tryOrLog } from '../src/util/errors.js';
 import { noopInstrumentation, type Instrumentation } from '../src/instrumentation.js';
 
@@ -97,11 +98,11 @@ function processMetrics(meter: Meter): () => void {
   const USER = Object.freeze({ 'cpu.mode': 'user' });
   const SYSTEM = Object.freeze({ 'cpu.mode': 'system' });
   const cpus = Math.max(1, availableParallelism());
-  let last = { at: performance.now(), usage: process.cpuUsage() };
+  let last = { at: clock(), usage: process.cpuUsage() };
 
   const callback = (result: import('@opentelemetry/api').BatchObservableResult): void => {
     const usage = process.cpuUsage();
-    const at = performance.now();
+    const at = clock();
     result.observe(cpuTime, usage.user / 1e6, USER);
     result.observe(cpuTime, usage.system / 1e6, SYSTEM);
     const elapsedUs = (at - last.at) * 1000 * cpus;
