@@ -13,6 +13,7 @@ import { diag, type Attributes, type Meter } from '@opentelemetry/api';
 import type { OtelkitConfig } from '../src/config/types.js';
 import type { Instrumentation } from '../src/instrumentation.js';
 import { DurationHistogram, type DurationSeries } from '../src/histograms/duration-histogram.js';
+import { OVERFLOW_ATTRIBUTES } from '../src/overflow.js';
 
 /** The request methods the semantic conventions name; anything else is `_OTHER`. */
 export const KNOWN_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'CONNECT', 'OPTIONS', 'TRACE', 'PATCH'] as const;
@@ -61,9 +62,6 @@ export function errorType(err: unknown): string {
   }
   return OTHER_METHOD; // `_OTHER` is also the conventions' fallback for error.type
 }
-
-/** The attribute set that takes the place of new series once the cardinality limit is reached. */
-export const OVERFLOW_ATTRIBUTES: Attributes = Object.freeze({ 'otel.metric.overflow': true });
 
 /** One attribute combination: its attribute object (built once) and its duration series. */
 export interface SeriesEntry {
