@@ -16,7 +16,7 @@ import { createRequire, syncBuiltinESMExports } from 'node:module';
 import { createNoopMeter, diag } from '@opentelemetry/api';
 import { warnOnce } from '../src/log.js';
 import { tryOrLog } from '../src/util/errors.js';
-import { noopInstrumentation, type Instrumentation } from '../src/instrumentation.js';
+import { disposeOnce, noopInstrumentation, type Instrumentation } from '../src/instrumentation.js';
 
 interface HttpInstrumentationLike {
   setMeterProvider(provider: { getMeter(): unknown }): void;
@@ -50,15 +50,10 @@ export function instrumentHttpSpans(config: Record<string, unknown> = {}): Instr
     diag.error('otelkit: starting @opentelemetry/instrumentation-http failed; HTTP spans are off', err);
     return noopInstrumentation;
   }
-  let disposed = false;
-  return {
-    dispose() {
-      if (disposed) return;
-      disposed = true;
-      tryOrLog('stopping @opentelemetry/instrumentation-http failed', () => {
-        instrumentation.disable();
-        syncBuiltinESMExports();
-      });
-    },
-  };
+  return disposeOnce(() =>
+    tryOrLog('stopping @opentelemetry/instrumentation-http failed', () => {
+      instrumentation.disable();
+      syncBuiltinESMExports();
+    }),
+  );
 }

@@ -20,7 +20,7 @@ import { RuntimeNodeInstrumentation } from '@opentelemetry/instrumentation-runti
 import { isDisabled, onMeter } from '../src/meter-handoff.js';
 import { clock } from '../src/util/clock.js';
 import { tryOrLog } from '../src/util/errors.js';
-import { noopInstrumentation, type Instrumentation } from '../src/instrumentation.js';
+import { disposeOnce, noopInstrumentation, type Instrumentation } from '../src/instrumentation.js';
 
 export const RUNTIME_GROUPS = ['eventloop', 'gc', 'heap', 'process'] as const;
 export type RuntimeGroup = (typeof RUNTIME_GROUPS)[number];
@@ -49,21 +49,18 @@ export function instrumentRuntime(options: RuntimeInstrumentationOptions = {}): 
   if (groups.size === 0) return noopInstrumentation;
   let runtimeNode: RuntimeNodeInstrumentation | undefined;
   let stopProcess: (() => void) | undefined;
-  let disposed = false;
+  let stopped = false;
   const cancel = onMeter(({ meter }) => {
-    if (disposed) return;
+    if (stopped) return;
     runtimeNode = startRuntimeNode(meter, groups, options.eventLoopResolutionMs ?? 10);
     if (groups.has('process')) stopProcess = processMetrics(meter);
   });
-  return {
-    dispose() {
-      if (disposed) return;
-      disposed = true;
-      cancel();
-      tryOrLog('stopping the runtime metrics failed', () => runtimeNode?.disable());
-      stopProcess?.();
-    },
-  };
+  return disposeOnce(() => {
+    stopped = true;
+    cancel();
+    tryOrLog('stopping the runtime metrics failed', () => runtimeNode?.disable());
+    stopProcess?.();
+  });
 }
 
 function startRuntimeNode(meter: Meter, groups: Set<RuntimeGroup>, resolutionMs: number): RuntimeNodeInstrumentation | undefined {

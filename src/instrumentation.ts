@@ -9,3 +9,15 @@ export interface Instrumentation {
 
 /** Shared by no-op paths (disabled otelkit, invalid target). */
 export const noopInstrumentation: Instrumentation = Object.freeze({ dispose() {} });
+
+/** An Instrumentation whose dispose() runs `release` the first time only. */
+export function disposeOnce(release: () => void): Instrumentation {
+  let disposed = false;
+  return {
+    dispose() {
+      if (disposed) return;
+      disposed = true;
+      release();
+    },
+  };
+}
