@@ -9,10 +9,10 @@ import { otelkitState } from './state.js';
 
 /**
  * Whether any request in the process was ever marked: not counted (here), or given a
- * route (instrumentations/http-route.ts). Until then the per-request reads of those
- * marks are skipped: a symbol-keyed read costs a call into V8's generic keyed-load
- * stub per request, a flag read does not. Process-wide, so the ESM and CJS builds see
- * each other's marks.
+ * route (the HTTP instrumentation's setHttpRoute and framework hooks). Until then the
+ * per-request reads of those marks are skipped: a symbol-keyed read costs a call into
+ * V8's generic keyed-load stub per request, a flag read does not. Process-wide, so the
+ * ESM and CJS builds see each other's marks.
  */
 export const requestMarks = processSingleton('otelkit.http.marks', () => ({ used: false }));
 
