@@ -1,9 +1,10 @@
 import { defineConfig } from 'tsup';
 
-// Two entries, each as ESM and CJS with types, and the OTLP export thread's script. Shared state lives on globalThis
-// (src/state.ts), so an app that loads both formats still gets one provider.
+// Two entries, each as ESM and CJS with types: the package (index) and the preload (the `otelkit/register`
+// export); and the OTLP export thread's script. Shared state lives on globalThis (src/process-singleton.ts),
+// so an app that loads both formats still gets one provider.
 export default defineConfig({
-  entry: { index: 'src/index.ts', register: 'src/register.ts', 'otlp-worker': 'src/exporters/otlp-worker.ts' },
+  entry: { index: 'src/index.ts', preload: 'src/preload.ts', 'otlp-worker': 'src/exporters/otlp-worker.ts' },
   format: ['esm', 'cjs'],
   dts: true,
   target: 'node22',

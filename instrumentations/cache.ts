@@ -14,7 +14,7 @@
 import { ValueType, type BatchObservableResult, type Meter, type Observable } from '@opentelemetry/api';
 import { isThenable, observeSettled } from './shared/settle.js';
 import { Family, listen, readNumber, safeRead, wrapMethod, type Built, type NumberSource, type Unhook } from './shared/targets.js';
-import type { Instrumentation } from './types.js';
+import type { Instrumentation } from '../src/instrumentation.js';
 
 export type CacheKind = 'map' | 'async-map' | 'lru-cache' | 'keyv' | 'cache-manager';
 
@@ -186,7 +186,7 @@ export function instrumentCache(cache: object, options: CacheInstrumentationOpti
   return family.instrument(cache, options?.name, (target, name, previous, unhooks) => build(target as Target, name, options, previous, unhooks), (base) => base);
 }
 
-export function detectCacheKind(cache: object): CacheKind | undefined {
+function detectCacheKind(cache: object): CacheKind | undefined {
   const t = cache as Target;
   const fn = (key: string) => typeof t[key] === 'function';
   if (fn('wrap') && fn('mget') && fn('mdel') && fn('on') && Array.isArray(t.stores)) return 'cache-manager';

@@ -8,14 +8,14 @@
  *   `execute` wrapped to count calls rejected by an open (or isolated) circuit;
  * - anything else: the returned handle's `transition()` / `recordCall()`.
  * Counts are integer fields read by observable instruments; durations go to a
- * per-breaker histogram series aggregated in place (shared/histogram.ts).
+ * per-breaker histogram series aggregated in place (src/histograms/).
  */
 import { diag, ValueType, type BatchObservableResult, type Meter, type Observable } from '@opentelemetry/api';
 import type { OtelkitConfig } from '../src/config/types.js';
-import { DurationHistogram, type DurationSeries } from './shared/histogram.js';
+import { DurationHistogram, type DurationSeries } from '../src/histograms/duration-histogram.js';
 import { observeSettled } from './shared/settle.js';
 import { Family, listen, safeRead, wrapMethod, type Built, type Unhook } from './shared/targets.js';
-import type { Instrumentation } from './types.js';
+import type { Instrumentation } from '../src/instrumentation.js';
 
 export type CircuitState = 'closed' | 'open' | 'half_open';
 export type CallOutcome = 'success' | 'failure' | 'timeout' | 'rejected' | 'fallback';
@@ -161,7 +161,7 @@ export function instrumentCircuitBreaker(breaker: object, options: CircuitBreake
   );
 }
 
-export function detectCircuitBreakerKind(breaker: object): CircuitBreakerKind {
+function detectCircuitBreakerKind(breaker: object): CircuitBreakerKind {
   const t = breaker as Record<string, unknown>;
   if (typeof t.fire === 'function' && typeof t.on === 'function' && 'opened' in t && 'halfOpen' in t) return 'opossum';
   if (typeof t.execute === 'function' && typeof t.onStateChange === 'function' && typeof t.onBreak === 'function') return 'cockatiel';

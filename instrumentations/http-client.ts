@@ -16,9 +16,11 @@ import type { ClientRequest, IncomingMessage } from 'node:http';
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import type { Attributes, Meter } from '@opentelemetry/api';
 import type { OtelkitConfig } from '../src/config/types.js';
-import { isDisabled, onMeter } from '../src/meter.js';
-import { METHOD_NAMES, clock, SeriesTable, errorType, guard, methodIndex, processSingleton, secondsSince, shareSubscription, type SharedSubscription, type SeriesEntry } from './http-shared.js';
-import { noopInstrumentation, type Instrumentation } from './types.js';
+import { isDisabled, onMeter } from '../src/meter-handoff.js';
+import { METHOD_NAMES, SeriesTable, errorType, guard, methodIndex, shareSubscription, type SharedSubscription, type SeriesEntry } from './http-shared.js';
+import { clock, secondsSince } from '../src/util/clock.js';
+import { processSingleton } from '../src/process-singleton.js';
+import { noopInstrumentation, type Instrumentation } from '../src/instrumentation.js';
 
 const kStart = Symbol.for('otelkit.http.client.start');
 

@@ -15,17 +15,10 @@ import type { IncomingMessage } from 'node:http';
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { diag } from '@opentelemetry/api';
 import { expressRoute } from './http-route-express.js';
-import { processSingleton } from './http-shared.js';
+import { requestMarks } from '../src/own-traffic.js';
 
+/** The route mark (see requestMarks for the flag that guards reading it). */
 const kRoute = Symbol.for('otelkit.http.route');
-
-/**
- * Whether any request in the process was ever given a route or a not-counted mark.
- * Until then the per-request reads of those marks are skipped: a symbol-keyed read
- * costs a call into V8's generic keyed-load stub per request, a flag read does not.
- * On globalThis so the ESM and CJS builds see each other's marks.
- */
-const marks = processSingleton('otelkit.http.marks', () => ({ used: false }));
 
 /**
  * Sets the `http.route` template for a request on a plain node:http server (or
@@ -33,25 +26,9 @@ const marks = processSingleton('otelkit.http.marks', () => ({ used: false }));
  */
 export function setHttpRoute(req: IncomingMessage, route: string): void {
   if (req && typeof req === 'object' && typeof route === 'string') {
-    marks.used = true;
+    requestMarks.used = true;
     (req as unknown as Record<symbol, string>)[kRoute] = route;
   }
-}
-
-const kNotCounted = Symbol.for('otelkit.http.notCounted');
-
-/**
- * Marks a server request as never counted (otelkit's own scrape handler mounted on
- * the app). A property on the few marked requests rather than a WeakSet lookup on
- * every request: reading an absent property is the cheaper miss.
- */
-export function markNotCounted(req: IncomingMessage): void {
-  marks.used = true;
-  (req as unknown as Record<symbol, boolean>)[kNotCounted] = true;
-}
-
-export function isNotCounted(req: IncomingMessage): boolean {
-  return marks.used && (req as unknown as Record<symbol, unknown>)[kNotCounted] === true;
 }
 
 /**
@@ -60,7 +37,7 @@ export function isNotCounted(req: IncomingMessage): boolean {
  */
 export function routeOf(req: IncomingMessage, status: number): string | undefined {
   const r = req as unknown as Record<symbol | string, unknown>;
-  if (marks.used) {
+  if (requestMarks.used) {
     const explicit = r[kRoute];
     if (typeof explicit === 'string') return explicit;
   }
@@ -83,7 +60,7 @@ function fastifyOnRequest(request: FastifyRequestLike, _reply: unknown, done: ()
   try {
     const url = request.routeOptions?.url;
     if (typeof url === 'string') {
-      marks.used = true;
+      requestMarks.used = true;
       (request.raw as Record<symbol, string>)[kRoute] = url;
     }
   } catch (err) {

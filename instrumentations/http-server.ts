@@ -35,12 +35,15 @@ import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { diag, ValueType, type Attributes, type Histogram, type Meter, type ObservableResult } from '@opentelemetry/api';
 import type { OtelkitConfig } from '../src/config/types.js';
 import { DEFAULT_EXCLUDED_PATHS } from '../src/config/defaults.js';
-import { isDisabled, onMeter } from '../src/meter.js';
+import { isDisabled, onMeter } from '../src/meter-handoff.js';
 import { otelkitState } from '../src/state.js';
-import { METHOD_NAMES, clock, OTHER_METHOD_INDEX, SeriesTable, methodIndex, processSingleton, secondsSince, shareSubscription, type SharedSubscription, type SeriesEntry } from './http-shared.js';
-import { isNotCounted, routeOf, watchFastify } from './http-route.js';
-import type { DurationSeries } from './shared/histogram.js';
-import { noopInstrumentation, type Instrumentation } from './types.js';
+import { METHOD_NAMES, OTHER_METHOD_INDEX, SeriesTable, methodIndex, shareSubscription, type SharedSubscription, type SeriesEntry } from './http-shared.js';
+import { clock, secondsSince } from '../src/util/clock.js';
+import { processSingleton } from '../src/process-singleton.js';
+import { routeOf, watchFastify } from './http-route.js';
+import { isNotCounted } from '../src/own-traffic.js';
+import type { DurationSeries } from '../src/histograms/duration-histogram.js';
+import { noopInstrumentation, type Instrumentation } from '../src/instrumentation.js';
 
 export { setHttpRoute } from './http-route.js';
 

@@ -7,13 +7,13 @@
  * attribute object on every call (~0.5-1 µs), which alone costs several percent of
  * a hello-world request. Here a request costs a few Map lookups on small integer or
  * interned-string keys plus a bucket increment; the SDK gets the aggregated series
- * at collection through otelkit's MetricProducer (instrumentations/shared/histogram.ts).
+ * at collection through otelkit's MetricProducer (src/histograms/).
  */
-import { performance } from 'node:perf_hooks';
 import { diag, type Attributes, type Meter } from '@opentelemetry/api';
 import type { OtelkitConfig } from '../src/config/types.js';
-import type { Instrumentation } from './types.js';
-import { DurationHistogram, type DurationSeries } from './shared/histogram.js';
+import type { Instrumentation } from '../src/instrumentation.js';
+import { DurationHistogram, type DurationSeries } from '../src/histograms/duration-histogram.js';
+import { OVERFLOW_ATTRIBUTES } from '../src/overflow.js';
 
 /** The request methods the semantic conventions name; anything else is `_OTHER`. */
 export const KNOWN_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'CONNECT', 'OPTIONS', 'TRACE', 'PATCH'] as const;
@@ -52,18 +52,6 @@ export function methodIndex(method: unknown): number {
   }
 }
 
-/**
- * Milliseconds on the monotonic clock. `performance` comes from node:perf_hooks, not
- * the global, whose lazy accessor runs a getter (with a brand check) on every access.
- */
-export const clock: () => number = performance.now.bind(performance);
-
-/** Seconds elapsed since `startMs` (a `clock()` reading). */
-export function secondsSince(startMs: number): number {
-  const s = (clock() - startMs) / 1000;
-  return s > 0 ? s : 0;
-}
-
 /** A low-cardinality `error.type` for a thrown/emitted error: its code, else its class name. */
 export function errorType(err: unknown): string {
   if (err && typeof err === 'object') {
@@ -74,9 +62,6 @@ export function errorType(err: unknown): string {
   }
   return OTHER_METHOD; // `_OTHER` is also the conventions' fallback for error.type
 }
-
-/** The attribute set that takes the place of new series once the cardinality limit is reached. */
-export const OVERFLOW_ATTRIBUTES: Attributes = Object.freeze({ 'otel.metric.overflow': true });
 
 /** One attribute combination: its attribute object (built once) and its duration series. */
 export interface SeriesEntry {
@@ -146,7 +131,6 @@ export function guard(what: string, fn: (message: any) => void): (message: unkno
   };
 }
 
-/** Process-wide singletons (shared by the ESM and CJS builds of otelkit). */
 /** The refcount behind a process-wide subscription. */
 export interface SharedSubscription {
   users: number;
@@ -170,10 +154,4 @@ export function shareSubscription(shared: SharedSubscription, start: () => () =>
       stop?.();
     },
   };
-}
-
-export function processSingleton<T>(key: string, make: () => T): T {
-  const holder = globalThis as unknown as Record<symbol, T | undefined>;
-  const sym = Symbol.for(key);
-  return (holder[sym] ??= make());
 }

@@ -15,7 +15,8 @@
 import { createRequire, syncBuiltinESMExports } from 'node:module';
 import { createNoopMeter, diag } from '@opentelemetry/api';
 import { warnOnce } from '../src/log.js';
-import { noopInstrumentation, type Instrumentation } from './types.js';
+import { tryOrLog } from '../src/util/errors.js';
+import { disposeOnce, noopInstrumentation, type Instrumentation } from '../src/instrumentation.js';
 
 interface HttpInstrumentationLike {
   setMeterProvider(provider: { getMeter(): unknown }): void;
@@ -49,17 +50,10 @@ export function instrumentHttpSpans(config: Record<string, unknown> = {}): Instr
     diag.error('otelkit: starting @opentelemetry/instrumentation-http failed; HTTP spans are off', err);
     return noopInstrumentation;
   }
-  let disposed = false;
-  return {
-    dispose() {
-      if (disposed) return;
-      disposed = true;
-      try {
-        instrumentation.disable();
-        syncBuiltinESMExports();
-      } catch (err) {
-        diag.error('otelkit: stopping @opentelemetry/instrumentation-http failed', err);
-      }
-    },
-  };
+  return disposeOnce(() =>
+    tryOrLog('stopping @opentelemetry/instrumentation-http failed', () => {
+      instrumentation.disable();
+      syncBuiltinESMExports();
+    }),
+  );
 }

@@ -1,9 +1,8 @@
-// One export line per instrumentation file.
-export type { Instrumentation } from './types.js';
-export { instrumentCache, lruCacheDispose, detectCacheKind, type CacheInstrumentationOptions, type CacheKind } from './cache.js';
-export { instrumentCircuitBreaker, detectCircuitBreakerKind, type CircuitBreakerInstrumentation, type CircuitBreakerInstrumentationOptions, type CircuitBreakerKind, type CircuitState, type CallOutcome } from './circuit-breaker.js';
-export { instrumentRateLimiter, detectRateLimiterKind, type RateLimiterInstrumentation, type RateLimiterInstrumentationOptions, type RateLimiterKind } from './rate-limiter.js';
+// The instrumentations' public API, one export line per file (the package exports it through src/instrumentations.ts).
+export { instrumentCache, lruCacheDispose, type CacheInstrumentationOptions, type CacheKind } from './cache.js';
+export { instrumentCircuitBreaker, type CircuitBreakerInstrumentation, type CircuitBreakerInstrumentationOptions, type CircuitBreakerKind, type CircuitState, type CallOutcome } from './circuit-breaker.js';
+export { instrumentRateLimiter, type RateLimiterInstrumentation, type RateLimiterInstrumentationOptions, type RateLimiterKind } from './rate-limiter.js';
 export { instrumentHttpServer, setHttpRoute, type HttpServerInstrumentationOptions } from './http-server.js';
 export { instrumentHttpClient } from './http-client.js';
 export { instrumentHttpSpans } from './http-spans.js';
-export { instrumentRuntime, RUNTIME_GROUPS, type RuntimeGroup, type RuntimeInstrumentationOptions } from './runtime.js';
+export { instrumentRuntime, type RuntimeGroup, type RuntimeInstrumentationOptions } from './runtime.js';

@@ -13,14 +13,15 @@
  *   second argument is a function (schedule-style), the wait ends when that
  *   function starts; otherwise (acquire-style) when the returned promise resolves.
  * Counts are integer fields read by observable instruments; waits go to a
- * per-limiter histogram series aggregated in place (shared/histogram.ts).
+ * per-limiter histogram series aggregated in place (src/histograms/).
  */
 import { ValueType, type BatchObservableResult, type Meter, type Observable } from '@opentelemetry/api';
 import type { OtelkitConfig } from '../src/config/types.js';
-import { DurationHistogram, type DurationSeries } from './shared/histogram.js';
+import { DurationHistogram, type DurationSeries } from '../src/histograms/duration-histogram.js';
 import { isThenable, observeSettled } from './shared/settle.js';
 import { Family, listen, readNumber, safeRead, wrapMethod, type Built, type NumberSource, type Unhook } from './shared/targets.js';
-import type { Instrumentation } from './types.js';
+import type { Instrumentation } from '../src/instrumentation.js';
+import { clock } from '../src/util/clock.js';
 
 export type RateLimiterKind = 'bottleneck' | 'rate-limiter-flexible' | 'rate-limiter-flexible-queue' | 'generic';
 
@@ -42,7 +43,6 @@ type Target = Record<string, unknown>;
 type Reader = () => number | undefined | Promise<number | undefined>;
 
 let waitHistogram: DurationHistogram | undefined;
-const now = () => performance.now();
 
 class LimiterRecord {
   acquired = 0;
@@ -142,7 +142,7 @@ export interface RateLimiterInstrumentation<T> extends Instrumentation {
   readonly limiter: T;
 }
 
-export function detectRateLimiterKind(limiter: object): RateLimiterKind {
+function detectRateLimiterKind(limiter: object): RateLimiterKind {
   const t = limiter as Target;
   const fn = (key: string) => typeof t[key] === 'function';
   if (fn('schedule') && fn('submit') && fn('counts') && fn('on') && fn('currentReservoir')) return 'bottleneck';
@@ -163,14 +163,14 @@ function build(t: Target, name: string, options: RateLimiterInstrumentationOptio
   switch (kind) {
     case 'bottleneck': {
       const received = new WeakMap<object, number>();
-      add(listen(t, 'received', (info: { options?: object }) => void (info?.options && received.set(info.options, now()))), 'bottleneck events');
+      add(listen(t, 'received', (info: { options?: object }) => void (info?.options && received.set(info.options, clock()))), 'bottleneck events');
       add(
         listen(t, 'executing', (info: { options?: object; retryCount?: number }) => {
           if (!info?.options || info.retryCount) return;
           const start = received.get(info.options);
           if (start === undefined) return; // received before instrumentation
           received.delete(info.options);
-          r.acquire(now() - start);
+          r.acquire(clock() - start);
         }),
         'bottleneck events',
       );
@@ -203,11 +203,11 @@ function build(t: Target, name: string, options: RateLimiterInstrumentationOptio
       add(
         wrapMethod(t, 'consume', (consume) =>
           function (this: unknown, k: unknown): unknown {
-            const start = now();
+            const start = clock();
             return observeSettled(
               consume.apply(this, arguments as unknown as unknown[]),
               (res) => {
-                r.acquire(now() - start);
+                r.acquire(clock() - start);
                 onResult(k, res);
               },
               (rej) => {
@@ -230,10 +230,10 @@ function build(t: Target, name: string, options: RateLimiterInstrumentationOptio
         wrapMethod(t, 'removeTokens', (removeTokens) =>
           function (this: unknown, _tokens: unknown, k: unknown): unknown {
             if (k !== undefined && k !== 'limiter') otherKeys = true;
-            const start = now();
+            const start = clock();
             return observeSettled(
               removeTokens.apply(this, arguments as unknown as unknown[]),
-              () => r.acquire(now() - start),
+              () => r.acquire(clock() - start),
               () => void r.rejected++,
             );
           },
@@ -290,12 +290,12 @@ function buildFunction(f: Fn, name: string, options: RateLimiterInstrumentationO
 function genericWrapper(r: LimiterRecord) {
   return (original: Fn): Fn =>
     function (this: unknown): unknown {
-      const start = now();
+      const start = clock();
       const index = typeof arguments[0] === 'function' ? 0 : typeof arguments[1] === 'function' ? 1 : -1;
       if (index === -1) {
         // acquire-style: allowed when the promise resolves (or a sync call returns anything but false).
         const result = original.apply(this, arguments as unknown as unknown[]);
-        if (isThenable(result)) return observeSettled(result, () => r.acquire(now() - start), () => void r.rejected++);
+        if (isThenable(result)) return observeSettled(result, () => r.acquire(clock() - start), () => void r.rejected++);
         if (result === false) r.rejected++;
         else r.acquire(0);
         return result;
@@ -307,7 +307,7 @@ function genericWrapper(r: LimiterRecord) {
       args[index] = function (this: unknown) {
         if (!started) {
           started = true;
-          r.acquire(now() - start);
+          r.acquire(clock() - start);
         }
         return task.apply(this, arguments as unknown as unknown[]);
       };

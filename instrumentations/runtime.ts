@@ -15,10 +15,12 @@
  * `systeminformation` and host-wide metrics a service does not own.
  */
 import { availableParallelism } from 'node:os';
-import { diag, ValueType, type Meter, type MeterProvider } from '@opentelemetry/api';
+import { ValueType, type Meter, type MeterProvider } from '@opentelemetry/api';
 import { RuntimeNodeInstrumentation } from '@opentelemetry/instrumentation-runtime-node';
-import { isDisabled, onMeter } from '../src/meter.js';
-import { noopInstrumentation, type Instrumentation } from './types.js';
+import { isDisabled, onMeter } from '../src/meter-handoff.js';
+import { clock } from '../src/util/clock.js';
+import { tryOrLog } from '../src/util/errors.js';
+import { disposeOnce, noopInstrumentation, type Instrumentation } from '../src/instrumentation.js';
 
 export const RUNTIME_GROUPS = ['eventloop', 'gc', 'heap', 'process'] as const;
 export type RuntimeGroup = (typeof RUNTIME_GROUPS)[number];
@@ -47,25 +49,18 @@ export function instrumentRuntime(options: RuntimeInstrumentationOptions = {}): 
   if (groups.size === 0) return noopInstrumentation;
   let runtimeNode: RuntimeNodeInstrumentation | undefined;
   let stopProcess: (() => void) | undefined;
-  let disposed = false;
+  let stopped = false;
   const cancel = onMeter(({ meter }) => {
-    if (disposed) return;
+    if (stopped) return;
     runtimeNode = startRuntimeNode(meter, groups, options.eventLoopResolutionMs ?? 10);
     if (groups.has('process')) stopProcess = processMetrics(meter);
   });
-  return {
-    dispose() {
-      if (disposed) return;
-      disposed = true;
-      cancel();
-      try {
-        runtimeNode?.disable();
-      } catch (err) {
-        diag.error('otelkit: stopping the runtime metrics failed', err);
-      }
-      stopProcess?.();
-    },
-  };
+  return disposeOnce(() => {
+    stopped = true;
+    cancel();
+    tryOrLog('stopping the runtime metrics failed', () => runtimeNode?.disable());
+    stopProcess?.();
+  });
 }
 
 function startRuntimeNode(meter: Meter, groups: Set<RuntimeGroup>, resolutionMs: number): RuntimeNodeInstrumentation | undefined {
@@ -100,11 +95,11 @@ function processMetrics(meter: Meter): () => void {
   const USER = Object.freeze({ 'cpu.mode': 'user' });
   const SYSTEM = Object.freeze({ 'cpu.mode': 'system' });
   const cpus = Math.max(1, availableParallelism());
-  let last = { at: performance.now(), usage: process.cpuUsage() };
+  let last = { at: clock(), usage: process.cpuUsage() };
 
   const callback = (result: import('@opentelemetry/api').BatchObservableResult): void => {
     const usage = process.cpuUsage();
-    const at = performance.now();
+    const at = clock();
     result.observe(cpuTime, usage.user / 1e6, USER);
     result.observe(cpuTime, usage.system / 1e6, SYSTEM);
     const elapsedUs = (at - last.at) * 1000 * cpus;

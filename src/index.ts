@@ -1,6 +1,32 @@
-export { register, getOtelkit, metricsHandler } from './start.js';
+// The package's public API (`otelkit`); the preload entry is src/preload.ts (`otelkit/register`).
+export { register, getOtelkit, metricsHandler } from './register.js';
 export { defineConfig } from './config/index.js';
 export type { OtelkitConfig, OtelkitUserConfig } from './config/types.js';
 export type { OtelkitHandle, PrometheusAddress } from './handle.js';
-export { OTELKIT_VERSION } from './version.js';
-export * from '../instrumentations/index.js';
+export type { Instrumentation } from './instrumentation.js';
+export {
+  instrumentCache,
+  lruCacheDispose,
+  instrumentCircuitBreaker,
+  instrumentRateLimiter,
+  instrumentHttpServer,
+  setHttpRoute,
+  instrumentHttpClient,
+  instrumentHttpSpans,
+  instrumentRuntime,
+} from './instrumentations.js';
+export type {
+  CacheInstrumentationOptions,
+  CacheKind,
+  CircuitBreakerInstrumentation,
+  CircuitBreakerInstrumentationOptions,
+  CircuitBreakerKind,
+  CircuitState,
+  CallOutcome,
+  RateLimiterInstrumentation,
+  RateLimiterInstrumentationOptions,
+  RateLimiterKind,
+  HttpServerInstrumentationOptions,
+  RuntimeGroup,
+  RuntimeInstrumentationOptions,
+} from './instrumentations.js';

@@ -6,7 +6,7 @@ import { bucketViews } from './buckets.js';
 import type { OtelkitConfig } from './config/types.js';
 import { CumulativePeriodicReader, createConsoleExporter, createOtlpExporter, periodicReader } from './exporters/otlp.js';
 import { PrometheusReader } from './exporters/prometheus-reader.js';
-import { createInstrumentationProducer } from '../instrumentations/shared/histogram.js';
+import { createInstrumentationProducer } from './histograms/producer.js';
 import { buildResource } from './resource.js';
 
 export interface BuiltProvider {
@@ -23,7 +23,7 @@ export function buildProvider(config: OtelkitConfig): BuiltProvider {
   let prometheus: PrometheusReader | undefined;
   for (const name of config.exporters) {
     // Each reader also collects the cache/limiter/breaker duration histograms that
-    // otelkit aggregates itself (instrumentations/shared/histogram.ts).
+    // otelkit aggregates itself (histograms/).
     const producer = createInstrumentationProducer();
     let reader: MetricReader & { outputTemporality(type: InstrumentType): AggregationTemporality };
     if (name === 'prometheus') {

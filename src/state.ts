@@ -1,41 +1,25 @@
 /**
- * Process-wide otelkit state. Kept on globalThis under a registry symbol so the
- * ESM and CJS builds (both may load in one app) share one provider and one port.
+ * Process-wide otelkit state, shared by the ESM and CJS builds (both may load in
+ * one app), so they share one provider and one port.
  */
-import { diag } from '@opentelemetry/api';
 import { sdkDisabled } from './config/parsers.js';
-import type { MeterContext } from './meter.js';
 import type { OtelkitHandle } from './handle.js';
+import { processSingleton } from './process-singleton.js';
 
 export interface OtelkitState {
   handle?: OtelkitHandle;
   /** Set once that handle's shutdown() ran: otelkit starts once per process. */
   stopped?: boolean;
-  meterContext?: MeterContext;
-  meterListeners: Set<(ctx: MeterContext) => void>;
   disabled: boolean;
   warnedOnce: Set<string>;
   /** Servers otelkit itself runs (the scrape endpoint): never counted in HTTP metrics. */
   ownServers: WeakSet<object>;
-  diagError(message: string, err?: unknown): void;
 }
 
-const KEY = Symbol.for('otelkit.state');
-
 export function otelkitState(): OtelkitState {
-  const holder = globalThis as unknown as Record<symbol, OtelkitState | undefined>;
-  let state = holder[KEY];
-  if (!state) {
-    state = {
-      meterListeners: new Set(),
-      disabled: sdkDisabled(process.env),
-      warnedOnce: new Set(),
-      ownServers: new WeakSet(),
-      diagError(message, err) {
-        diag.error(`otelkit: ${message}`, err);
-      },
-    };
-    holder[KEY] = state;
-  }
-  return state;
+  return processSingleton<OtelkitState>('otelkit.state', () => ({
+    disabled: sdkDisabled(process.env),
+    warnedOnce: new Set(),
+    ownServers: new WeakSet(),
+  }));
 }

@@ -1,10 +1,10 @@
-// The duration histograms otelkit aggregates itself (instrumentations/shared/histogram.ts),
+// The duration histograms otelkit aggregates itself (src/histograms/),
 // collected through its MetricProducer by a cumulative and a delta reader at once.
 import { AggregationTemporality, DataPointType, MeterProvider, MetricReader, type HistogramMetricData } from '@opentelemetry/sdk-metrics';
 import { describe, expect, it } from 'vitest';
 import { defaultConfig } from '../src/config/defaults.js';
-import { publishMeter } from '../src/meter.js';
-import { createInstrumentationProducer } from '../instrumentations/shared/histogram.js';
+import { publishMeter } from '../src/meter-handoff.js';
+import { createInstrumentationProducer } from '../src/histograms/producer.js';
 import { instrumentCircuitBreaker, instrumentRateLimiter } from '../src/index.js';
 
 class TestReader extends MetricReader {

@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { metrics } from '@opentelemetry/api';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { getOtelkit, metricsHandler, register, type OtelkitHandle } from '../src/index.js';
-import { isNotCounted } from '../instrumentations/http-route.js';
+import { isNotCounted } from '../src/own-traffic.js';
 import { findSamples, parsePrometheus, sampleValue, scrape } from './helpers/prom-text.js';
 
 const TOKEN = 's3cret-token';

@@ -3,7 +3,7 @@
 // list map onto groups.
 import { afterAll, describe, expect, it } from 'vitest';
 import { register } from '../src/index.js';
-import { runtimeGroups } from '../src/default-instrumentations.js';
+import { runtimeGroups } from '../src/instrumentations.js';
 import { instrumentRuntime } from '../instrumentations/runtime.js';
 import { stopAll } from './helpers/child.js';
 import { findSamples, parsePrometheus, sampleValue, scrape } from './helpers/prom-text.js';

@@ -7,7 +7,9 @@
  * chained promise: the same value, the same rejection reason, and an unhandled
  * rejection still surfaces. Accounting callbacks never throw into it.
  */
-import { diag } from '@opentelemetry/api';
+import { tryOrLog } from '../../src/util/errors.js';
+
+const ACCOUNTING_FAILED = 'an instrumentation failed to account for a result';
 
 export function isThenable(value: unknown): value is PromiseLike<unknown> {
   return value !== null && (typeof value === 'object' || typeof value === 'function') && typeof (value as { then?: unknown }).then === 'function';
@@ -18,20 +20,12 @@ export function observeSettled<T>(result: T, onValue?: (value: unknown) => void,
   if (!isThenable(result)) return result;
   return result.then(
     (value) => {
-      if (onValue) account(onValue, value);
+      if (onValue) tryOrLog(ACCOUNTING_FAILED, onValue, value);
       return value;
     },
     (reason: unknown) => {
-      if (onError) account(onError, reason);
+      if (onError) tryOrLog(ACCOUNTING_FAILED, onError, reason);
       throw reason;
     },
   ) as T;
-}
-
-function account(fn: (arg: unknown) => void, arg: unknown): void {
-  try {
-    fn(arg);
-  } catch (err) {
-    diag.error('otelkit: an instrumentation failed to account for a result', err);
-  }
 }

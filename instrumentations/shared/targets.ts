@@ -16,10 +16,11 @@
  *   never goes backwards.
  */
 import { diag, type BatchObservableResult, type Meter, type Observable } from '@opentelemetry/api';
-import { isDisabled, onMeter } from '../../src/meter.js';
+import { isDisabled, onMeter } from '../../src/meter-handoff.js';
 import { warnOnce } from '../../src/log.js';
 import type { OtelkitConfig } from '../../src/config/types.js';
-import { noopInstrumentation, type Instrumentation } from '../types.js';
+import { disposeOnce, noopInstrumentation, type Instrumentation } from '../../src/instrumentation.js';
+import { tryOrLog } from '../../src/util/errors.js';
 
 /** Undoes one hook. */
 export type Unhook = () => void;
@@ -87,23 +88,12 @@ export class Family<R extends object> {
     }
     const { record } = built;
     const unhooks = built.unhooks === installed ? installed : [...installed, ...built.unhooks];
-    let disposed = false;
-    const base: Instrumentation = {
-      dispose: () => {
-        if (disposed) return;
-        disposed = true;
-        this.live.delete(record);
-        if (this.handles.get(target)?.handle === handle) this.handles.delete(target);
-        this.retired.set(target, { name, record });
-        for (const unhook of unhooks) {
-          try {
-            unhook();
-          } catch (err) {
-            diag.error(`otelkit: releasing the ${this.spec.kind} "${name}" hooks failed`, err);
-          }
-        }
-      },
-    };
+    const base = disposeOnce(() => {
+      this.live.delete(record);
+      if (this.handles.get(target)?.handle === handle) this.handles.delete(target);
+      this.retired.set(target, { name, record });
+      for (const unhook of unhooks) tryOrLog(`releasing the ${this.spec.kind} "${name}" hooks failed`, unhook);
+    });
     const handle = decorate(base, record);
     this.handles.set(target, { name, handle });
     this.live.add(record);

@@ -10,6 +10,7 @@ import type { OtelkitUserConfig } from './types.js';
 import { SPECIAL_ENV } from './settings.js';
 import type { ConfigSource } from './resolve.js';
 import { loadModule } from './load-module.js';
+import { firstLine } from '../util/errors.js';
 
 const NAMES = ['otel.config.ts', 'otel.config.mts', 'otel.config.cts', 'otel.config.js', 'otel.config.mjs', 'otel.config.cjs'];
 
@@ -38,7 +39,6 @@ export function loadConfigFile(env: Record<string, string | undefined>, cwd: str
     const config = (loaded && typeof loaded === 'object' && 'default' in loaded ? loaded.default : loaded) as OtelkitUserConfig;
     return { source: { label: basename(found), config } };
   } catch (err) {
-    const reason = err instanceof Error ? err.message.split('\n')[0] : String(err);
-    return { problem: `${basename(found)} failed to load (${reason}); using environment and defaults only` };
+    return { problem: `${basename(found)} failed to load (${firstLine(err)}); using environment and defaults only` };
   }
 }

@@ -20,7 +20,7 @@
  * bounded (the SDK's cumulative memo refuses new attribute sets past the limit)
  * and the SDK handles their counter resets. Metrics that arrive CUMULATIVE
  * (those, and otelkit's own duration histograms, see
- * instrumentations/shared/histogram.ts) pass through untouched.
+ * src/histograms/) pass through untouched.
  */
 import type { Attributes, HrTime } from '@opentelemetry/api';
 import { millisToHrTime } from '@opentelemetry/core';
@@ -36,11 +36,10 @@ import {
   type ResourceMetrics,
   type ScopeMetrics,
 } from '@opentelemetry/sdk-metrics';
+import { OVERFLOW_ATTRIBUTES, OVERFLOW_KEY } from '../overflow.js';
 
 export type TemporalitySelector = (type: InstrumentType) => AggregationTemporality;
 
-const OVERFLOW_KEY = 'otel.metric.overflow';
-const OVERFLOW_ATTRIBUTES: Attributes = Object.freeze({ [OVERFLOW_KEY]: true });
 /** The SDK's default maximum number of buckets per side of an exponential histogram. */
 const EXPONENTIAL_MAX_SIZE = 160;
 

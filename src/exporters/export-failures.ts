@@ -5,6 +5,7 @@
  * every failed export, gRPC ones as a long JSON stack trace.)
  */
 import { diag } from '@opentelemetry/api';
+import { firstLine } from '../util/errors.js';
 
 const SUMMARY_EVERY_MS = 60_000;
 
@@ -73,7 +74,7 @@ export function exportCause(error: { message: string; code?: number | string } |
   if (!error) return 'unknown error';
   const network = /\b(E[A-Z]{3,}) ([\w.:[\]-]*[\w\]])/.exec(error.message);
   if (network) return `${network[1]} ${network[2]}`;
-  const firstLine = error.message.split('\n', 1)[0]!.slice(0, 200);
-  if (typeof error.code === 'number' && error.code >= 100 && error.code < 600) return `HTTP ${error.code} ${firstLine}`.trim();
-  return firstLine || String(error.code ?? 'unknown error');
+  const first = firstLine(error.message).slice(0, 200);
+  if (typeof error.code === 'number' && error.code >= 100 && error.code < 600) return `HTTP ${error.code} ${first}`.trim();
+  return first || String(error.code ?? 'unknown error');
 }

@@ -9,7 +9,8 @@ import { diag } from '@opentelemetry/api';
 import type { PrometheusConfig } from '../config/types.js';
 import type { PrometheusAddress } from '../handle.js';
 import { configWarning } from '../log.js';
-import { otelkitState } from '../state.js';
+import { markOwnServer } from '../own-traffic.js';
+import { firstLine } from '../util/errors.js';
 import { notFound, serveScrape } from './prometheus-handler.js';
 import type { PrometheusReader } from './prometheus-reader.js';
 
@@ -26,7 +27,7 @@ export function startPrometheusServer(reader: PrometheusReader, config: Promethe
     if (path === config.path) serveScrape(reader, config.token, req, res);
     else notFound(res);
   });
-  otelkitState().ownServers.add(server);
+  markOwnServer(server);
   // Neither the listener nor a scraper's keep-alive connection may hold the process open.
   server.unref();
   server.on('connection', (socket) => socket.unref());
@@ -40,7 +41,7 @@ export function startPrometheusServer(reader: PrometheusReader, config: Promethe
         diag.error('otelkit: Prometheus endpoint error', err);
         return;
       }
-      const why = err.code === 'EADDRINUSE' ? 'the address is already in use' : firstLine(err.message);
+      const why = err.code === 'EADDRINUSE' ? 'the address is already in use' : firstLine(err);
       configWarning(
         `the Prometheus endpoint could not listen on ${config.host}:${config.port} (${why}); ` +
           'set OTEL_EXPORTER_PROMETHEUS_PORT to a free port (0 picks one). The app keeps running without it',
@@ -71,8 +72,4 @@ export function startPrometheusServer(reader: PrometheusReader, config: Promethe
         server.closeAllConnections();
       }),
   };
-}
-
-function firstLine(text: string): string {
-  return text.split('\n', 1)[0]!;
 }

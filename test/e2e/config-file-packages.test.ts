@@ -78,7 +78,7 @@ async function runAll(limit: number): Promise<void> {
   const worker = async () => {
     for (let c = queue.shift(); c; c = queue.shift()) {
       const child = startChild({
-        args: [c.preload, join(REPO_ROOT, c.preload === '--import' ? 'dist/register.js' : 'dist/register.cjs'), 'app.cjs'],
+        args: [c.preload, join(REPO_ROOT, c.preload === '--import' ? 'dist/preload.js' : 'dist/preload.cjs'), 'app.cjs'],
         env: { OTELKIT_PROMETHEUS_SERVER: 'false', OTELKIT_INSTRUMENTATIONS: 'none' },
         cwd: join(root, c.name),
         maxLifetimeMs: 20_000,

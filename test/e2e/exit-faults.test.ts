@@ -121,8 +121,8 @@ describe('a process whose work is done exits within OTELKIT_SHUTDOWN_TIMEOUT, wh
     const ms = performance.now() - t0;
     figures.push(`exit with a collector answering after 20 s (http/protobuf, bound 1000 ms): ${ms.toFixed(0)} ms`);
     expect(ms).toBeLessThan(8000);
-    expect(receiver.requests.length).toBeGreaterThanOrEqual(1);
-    expect(otelkitLines(child)).toHaveLength(1);
+    // Whether the request reached the receiver within the 1 s bound depends on how busy the machine is; the line does not.
+    expect(otelkitLines(child)).toEqual([expect.stringContaining('did not go through')]);
   });
 
   it('with the defaults and nothing on the port (the short-script case)', async () => {

@@ -1,19 +1,23 @@
 /**
- * Starts the instrumentations named in config.instrumentations at register():
- *   http-server   HTTP server metrics (diagnostics_channel; see instrumentations/http-server.ts)
- *   http-client   HTTP client metrics for node:http(s) and fetch
- *   runtime       all runtime groups; or any of runtime-eventloop, runtime-gc,
- *                 runtime-heap, runtime-process on their own
- * plus, with http.mode = 'instrumentation-http', @opentelemetry/instrumentation-http
- * for spans. Returns one handle that disposes them all.
+ * The core's one door to instrumentations/ (no other file in src/ imports from there):
+ * - the public instrument* functions, for the package entry (src/index.ts) to export;
+ * - the instrumentations named in config.instrumentations, started at register():
+ *     http-server   HTTP server metrics (diagnostics_channel; see instrumentations/http-server.ts)
+ *     http-client   HTTP client metrics for node:http(s) and fetch
+ *     runtime       all runtime groups; or any of runtime-eventloop, runtime-gc,
+ *                   runtime-heap, runtime-process on their own
+ *   plus, with http.mode = 'instrumentation-http', @opentelemetry/instrumentation-http
+ *   for spans. One handle disposes them all.
  */
-import { diag } from '@opentelemetry/api';
 import type { OtelkitConfig } from './config/types.js';
-import type { Instrumentation } from '../instrumentations/types.js';
+import type { Instrumentation } from './instrumentation.js';
+import { tryOrLog } from './util/errors.js';
 import { instrumentHttpServer } from '../instrumentations/http-server.js';
 import { instrumentHttpClient } from '../instrumentations/http-client.js';
 import { instrumentHttpSpans } from '../instrumentations/http-spans.js';
 import { RUNTIME_GROUPS, instrumentRuntime, type RuntimeGroup } from '../instrumentations/runtime.js';
+
+export * from '../instrumentations/index.js';
 
 /** The runtime groups a list of instrumentation names asks for. */
 export function runtimeGroups(names: readonly string[]): RuntimeGroup[] {
@@ -24,13 +28,7 @@ export function runtimeGroups(names: readonly string[]): RuntimeGroup[] {
 export function startDefaultInstrumentations(config: OtelkitConfig): Instrumentation {
   const names: readonly string[] = config.instrumentations;
   const started: Instrumentation[] = [];
-  const start = (what: string, fn: () => Instrumentation) => {
-    try {
-      started.push(fn());
-    } catch (err) {
-      diag.error(`otelkit: starting the ${what} instrumentation failed`, err);
-    }
-  };
+  const start = (what: string, fn: () => Instrumentation) => tryOrLog(`starting the ${what} instrumentation failed`, () => started.push(fn()));
   if (names.includes('http-server')) start('http-server', () => instrumentHttpServer());
   if (names.includes('http-client')) start('http-client', () => instrumentHttpClient());
   if (config.http.mode === 'instrumentation-http' && (names.includes('http-server') || names.includes('http-client'))) {
@@ -40,13 +38,7 @@ export function startDefaultInstrumentations(config: OtelkitConfig): Instrumenta
   if (groups.length > 0) start('runtime', () => instrumentRuntime({ groups }));
   return {
     dispose() {
-      for (const i of started.splice(0)) {
-        try {
-          i.dispose();
-        } catch (err) {
-          diag.error('otelkit: stopping an instrumentation failed', err);
-        }
-      }
+      for (const i of started.splice(0)) tryOrLog('stopping an instrumentation failed', () => i.dispose());
     },
   };
 }

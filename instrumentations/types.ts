@@ -1,8 +1,0 @@
-/** What every instrument* function returns. */
-export interface Instrumentation {
-  /** Stops reporting and releases hooks; safe to call more than once. */
-  dispose(): void;
-}
-
-/** Shared by no-op paths (disabled otelkit, invalid target). */
-export const noopInstrumentation: Instrumentation = Object.freeze({ dispose() {} });

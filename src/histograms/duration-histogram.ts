@@ -1,0 +1,69 @@
+/**
+ * Duration histograms (limiter wait, breaker call, HTTP durations) that cost the hot
+ * path a few nanoseconds instead of an OTel `histogram.record` (whose attribute
+ * hashing alone costs about as much as a prom-client labelled observe).
+ *
+ * Each instrumented target owns a series: plain bucket counts, sum, count, min and
+ * max, updated in place (local-series.ts). A MetricProducer, attached to every
+ * reader by the core (producer.ts, see src/provider.ts), turns the live series into
+ * standard explicit-bucket HistogramMetricData at collection: cumulative or delta,
+ * whichever the reader selects for histograms. Bucket boundaries come from
+ * `histogramBuckets[name]` in the config, else the seconds defaults.
+ *
+ * When no producer is attached (a core without that hook), the series fall back
+ * to a regular OTel histogram recorded with a pre-built attribute set.
+ */
+import type { Attributes, Histogram, Meter } from '@opentelemetry/api';
+import { SECONDS_BUCKETS } from '../buckets.js';
+import type { OtelkitConfig } from '../config/types.js';
+import { LocalSeries, type DurationSeries } from './local-series.js';
+import { histogramRegistry } from './registry.js';
+
+export type { DurationSeries } from './local-series.js';
+
+/** The fallback: a regular OTel histogram with a pre-built attribute set. */
+class SdkSeries implements DurationSeries {
+  constructor(
+    private readonly histogram: Histogram,
+    private readonly attributes: Attributes,
+  ) {}
+
+  record(seconds: number): void {
+    this.histogram.record(seconds, this.attributes);
+  }
+}
+
+export interface DurationHistogramOptions {
+  name: string;
+  description: string;
+  /** The series of the live targets, read at collection. */
+  live: () => Iterable<DurationSeries | undefined>;
+}
+
+/** One per instrument family; created when otelkit's meter exists. */
+export class DurationHistogram {
+  readonly name: string;
+  readonly description: string;
+  readonly boundaries: readonly number[];
+  readonly live: () => Iterable<DurationSeries | undefined>;
+  private readonly sdk: Histogram | undefined;
+
+  constructor(meter: Meter, config: OtelkitConfig | undefined, options: DurationHistogramOptions) {
+    this.name = options.name;
+    this.description = options.description;
+    this.live = options.live;
+    const configured = config?.histogramBuckets?.[options.name];
+    this.boundaries = Object.freeze([...(Array.isArray(configured) && configured.length ? configured : SECONDS_BUCKETS)]);
+    const reg = histogramRegistry();
+    if (reg.producers > 0) {
+      reg.histograms.add(this);
+    } else {
+      this.sdk = meter.createHistogram(options.name, { unit: 's', description: options.description, advice: { explicitBucketBoundaries: [...this.boundaries] } });
+    }
+  }
+
+  /** A new series for one target, with its attribute set built once. */
+  series(attributes: Attributes): DurationSeries {
+    return this.sdk ? new SdkSeries(this.sdk, attributes) : new LocalSeries(this.boundaries, attributes);
+  }
+}
