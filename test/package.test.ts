@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 const root = join(import.meta.dirname, '..');
 
 describe('package', () => {
-  it('type-checks as an ESM and a CJS consumer', () => {
+  it('type-checks as an ESM and a CJS consumer', { timeout: 120_000 }, () => {
     const tsc = join(root, 'node_modules/typescript/bin/tsc');
     const result = spawnSync(process.execPath, [tsc, '-p', 'test/fixtures/consumer-types/tsconfig.json'], { cwd: root, encoding: 'utf8' });
     expect(result.stdout + result.stderr).toBe('');
