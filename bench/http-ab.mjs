@@ -51,8 +51,14 @@ async function switches(variant) {
     throw new Error(`unknown variant ${variant}`);
   }
   return {
-    on: () => (subscribe(START, onStart), subscribe(FINISH, onFinish)),
-    off: () => (unsubscribe(START, onStart), unsubscribe(FINISH, onFinish)),
+    on: () => {
+      subscribe(START, onStart);
+      subscribe(FINISH, onFinish);
+    },
+    off: () => {
+      unsubscribe(START, onStart);
+      unsubscribe(FINISH, onFinish);
+    },
   };
 }
 

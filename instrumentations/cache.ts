@@ -340,7 +340,7 @@ function asyncDelete(r: CacheRecord) {
 /** cache-manager `wrap(key, loader, ...)`: a miss when it calls the loader, else a hit. */
 function cacheManagerWrap(r: CacheRecord) {
   return (wrap: Fn): Fn =>
-    function (this: unknown, key: unknown, loader: unknown): unknown {
+    function (this: unknown, _key: unknown, loader: unknown): unknown {
       if (typeof loader !== 'function') return wrap.apply(this, arguments as unknown as unknown[]);
       let loaded = false;
       const args = Array.prototype.slice.call(arguments) as unknown[];

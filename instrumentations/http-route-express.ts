@@ -140,7 +140,7 @@ function locate(app: Dict, route: object, depth: number): { app: Dict; mounts: L
 
 /** The mount patterns of a sub-app and its parents, or undefined for the top-level app. */
 function subAppPrefix(app: Dict | undefined, depth: number): string | undefined {
-  if (!app || !app.parent || depth > MAX_DEPTH) return undefined;
+  if (!app?.parent || depth > MAX_DEPTH) return undefined;
   const own = typeof app.mountpath === 'string' ? trimSlash(app.mountpath) : undefined;
   if (own === undefined) return undefined; // several mount paths: not one template
   return (subAppPrefix(app.parent as Dict, depth + 1) ?? '') + own;
@@ -223,7 +223,7 @@ function templateOf(path: string, prefix: Mounts): string | undefined {
 
 function withIndices(layer: Layer): Mount {
   const { source, flags } = layer.regexp!;
-  return { regexp: new RegExp(source, flags.replace(/[dgy]/g, '') + 'd'), names: layer.keys!.map((k) => k.name) };
+  return { regexp: new RegExp(source, `${flags.replace(/[dgy]/g, '')}d`), names: layer.keys!.map((k) => k.name) };
 }
 
 /**
@@ -236,7 +236,7 @@ function templateFromRegexps(path: string, mounts: Mount[]): string | undefined 
   let out = '';
   for (const { regexp, names } of mounts) {
     const m = regexp.exec(rest);
-    if (!m || m.index !== 0) return undefined;
+    if (m?.index !== 0) return undefined;
     const whole = m[0];
     let part = '';
     let at = 0;

@@ -4,7 +4,7 @@
 import { MeterProvider, type AggregationTemporality, type InstrumentType, type MetricReader } from '@opentelemetry/sdk-metrics';
 import { bucketViews } from './buckets.js';
 import type { OtelkitConfig } from './config/types.js';
-import { CumulativePeriodicReader, createConsoleExporter, createOtlpExporter, periodicReader } from './exporters/otlp.js';
+import { type CumulativePeriodicReader, createConsoleExporter, createOtlpExporter, periodicReader } from './exporters/otlp.js';
 import { PrometheusReader } from './exporters/prometheus-reader.js';
 import { createInstrumentationProducer } from './histograms/producer.js';
 import { buildResource } from './resource.js';

@@ -214,12 +214,12 @@ describe('instrumentCache', () => {
   it('dispose() restores the methods and stops reporting', async () => {
     const map = new Map<string, number>();
     const handle = instrumentCache(map, { name: 'disposed' });
-    expect(Object.prototype.hasOwnProperty.call(map, 'get')).toBe(true);
+    expect(Object.hasOwn(map, 'get')).toBe(true);
     map.get('a');
     expect(gets(await read(), 'disposed', 'miss')).toBe(1);
     handle.dispose();
     handle.dispose(); // idempotent
-    expect(Object.prototype.hasOwnProperty.call(map, 'get')).toBe(false);
+    expect(Object.hasOwn(map, 'get')).toBe(false);
     expect(map.get).toBe(Map.prototype.get);
     map.get('a');
     map.get('b');
@@ -263,7 +263,7 @@ describe('instrumentCache', () => {
     try {
       const map = new Map();
       expect(instrumentCache(map, { name: 'off' })).toBe(noopInstrumentation);
-      expect(Object.prototype.hasOwnProperty.call(map, 'get')).toBe(false);
+      expect(Object.hasOwn(map, 'get')).toBe(false);
     } finally {
       state.disabled = false;
     }

@@ -213,7 +213,7 @@ describe.each(PROTOCOLS)('OTLP receiver over %s with the real exporter', (protoc
 describe('OTLP receiver HTTP edge cases', () => {
   it('records wrong paths and undecodable bodies as errors with 4xx replies', async () => {
     const receiver = await startOtlpReceiver({ protocol: 'http/protobuf' });
-    const wrongPath = await fetch(receiver.baseUrl + '/v1/traces', {
+    const wrongPath = await fetch(`${receiver.baseUrl}/v1/traces`, {
       method: 'POST',
       headers: { 'content-type': 'application/x-protobuf' },
       body: new Uint8Array(),

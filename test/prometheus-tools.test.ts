@@ -112,6 +112,6 @@ describe.skipIf(!hasPrometheus())('startPrometheus', () => {
     const [t] = await prom.targets();
     expect(t).toMatchObject({ health: 'up', lastError: '', scrapeUrl: target });
     await prom.stop();
-    await expect(fetch(prom.url + '/-/ready')).rejects.toThrow();
+    await expect(fetch(`${prom.url}/-/ready`)).rejects.toThrow();
   });
 });

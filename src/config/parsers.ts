@@ -103,7 +103,7 @@ export const instrumentationList = listOf(
 /** Comma list of strings (paths and the like). */
 export const stringList: Parser<string[]> = (raw) => {
   const items = Array.isArray(raw) ? raw : typeof raw === 'string' ? raw.split(',') : undefined;
-  if (!items || !items.every((i) => typeof i === 'string')) return new Invalid('a comma list of strings');
+  if (!items?.every((i) => typeof i === 'string')) return new Invalid('a comma list of strings');
   return (items as string[]).map((i) => i.trim()).filter((i) => i !== '');
 };
 

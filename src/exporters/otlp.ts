@@ -9,7 +9,7 @@
 import {
   AggregationTemporality,
   ConsoleMetricExporter,
-  InstrumentType,
+  type InstrumentType,
   PeriodicExportingMetricReader,
   type CollectionResult,
   type MetricCollectOptions,

@@ -88,7 +88,7 @@ export class PrometheusReader extends MetricReader {
       const text = this.serializer.serialize(this.options.unitSuffixes ? withUnitSuffixes(resourceMetrics) : resourceMetrics);
       // With no metrics the serializer ends on its "# no registered metrics" comment
       // without a newline, which Prometheus and promtool reject: every line must end in one.
-      return text.endsWith('\n') ? text : text + '\n';
+      return text.endsWith('\n') ? text : `${text}\n`;
     } catch (err) {
       diag.error('otelkit: scrape failed', err);
       throw err;

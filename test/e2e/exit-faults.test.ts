@@ -159,7 +159,7 @@ describe('while the collector is down', () => {
   it('gRPC export resumes within a few seconds of the collector coming back after 30 s down', { timeout: 90_000 }, async () => {
     let receiver = await startOtlpReceiver({ protocol: 'grpc' });
     const port = receiver.port;
-    const child = runApp('serve', { ...endpointEnv('grpc', receiver.baseUrl), OTEL_METRIC_EXPORT_INTERVAL: '1000' });
+    runApp('serve', { ...endpointEnv('grpc', receiver.baseUrl), OTEL_METRIC_EXPORT_INTERVAL: '1000' });
     await receiver.waitFor(() => true, 15_000);
     await receiver.close();
     // Long enough for grpc-js's reconnect backoff to grow past ten seconds.

@@ -76,7 +76,7 @@ describe('README alert and query examples', () => {
     try {
       const rules = ['groups:', '  - name: readme', '    rules:', ...queries.flatMap((q, i) => [`      - alert: ReadmeExample${i}`, `        expr: ${JSON.stringify(q)}`])];
       const file = join(dir, 'rules.yml');
-      writeFileSync(file, rules.join('\n') + '\n');
+      writeFileSync(file, `${rules.join('\n')}\n`);
       const r = spawnSync(PROMTOOL!, ['check', 'rules', file], { encoding: 'utf8', timeout: 20_000 });
       expect(r.status, r.stdout + r.stderr).toBe(0);
       expect(r.stdout).toContain(`${queries.length} rules found`);

@@ -83,7 +83,7 @@ function matcher(m: LineMatcher): (line: string) => boolean {
   };
 }
 
-const tail = (s: string, n = 2000) => (s.length > n ? '…' + s.slice(-n) : s);
+const tail = (s: string, n = 2000) => (s.length > n ? `…${s.slice(-n)}` : s);
 
 export function startChild(options: ChildOptions): Child {
   const env: Record<string, string> = {};

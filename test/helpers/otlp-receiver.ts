@@ -220,7 +220,7 @@ export interface MetricRecord {
 const TEMPORALITY: Record<number, Temporality> = { 0: 'unspecified', 1: 'delta', 2: 'cumulative' };
 
 const toHex = (b: Uint8Array | undefined): string | undefined =>
-  b && b.length ? Buffer.from(b).toString('hex') : undefined;
+  b?.length ? Buffer.from(b).toString('hex') : undefined;
 
 export function anyValue(v: OtlpAnyValue | undefined): AttrValue {
   if (!v) return null;
@@ -423,7 +423,7 @@ export interface ReceiverReply {
   /** HTTP only: a `Retry-After` header value. */
   retryAfter?: string;
 }
-export type ReplyFn = (request: ExportRequest) => ReceiverReply | undefined | void;
+export type ReplyFn = (request: ExportRequest) => ReceiverReply | undefined | undefined;
 
 export interface OtlpReceiverOptions {
   protocol: OtlpProtocol;

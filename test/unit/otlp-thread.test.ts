@@ -75,7 +75,14 @@ describe('OTLP export thread, main side', () => {
     const { log, lines } = recordingLog();
     let started = 0;
     const crashing = inlineWorker(`port.on('message', (m) => { throw new Error('boom ' + m.id); });`);
-    const exporter = new ThreadedOtlpExporter(config, (otlp, port) => (started++, crashing(otlp, port)), log);
+    const exporter = new ThreadedOtlpExporter(
+      config,
+      (otlp, port) => {
+        started++;
+        return crashing(otlp, port);
+      },
+      log,
+    );
     await exportOnce(exporter);
     await exporter.forceFlush();
     expect(lines[0]).toMatch(/failed \(.*(boom 1|stopped)/);
