@@ -37,6 +37,7 @@ import {
   type ScopeMetrics,
 } from '@opentelemetry/sdk-metrics';
 import { OVERFLOW_ATTRIBUTES, OVERFLOW_KEY } from '../overflow.js';
+import { sdkCycleLimit } from '../series-policy.js';
 
 export type TemporalitySelector = (type: InstrumentType) => AggregationTemporality;
 
@@ -363,15 +364,9 @@ export class Cumulation {
     return this.converts(type) ? AggregationTemporality.DELTA : this.wanted(type);
   }
 
-  /**
-   * The SDK's per-cycle cap for the instruments otelkit cumulates is twice the
-   * limit: the SDK fills its per-cycle storage in arrival order, so with the bare
-   * limit a cycle with many new attribute sets would push an already-known one
-   * into the SDK's overflow point. The real cap is applied in `CumulativeState`;
-   * per-cycle memory stays O(limit).
-   */
+  /** The SDK's per-cycle cap: the limit, with headroom where otelkit cumulates (series-policy.ts says why). */
   sdkCardinalityLimit(type: InstrumentType): number {
-    return this.converts(type) ? Math.max(2 * this.limit, this.limit + 1) : this.limit;
+    return sdkCycleLimit(this.limit, this.converts(type));
   }
 
   /** Runs one collection and cumulates it; collections run one at a time, in order. */
