@@ -1,38 +1,31 @@
 /**
- * Histogram bucket boundaries. Unit-based defaults are given as instrument advice
- * (the API's "default unless a view says otherwise"); per-instrument overrides are
- * views. Using views for both would make the SDK export duplicate streams.
+ * Histogram bucket boundaries handed to the SDK (series-policy.ts decides them).
+ * Unit-based defaults are given as instrument advice (the API's "default unless a
+ * view says otherwise"); per-instrument overrides are views. Using views for both
+ * would make the SDK export duplicate streams.
  */
 import type { Histogram, Meter, MeterOptions, MeterProvider, MetricOptions } from '@opentelemetry/api';
 import { AggregationType, InstrumentType, type ViewOptions } from '@opentelemetry/sdk-metrics';
-
-/** The HTTP semantic-convention buckets, in seconds. */
-export const SECONDS_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10];
-export const MILLISECONDS_BUCKETS = SECONDS_BUCKETS.map((b) => Math.round(b * 1000));
-/** Powers of 4 from 64 B to 64 MiB. */
-export const BYTES_BUCKETS = Array.from({ length: 11 }, (_, i) => 4 ** (i + 3));
-
-const BY_UNIT: Record<string, number[]> = {
-  s: SECONDS_BUCKETS,
-  ms: MILLISECONDS_BUCKETS,
-  By: BYTES_BUCKETS,
-};
-
-export function defaultBucketsForUnit(unit: string | undefined): number[] | undefined {
-  return unit === undefined ? undefined : BY_UNIT[unit];
-}
+import type { OtelkitConfig } from './config/types.js';
+import { cardinalityLimitFor, defaultBucketsForUnit, sdkCycleLimit } from './series-policy.js';
 
 /**
- * One view per configured instrument name. A view's stream ignores the reader's
- * cardinality limit, so the view carries it; matching histograms only keeps a
- * counter that happens to share the name from becoming a histogram.
+ * One view per configured instrument name. A view's stream is one storage shared by
+ * every reader and ignores the readers' cardinality selectors, so the view carries
+ * the SDK's per-cycle cap itself, by the same rule as the readers
+ * (`sdkCycleLimit`): with headroom when some reader cumulates histograms. Matching
+ * histograms only keeps a counter that happens to share the name from becoming a
+ * histogram. The view's aggregation also replaces the readers' own, so these
+ * histograms stay explicit-bucket in OTLP with exponential histograms asked for.
+ *
+ * @param cumulated whether some reader cumulates histograms (exporters/cumulative.ts).
  */
-export function bucketViews(histogramBuckets: Record<string, number[]>, cardinalityLimit: number): ViewOptions[] {
-  return Object.entries(histogramBuckets).map(([instrumentName, boundaries]) => ({
+export function bucketViews(config: Pick<OtelkitConfig, 'histogramBuckets' | 'cardinalityLimit'>, cumulated: boolean): ViewOptions[] {
+  return Object.entries(config.histogramBuckets).map(([instrumentName, boundaries]) => ({
     instrumentName,
     instrumentType: InstrumentType.HISTOGRAM,
     aggregation: { type: AggregationType.EXPLICIT_BUCKET_HISTOGRAM, options: { boundaries } },
-    aggregationCardinalityLimit: cardinalityLimit,
+    aggregationCardinalityLimit: sdkCycleLimit(cardinalityLimitFor(config, instrumentName), cumulated),
   }));
 }
 

@@ -1,13 +1,16 @@
 /**
  * Config -> resource, views and readers -> MeterProvider.
  */
-import { MeterProvider, type AggregationTemporality, type InstrumentType, type MetricReader } from '@opentelemetry/sdk-metrics';
+import { AggregationTemporality, InstrumentType, MeterProvider, type MetricReader } from '@opentelemetry/sdk-metrics';
 import { bucketViews } from './buckets.js';
 import type { OtelkitConfig } from './config/types.js';
 import { type CumulativePeriodicReader, createConsoleExporter, createOtlpExporter, periodicReader } from './exporters/otlp.js';
 import { PrometheusReader } from './exporters/prometheus-reader.js';
 import { createInstrumentationProducer } from './histograms/producer.js';
 import { buildResource } from './resource.js';
+
+/** A reader that says what it hands out, whatever it asks the SDK for. */
+type OutputReader = MetricReader & { outputTemporality(type: InstrumentType): AggregationTemporality };
 
 export interface BuiltProvider {
   provider: MeterProvider;
@@ -18,14 +21,14 @@ export interface BuiltProvider {
 }
 
 export function buildProvider(config: OtelkitConfig): BuiltProvider {
-  const readers: MetricReader[] = [];
+  const readers: (OutputReader)[] = [];
   const pushReaders: CumulativePeriodicReader[] = [];
   let prometheus: PrometheusReader | undefined;
   for (const name of config.exporters) {
     // Each reader also collects the cache/limiter/breaker duration histograms that
     // otelkit aggregates itself (histograms/).
     const producer = createInstrumentationProducer();
-    let reader: MetricReader & { outputTemporality(type: InstrumentType): AggregationTemporality };
+    let reader: OutputReader;
     if (name === 'prometheus') {
       reader = prometheus = new PrometheusReader({ unitSuffixes: config.prometheus.unitSuffixes, cardinalityLimit: config.cardinalityLimit, metricProducers: [producer] });
     } else {
@@ -42,7 +45,15 @@ export function buildProvider(config: OtelkitConfig): BuiltProvider {
   const provider = new MeterProvider({
     resource: buildResource(config.resourceAttributes),
     readers,
-    views: bucketViews(config.histogramBuckets, config.cardinalityLimit),
+    views: bucketViews(config, readers.some(cumulatesHistograms)),
   });
   return prometheus ? { provider, prometheus, pushReaders } : { provider, pushReaders };
+}
+
+/** True when the reader asks the SDK for delta histograms and hands out cumulative ones (it cumulates them itself). */
+function cumulatesHistograms(reader: OutputReader): boolean {
+  return (
+    reader.selectAggregationTemporality(InstrumentType.HISTOGRAM) === AggregationTemporality.DELTA &&
+    reader.outputTemporality(InstrumentType.HISTOGRAM) === AggregationTemporality.CUMULATIVE
+  );
 }

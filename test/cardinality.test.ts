@@ -33,7 +33,7 @@ beforeAll(async () => {
   ({ otel, receiver, url } = await registerBothExporters('cumulative', {
     cardinalityLimit: LIMIT,
     // A view: its storage is shared by both readers (MeterSharedState), unlike the others.
-    histogramBuckets: { 'viewed.latency': [1, 2, 3] },
+    histogramBuckets: { 'viewed.latency': [1, 2, 3], 'viewed.burst': [1, 2, 3] },
     serviceName: 'cardinality-test',
   }));
 });
@@ -161,6 +161,31 @@ describe('the cardinality limit holds across collections', () => {
       expect(record.points.reduce((s, p) => s + p.count!, 0)).toBe(records);
     }
   });
+
+  // The SDK fills its per-cycle storage in arrival order: with only the bare limit
+  // there, a burst of new attribute sets would push a known one into the SDK's
+  // overflow point before otelkit's cumulation sees it. A view carries its own limit
+  // (its storage is not the reader's), so it must get the same headroom.
+  for (const [kind, name, promName] of [
+    ['a histogram without a view', 'plain.burst', 'plain_burst_seconds'],
+    ['a view-configured histogram (histogramBuckets)', 'viewed.burst', 'viewed_burst_seconds'],
+  ] as const) {
+    it(`${kind}: attribute sets with their own series keep them through a burst of ${LIMIT} new ones in one interval`, async () => {
+      const histogram = meter().createHistogram(name, { unit: 's' });
+      for (let i = 0; i < LIMIT - 1; i++) histogram.record(0.5, { key: `k${i}` });
+      await collect();
+      // One interval: LIMIT new attribute sets first, then the known ones again.
+      for (let i = 0; i < LIMIT; i++) histogram.record(0.5, { key: `new${i}` });
+      for (let i = 0; i < LIMIT - 1; i++) histogram.record(0.5, { key: `k${i}` });
+      const { prom, otlp } = await collect();
+      for (let i = 0; i < LIMIT - 1; i++) expect(sampleValue(prom, `${promName}_count`, { key: `k${i}` }), `k${i}`).toBe(2);
+      expect(sampleValue(prom, `${promName}_count`, OVERFLOW)).toBe(LIMIT);
+      expect(findSamples(prom, `${promName}_count`)).toHaveLength(LIMIT);
+      const record = otlp(name);
+      for (let i = 0; i < LIMIT - 1; i++) expect(pointsMatching(record, { key: `k${i}` })[0]!.count, `k${i}`).toBe(2);
+      expect(record.points.filter((p) => isOverflow(p.attributes)).map((p) => p.count)).toEqual([LIMIT]);
+    });
+  }
 
   it('an up-down counter adds its deltas back up, past the limit too', async () => {
     const queue = meter().createUpDownCounter('queue.depth');

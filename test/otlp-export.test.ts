@@ -145,4 +145,20 @@ describe('OTLP and the process lifecycle', () => {
     child.kill('SIGTERM');
     await child.exited;
   });
+
+  it('a histogram named in OTELKIT_HISTOGRAM_BUCKETS stays explicit with exponential OTLP histograms (its boundaries are a view)', async () => {
+    const receiver = await startOtlpReceiver({ protocol: 'http/protobuf' });
+    const { child } = await runApp({
+      OTEL_METRICS_EXPORTER: 'otlp',
+      OTEL_EXPORTER_OTLP_METRICS_ENDPOINT: receiver.endpoint,
+      OTEL_METRIC_EXPORT_INTERVAL: '300',
+      OTEL_EXPORTER_OTLP_METRICS_DEFAULT_HISTOGRAM_AGGREGATION: 'base2_exponential_bucket_histogram',
+      OTELKIT_HISTOGRAM_BUCKETS: 'fixture.duration=1,2,3',
+    });
+    const first = await receiver.waitForMetric('fixture.duration', undefined, 10_000);
+    expect(first.type).toBe('histogram');
+    expect(first.points[0]).toMatchObject({ count: 2, sum: 3.2, explicitBounds: [1, 2, 3] });
+    child.kill('SIGTERM');
+    await child.exited;
+  });
 });

@@ -1,4 +1,5 @@
 import type { OtelkitConfig } from './types.js';
+import { DEFAULT_CARDINALITY_LIMIT } from '../series-policy.js';
 
 /** Paths the HTTP server instrumentation skips unless configured otherwise. */
 export const DEFAULT_EXCLUDED_PATHS = ['/metrics', '/health', '/healthz', '/livez', '/readyz', '/ping'];
@@ -29,7 +30,7 @@ export function defaultConfig(): OtelkitConfig {
     exportTimeoutMs: 30_000,
     logLevel: 'warn',
     histogramBuckets: {},
-    cardinalityLimit: 2000,
+    cardinalityLimit: DEFAULT_CARDINALITY_LIMIT,
     instrumentations: ['http-server', 'http-client', 'runtime'],
     http: { excludePaths: [...DEFAULT_EXCLUDED_PATHS], bodySizes: false, mode: 'diagnostics-channel' },
     shutdownTimeoutMs: 3_000,

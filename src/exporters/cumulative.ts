@@ -2,25 +2,37 @@
  * Delta -> cumulative conversion with a cardinality limit that holds across
  * collections.
  *
- * Why: the SDK (sdk-metrics 3.1) enforces the cardinality limit of a synchronous
- * instrument only within one collection cycle. With cumulative temporality its
- * TemporalMetricProcessor then merges every cycle's attribute sets into the
- * reported history without a cap, so a counter that keeps seeing new attribute
- * sets exports ever more series and the SDK's memory grows forever.
+ * The SDK behaviour this works around: @opentelemetry/sdk-metrics (3.1) applies the
+ * cardinality limit of a synchronous instrument only to its per-collection storage
+ * (DeltaMetricProcessor, since
+ * https://github.com/open-telemetry/opentelemetry-js/pull/5128, which closed
+ * https://github.com/open-telemetry/opentelemetry-js/issues/4095); with cumulative
+ * temporality its TemporalMetricProcessor then merges every cycle's attribute sets
+ * into the reported history without a cap, so a counter that keeps seeing new
+ * attribute sets exports ever more series and the SDK's memory grows forever. (No
+ * upstream issue for exactly this was found; those two are where the limit came
+ * from.) The metrics SDK spec asks for a cap on the cumulative series.
  *
  * So for the readers that export cumulative data (Prometheus; OTLP/console with a
  * cumulative preference), otelkit lets the SDK aggregate synchronous instruments
  * in DELTA (per-cycle storage, reset at every collection: bounded) and cumulates
- * here, per stream, with the cap the metrics SDK spec asks for: attribute sets
- * seen before the stream reached the limit keep their own series; measurements
- * for new ones fold into the single `otel.metric.overflow=true` point; limit N
- * means at most N points, the overflow point included.
+ * here, per stream, with the cap the spec asks for: attribute sets seen before
+ * the stream reached the limit keep their own series; measurements for new ones
+ * fold into the single `otel.metric.overflow=true` point; limit N means at most N
+ * points, the overflow point included. The SDK's per-cycle cap and the limit
+ * itself come from series-policy.ts.
  *
  * Asynchronous instruments stay cumulative in the SDK: their storage is already
  * bounded (the SDK's cumulative memo refuses new attribute sets past the limit)
  * and the SDK handles their counter resets. Metrics that arrive CUMULATIVE
- * (those, and otelkit's own duration histograms, see
- * src/histograms/) pass through untouched.
+ * (those, and otelkit's own duration histograms, see src/histograms/) pass
+ * through untouched.
+ *
+ * When this file can go: once the SDK caps the cumulative series of synchronous
+ * instruments itself (an attribute set seen before the limit keeps its series, new
+ * ones go to the overflow point, across collections). Then the readers ask the SDK
+ * for what the exporter wants, with the bare limit, and the first two tests of
+ * test/cardinality.test.ts must still pass without this file.
  */
 import type { Attributes, HrTime } from '@opentelemetry/api';
 import { millisToHrTime } from '@opentelemetry/core';
@@ -37,6 +49,7 @@ import {
   type ScopeMetrics,
 } from '@opentelemetry/sdk-metrics';
 import { OVERFLOW_ATTRIBUTES, OVERFLOW_KEY } from '../overflow.js';
+import { sdkCycleLimit } from '../series-policy.js';
 
 export type TemporalitySelector = (type: InstrumentType) => AggregationTemporality;
 
@@ -363,15 +376,9 @@ export class Cumulation {
     return this.converts(type) ? AggregationTemporality.DELTA : this.wanted(type);
   }
 
-  /**
-   * The SDK's per-cycle cap for the instruments otelkit cumulates is twice the
-   * limit: the SDK fills its per-cycle storage in arrival order, so with the bare
-   * limit a cycle with many new attribute sets would push an already-known one
-   * into the SDK's overflow point. The real cap is applied in `CumulativeState`;
-   * per-cycle memory stays O(limit).
-   */
+  /** The SDK's per-cycle cap: the limit, with headroom where otelkit cumulates (series-policy.ts says why). */
   sdkCardinalityLimit(type: InstrumentType): number {
-    return this.converts(type) ? Math.max(2 * this.limit, this.limit + 1) : this.limit;
+    return sdkCycleLimit(this.limit, this.converts(type));
   }
 
   /** Runs one collection and cumulates it; collections run one at a time, in order. */

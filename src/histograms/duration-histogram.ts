@@ -7,14 +7,16 @@
  * max, updated in place (local-series.ts). A MetricProducer, attached to every
  * reader by the core (producer.ts, see src/provider.ts), turns the live series into
  * standard explicit-bucket HistogramMetricData at collection: cumulative or delta,
- * whichever the reader selects for histograms. Bucket boundaries come from
- * `histogramBuckets[name]` in the config, else the seconds defaults.
+ * whichever the reader selects for histograms. Bucket boundaries and the cardinality
+ * limit come from series-policy.ts (`histogramBuckets[name]` in the config, else the
+ * seconds defaults); the series tables that create series per attribute set cap
+ * them at `cardinalityLimit`.
  *
  * When no producer is attached (a core without that hook), the series fall back
  * to a regular OTel histogram recorded with a pre-built attribute set.
  */
 import type { Attributes, Histogram, Meter } from '@opentelemetry/api';
-import { SECONDS_BUCKETS } from '../buckets.js';
+import { bucketsFor, cardinalityLimitFor } from '../series-policy.js';
 import type { OtelkitConfig } from '../config/types.js';
 import { LocalSeries, type DurationSeries } from './local-series.js';
 import { histogramRegistry } from './registry.js';
@@ -45,6 +47,8 @@ export class DurationHistogram {
   readonly name: string;
   readonly description: string;
   readonly boundaries: readonly number[];
+  /** At most this many series, the overflow one included, for callers that create series per attribute set. */
+  readonly cardinalityLimit: number;
   readonly live: () => Iterable<DurationSeries | undefined>;
   private readonly sdk: Histogram | undefined;
 
@@ -52,8 +56,8 @@ export class DurationHistogram {
     this.name = options.name;
     this.description = options.description;
     this.live = options.live;
-    const configured = config?.histogramBuckets?.[options.name];
-    this.boundaries = Object.freeze([...(Array.isArray(configured) && configured.length ? configured : SECONDS_BUCKETS)]);
+    this.boundaries = Object.freeze([...bucketsFor(config, options.name, 's')!]);
+    this.cardinalityLimit = cardinalityLimitFor(config, options.name);
     const reg = histogramRegistry();
     if (reg.producers > 0) {
       reg.histograms.add(this);
