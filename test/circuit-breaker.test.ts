@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { circuitBreaker, ConsecutiveBreaker, handleAll, timeout, TimeoutStrategy, wrap, BrokenCircuitError } from 'cockatiel';
 import CircuitBreaker from 'opossum';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished, vi } from 'vitest';
 import { instrumentCircuitBreaker, register, type OtelkitHandle } from '../src/index.js';
 import { promtoolCheckMetrics } from './helpers/prometheus.js';
 import { findSamples, parsePrometheus, sampleValue, scrape, type Sample } from './helpers/prom-text.js';
@@ -9,6 +9,8 @@ import { findSamples, parsePrometheus, sampleValue, scrape, type Sample } from '
 let otel: OtelkitHandle;
 let url: string;
 const read = async (): Promise<Sample[]> => parsePrometheus(await scrape(url));
+/** A scrape on a connection of its own: under a fake clock the client cannot tell when a kept-alive one expires. */
+const readFresh = async (): Promise<Sample[]> => parsePrometheus(await (await fetch(url, { headers: { connection: 'close' } })).text());
 
 const state = (s: Sample[], name: string) => sampleValue(s, 'circuit_breaker_state', { circuit_breaker_name: name });
 const current = (s: Sample[], name: string) =>
@@ -52,10 +54,13 @@ describe('instrumentCircuitBreaker: opossum', () => {
   });
 
   it('open on failures, rejects, half-open after resetTimeout, closed on success: states and transitions at each step', async () => {
+    // opossum's clock is faked: the breaker stays open until the test moves time past resetTimeout,
+    // however long the scrapes in between take.
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'Date'] });
     const breaker = new CircuitBreaker(action, { resetTimeout: 150, errorThresholdPercentage: 50, volumeThreshold: 3, timeout: false });
     try {
       instrumentCircuitBreaker(breaker, { name: 'db' });
-      let s = await read();
+      let s = await readFresh();
       expect(state(s, 'db')).toBe(0);
       expect(current(s, 'db')).toEqual({ closed: 1, open: 0, half_open: 0 });
       expect(transitions(s, 'db')).toEqual({});
@@ -65,25 +70,26 @@ describe('instrumentCircuitBreaker: opossum', () => {
       expect(breaker.opened).toBe(false); // volume 2 < 3
       await expect(breaker.fire('fail')).rejects.toThrow('downstream failed');
       expect(breaker.opened).toBe(true);
-      s = await read();
+      s = await readFresh();
       expect(state(s, 'db')).toBe(1);
       expect(current(s, 'db')).toEqual({ closed: 0, open: 1, half_open: 0 });
       expect(transitions(s, 'db')).toEqual({ 'closed>open': 1 });
 
       await expect(breaker.fire('ok')).rejects.toThrow('Breaker is open');
       await expect(breaker.fire('ok')).rejects.toThrow('Breaker is open');
-      s = await read();
+      s = await readFresh();
       expect(calls(s, 'db')).toEqual({ success: 1, failure: 2, timeout: 0, rejected: 2, fallback: 0 });
 
-      await sleep(250); // resetTimeout elapses: opossum goes half-open on its timer
+      expect(breaker.opened).toBe(true);
+      await vi.advanceTimersByTimeAsync(250); // resetTimeout elapses: opossum goes half-open on its timer
       expect(breaker.halfOpen).toBe(true);
-      s = await read();
+      s = await readFresh();
       expect(state(s, 'db')).toBe(0.5);
       expect(current(s, 'db')).toEqual({ closed: 0, open: 0, half_open: 1 });
       expect(transitions(s, 'db')).toEqual({ 'closed>open': 1, 'open>half_open': 1 });
 
       await expect(breaker.fire('ok')).resolves.toBe('done:ok');
-      s = await read();
+      s = await readFresh();
       expect(state(s, 'db')).toBe(0);
       expect(current(s, 'db')).toEqual({ closed: 1, open: 0, half_open: 0 });
       expect(transitions(s, 'db')).toEqual({ 'closed>open': 1, 'open>half_open': 1, 'half_open>closed': 1 });
@@ -92,6 +98,7 @@ describe('instrumentCircuitBreaker: opossum', () => {
       expect(durationCount(s, 'db')).toBe(4);
     } finally {
       breaker.shutdown();
+      vi.useRealTimers();
     }
   });
 
@@ -100,14 +107,16 @@ describe('instrumentCircuitBreaker: opossum', () => {
     breaker.fallback(() => 'fallback-value');
     try {
       instrumentCircuitBreaker(breaker, { name: 'slow' });
+      const t0 = performance.now();
       await expect(breaker.fire('slow')).resolves.toBe('fallback-value');
       await expect(breaker.fire('fail')).resolves.toBe('fallback-value');
+      const elapsed = (performance.now() - t0) / 1000;
       const s = await read();
       expect(calls(s, 'slow')).toEqual({ success: 0, failure: 1, timeout: 1, rejected: 0, fallback: 2 });
       expect(durationCount(s, 'slow')).toBe(2);
       const sum = sampleValue(s, 'circuit_breaker_call_duration_seconds_sum', { circuit_breaker_name: 'slow' });
-      expect(sum).toBeGreaterThanOrEqual(0.045);
-      expect(sum).toBeLessThan(1);
+      expect(sum).toBeGreaterThanOrEqual(0.045); // the 50 ms timeout, in seconds
+      expect(sum).toBeLessThanOrEqual(elapsed + 0.002); // both calls, within the time the test saw them take (ms rounding)
     } finally {
       breaker.shutdown();
     }
@@ -134,32 +143,35 @@ describe('instrumentCircuitBreaker: opossum', () => {
 
 describe('instrumentCircuitBreaker: cockatiel', () => {
   it('open after consecutive failures, rejects, half-open after halfOpenAfter, closed on success', async () => {
+    // cockatiel reads Date.now(): faked, the breaker stays open until the test moves time past halfOpenAfter.
+    vi.useFakeTimers({ toFake: ['Date'] });
+    onTestFinished(() => void vi.useRealTimers());
     const policy = circuitBreaker(handleAll, { halfOpenAfter: 150, breaker: new ConsecutiveBreaker(2) });
     instrumentCircuitBreaker(policy, { name: 'api' });
     await expect(policy.execute(() => action('ok'))).resolves.toBe('done:ok');
     await expect(policy.execute(() => action('fail'))).rejects.toThrow('downstream failed');
-    let s = await read();
+    let s = await readFresh();
     expect(state(s, 'api')).toBe(0);
     await expect(policy.execute(() => action('fail'))).rejects.toThrow('downstream failed');
-    s = await read();
+    s = await readFresh();
     expect(state(s, 'api')).toBe(1);
     expect(current(s, 'api')).toEqual({ closed: 0, open: 1, half_open: 0 });
     expect(transitions(s, 'api')).toEqual({ 'closed>open': 1 });
 
     await expect(policy.execute(() => action('ok'))).rejects.toBeInstanceOf(BrokenCircuitError);
-    s = await read();
+    s = await readFresh();
     expect(calls(s, 'api')).toEqual({ success: 1, failure: 2, timeout: 0, rejected: 1, fallback: 0 });
 
-    await sleep(200);
+    vi.advanceTimersByTime(200);
     // cockatiel moves to half-open lazily, on the first call after halfOpenAfter.
     let seenHalfOpen: number | undefined;
     const result = policy.execute(async () => {
-      seenHalfOpen = state(await read(), 'api');
+      seenHalfOpen = state(await readFresh(), 'api');
       return action('ok');
     });
     await expect(result).resolves.toBe('done:ok');
     expect(seenHalfOpen).toBe(0.5);
-    s = await read();
+    s = await readFresh();
     expect(state(s, 'api')).toBe(0);
     expect(transitions(s, 'api')).toEqual({ 'closed>open': 1, 'open>half_open': 1, 'half_open>closed': 1 });
     expect(calls(s, 'api')).toEqual({ success: 2, failure: 2, timeout: 0, rejected: 1, fallback: 0 });

@@ -53,7 +53,9 @@ describe.each([
 ])('%s under the preload', (_name, fixture) => {
   it('counts each request once per route template and status; 404s, excluded paths and scrapes add nothing', async () => {
     const app = await startFixture(fixture);
+    const t0 = performance.now();
     const statuses = await send(app.appUrl, SEQUENCE);
+    const elapsed = (performance.now() - t0) / 1000;
     expect(statuses.slice(0, 12)).toEqual([200, 200, 200, 201, 500, 500, 200, 200, 200, 200, 200, 200]);
     expect(statuses.slice(15)).toEqual(Array(26).fill(404));
     await scrape(app.metricsUrl);
@@ -61,11 +63,12 @@ describe.each([
     const text = await scrape(app.metricsUrl);
 
     expect(seriesOf(text, 'http_server_request_duration_seconds_count')).toEqual(EXPECTED_COUNTS);
-    // Buckets agree with the count; durations are positive and small.
+    // Buckets agree with the count; durations are positive, and the requests of a series (sent one
+    // after another) took no longer than the client saw them all take.
     expect(seriesOf(text, 'http_server_request_duration_seconds_bucket', [], { le: '+Inf' })).toEqual(EXPECTED_COUNTS);
     for (const [key, sum] of Object.entries(seriesOf(text, 'http_server_request_duration_seconds_sum'))) {
       expect(sum, key).toBeGreaterThan(0);
-      expect(sum, key).toBeLessThan(5);
+      expect(sum, key).toBeLessThanOrEqual(elapsed);
     }
     // Nothing in flight once every response is done.
     expect(seriesOf(text, 'http_server_active_requests')).toEqual({
