@@ -327,12 +327,17 @@ describe('OTLP receiver with an exporter configured only by OTEL_* env, in a chi
     import { MeterProvider, PeriodicExportingMetricReader } from '@opentelemetry/sdk-metrics';
     import { detectResources, envDetector } from '@opentelemetry/resources';
     const proto = process.env.OTEL_EXPORTER_OTLP_PROTOCOL;
-    const mod = proto === 'grpc' ? '@opentelemetry/exporter-metrics-otlp-grpc'
-      : proto === 'http/json' ? '@opentelemetry/exporter-metrics-otlp-http' : '@opentelemetry/exporter-metrics-otlp-proto';
-    const { OTLPMetricExporter } = await import(mod);
+    const mod = { grpc: 'grpc', 'http/json': 'http' }[proto] ?? 'proto';
+    const { OTLPMetricExporter } = await import('@opentelemetry/exporter-metrics-otlp-' + mod);
     // sdk-metrics 3.x: MeterProvider's default resource does not read OTEL_SERVICE_NAME / OTEL_RESOURCE_ATTRIBUTES.
-    const provider = new MeterProvider({ resource: detectResources({ detectors: [envDetector] }), readers: [new PeriodicExportingMetricReader({ exporter: new OTLPMetricExporter(), exportIntervalMillis: 60000 })] });
-    provider.getMeter('child').createCounter('child.count').add(4, { leaked: String(Object.keys(process.env).filter((k) => k.startsWith('OTEL_') && !['OTEL_EXPORTER_OTLP_PROTOCOL', 'OTEL_EXPORTER_OTLP_ENDPOINT', 'OTEL_EXPORTER_OTLP_HEADERS', 'OTEL_EXPORTER_OTLP_COMPRESSION', 'OTEL_SERVICE_NAME'].includes(k)).length) });
+    const provider = new MeterProvider({
+      resource: detectResources({ detectors: [envDetector] }),
+      readers: [new PeriodicExportingMetricReader({ exporter: new OTLPMetricExporter(), exportIntervalMillis: 60000 })],
+    });
+    const asked = ['PROTOCOL', 'ENDPOINT', 'HEADERS', 'COMPRESSION'].map((k) => 'OTEL_EXPORTER_OTLP_' + k);
+    asked.push('OTEL_SERVICE_NAME');
+    const leaked = Object.keys(process.env).filter((k) => k.startsWith('OTEL_') && !asked.includes(k));
+    provider.getMeter('child').createCounter('child.count').add(4, { leaked: String(leaked.length) });
     setInterval(() => {}, 1000); // keep alive until signalled (the reader's timer is unref'd)
     process.on('SIGTERM', async () => { await provider.shutdown(); console.log('bye'); process.exit(0); });
     console.log(JSON.stringify({ ready: true, pid: process.pid })); // only once the handler is in place
