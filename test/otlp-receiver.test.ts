@@ -12,11 +12,9 @@ import { OTLPMetricExporter as ProtoExporter } from '@opentelemetry/exporter-met
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { MeterProvider, PeriodicExportingMetricReader, type PushMetricExporter } from '@opentelemetry/sdk-metrics';
 import { afterEach, describe, expect, it, onTestFinished } from 'vitest';
+import { decodeMetrics, ExportMetricsServiceRequest } from './helpers/otlp/decode.js';
 import {
   closeAllReceivers,
-  decodeJsonRequest,
-  ExportMetricsServiceRequest,
-  flattenMetrics,
   pointsMatching,
   startOtlpReceiver,
   type OtlpProtocol,
@@ -88,7 +86,9 @@ const PROTOCOLS: OtlpProtocol[] = ['http/protobuf', 'http/json', 'grpc'];
 describe.each(PROTOCOLS)('OTLP receiver over %s with the real exporter', (protocol) => {
   it('decodes counters, histograms, up-down counters, gauges and resource/scope; records headers', async () => {
     const receiver = await startOtlpReceiver({ protocol });
-    expect(receiver.endpoint).toMatch(protocol === 'grpc' ? /^http:\/\/127\.0\.0\.1:\d+$/ : /^http:\/\/127\.0\.0\.1:\d+\/v1\/metrics$/);
+    expect(receiver.endpoint).toMatch(
+      protocol === 'grpc' ? /^http:\/\/127\.0\.0\.1:\d+$/ : /^http:\/\/127\.0\.0\.1:\d+\/v1\/metrics$/,
+    );
     const provider = providerFor(receiver, { headers: { 'x-otelkit-test': 'token-123' } });
     record(provider);
     await provider.forceFlush();
@@ -225,65 +225,96 @@ describe('OTLP receiver HTTP edge cases', () => {
       body: new Uint8Array([0xff, 0xff, 0xff]),
     });
     expect(garbage.status).toBe(400);
-    expect(receiver.errors.map((e) => e.message).join('\n')).toMatch(/unexpected path \/v1\/traces[\s\S]*cannot decode/);
+    expect(receiver.errors.map((e) => e.message).join('\n')).toMatch(
+      /unexpected path \/v1\/traces[\s\S]*cannot decode/,
+    );
     expect(receiver.requests).toHaveLength(0);
   });
 
-  it('replies with a decodable ExportMetricsServiceResponse, including partial success', async () => {
-    const receiver = await startOtlpReceiver({
-      protocol: 'http/protobuf',
-      respond: () => ({ partialSuccess: { rejectedDataPoints: 2, errorMessage: 'two dropped' } }),
+  it("replies with an empty ExportMetricsServiceResponse in the request's own encoding", async () => {
+    const receiver = await startOtlpReceiver({ protocol: 'http/protobuf' });
+    const body = ExportMetricsServiceRequest.encode(
+      ExportMetricsServiceRequest.fromObject({ resourceMetrics: [] }),
+    ).finish();
+    const res = await fetch(receiver.endpoint, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-protobuf' },
+      body,
     });
-    const body = ExportMetricsServiceRequest.encode(ExportMetricsServiceRequest.fromObject({ resourceMetrics: [] })).finish();
-    const res = await fetch(receiver.endpoint, { method: 'POST', headers: { 'content-type': 'application/x-protobuf' }, body });
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toBe('application/x-protobuf');
-    const { ExportMetricsServiceResponse } = await import('./helpers/otlp-receiver.js');
-    const decoded = ExportMetricsServiceResponse.toObject(ExportMetricsServiceResponse.decode(new Uint8Array(await res.arrayBuffer())), {
-      longs: Number,
-    });
-    expect(decoded).toEqual({ partialSuccess: { rejectedDataPoints: 2, errorMessage: 'two dropped' } });
+    expect((await res.arrayBuffer()).byteLength).toBe(0); // an empty message is zero bytes
 
-    const jsonRes = await fetch(receiver.endpoint, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
-    expect(await jsonRes.json()).toEqual({ partialSuccess: { rejectedDataPoints: 2, errorMessage: 'two dropped' } });
+    const jsonRes = await fetch(receiver.endpoint, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{}',
+    });
+    expect(jsonRes.headers.get('content-type')).toBe('application/json');
+    expect(await jsonRes.json()).toEqual({});
+    expect(receiver.requests.map((r) => r.protocol)).toEqual(['http/protobuf', 'http/json']);
   });
 
-  it('normalizes OTLP/JSON: hex ids, string int64s and enum names become bytes and numbers', () => {
-    const { body } = decodeJsonRequest(
-      JSON.stringify({
-        resourceMetrics: [
-          {
-            resource: { attributes: [{ key: 'service.name', value: { stringValue: 'svc' } }] },
-            scopeMetrics: [
-              {
-                scope: { name: 's' },
-                metrics: [
-                  {
-                    name: 'm',
-                    sum: {
-                      aggregationTemporality: 'AGGREGATION_TEMPORALITY_DELTA',
-                      isMonotonic: true,
-                      dataPoints: [
-                        {
-                          asInt: '9007199254740',
-                          timeUnixNano: '1700000000000000000',
-                          attributes: [{ key: 'n', value: { intValue: '42' } }],
-                          exemplars: [{ asDouble: 1, traceId: '0af7651916cd43dd8448eb211c80319c', spanId: 'b7ad6b7169203331' }],
-                        },
-                      ],
-                    },
+  it('decodes OTLP/JSON (string int64s, enum names) to the same records as the protobuf encoding', () => {
+    const request = {
+      resourceMetrics: [
+        {
+          resource: { attributes: [{ key: 'service.name', value: { stringValue: 'svc' } }] },
+          scopeMetrics: [
+            {
+              scope: { name: 's' },
+              metrics: [
+                {
+                  name: 'm',
+                  sum: {
+                    aggregationTemporality: 'AGGREGATION_TEMPORALITY_DELTA',
+                    isMonotonic: true,
+                    dataPoints: [
+                      {
+                        asInt: '9007199254740',
+                        timeUnixNano: '1700000000000000000',
+                        attributes: [
+                          { key: 'n', value: { intValue: '42' } },
+                          {
+                            key: 'list',
+                            value: { arrayValue: { values: [{ boolValue: true }, { doubleValue: 0.5 }] } },
+                          },
+                        ],
+                      },
+                    ],
                   },
-                ],
-              },
-            ],
-          },
-        ],
-      }),
-    );
-    const [m] = flattenMetrics(body);
-    expect(m).toMatchObject({ name: 'm', type: 'sum', temporality: 'delta', resource: { 'service.name': 'svc' } });
-    expect(m!.points[0]).toMatchObject({ value: 9007199254740, isInt: true, attributes: { n: 42 }, timeUnixNano: 1.7e18 });
-    expect(m!.points[0]!.exemplars![0]).toMatchObject({ traceId: '0af7651916cd43dd8448eb211c80319c', spanId: 'b7ad6b7169203331' });
+                },
+                // A histogram point that saw nothing: zero fields still read as 0, unset sum/min/max stay absent.
+                { name: 'h', histogram: { aggregationTemporality: 2, dataPoints: [{ explicitBounds: [1] }] } },
+              ],
+            },
+          ],
+        },
+      ],
+    };
+    const fromJson = decodeMetrics(Buffer.from(JSON.stringify(request)), true);
+    const bytes = ExportMetricsServiceRequest.encode(ExportMetricsServiceRequest.fromObject(request)).finish();
+    expect(decodeMetrics(bytes, false)).toEqual(fromJson);
+
+    const [m, h] = fromJson;
+    expect(m).toMatchObject({
+      name: 'm',
+      type: 'sum',
+      temporality: 'delta',
+      isMonotonic: true,
+      resource: { 'service.name': 'svc' },
+    });
+    expect(m!.points[0]).toMatchObject({
+      value: 9007199254740,
+      isInt: true,
+      timeUnixNano: 1.7e18,
+      startTimeUnixNano: 0,
+    });
+    expect(m!.points[0]!.attributes).toEqual({ n: 42, list: [true, 0.5] });
+    expect(h).toMatchObject({ type: 'histogram', temporality: 'cumulative' });
+    expect(h!.points[0]).toMatchObject({ count: 0, bucketCounts: [], explicitBounds: [1] });
+    expect(h!.points[0]).not.toHaveProperty('sum');
+    expect(() => decodeMetrics(Buffer.from('{"resourceMetrics": 1}'), true)).toThrow();
   });
 });
 
@@ -296,12 +327,17 @@ describe('OTLP receiver with an exporter configured only by OTEL_* env, in a chi
     import { MeterProvider, PeriodicExportingMetricReader } from '@opentelemetry/sdk-metrics';
     import { detectResources, envDetector } from '@opentelemetry/resources';
     const proto = process.env.OTEL_EXPORTER_OTLP_PROTOCOL;
-    const mod = proto === 'grpc' ? '@opentelemetry/exporter-metrics-otlp-grpc'
-      : proto === 'http/json' ? '@opentelemetry/exporter-metrics-otlp-http' : '@opentelemetry/exporter-metrics-otlp-proto';
-    const { OTLPMetricExporter } = await import(mod);
+    const mod = { grpc: 'grpc', 'http/json': 'http' }[proto] ?? 'proto';
+    const { OTLPMetricExporter } = await import('@opentelemetry/exporter-metrics-otlp-' + mod);
     // sdk-metrics 3.x: MeterProvider's default resource does not read OTEL_SERVICE_NAME / OTEL_RESOURCE_ATTRIBUTES.
-    const provider = new MeterProvider({ resource: detectResources({ detectors: [envDetector] }), readers: [new PeriodicExportingMetricReader({ exporter: new OTLPMetricExporter(), exportIntervalMillis: 60000 })] });
-    provider.getMeter('child').createCounter('child.count').add(4, { leaked: String(Object.keys(process.env).filter((k) => k.startsWith('OTEL_') && !['OTEL_EXPORTER_OTLP_PROTOCOL', 'OTEL_EXPORTER_OTLP_ENDPOINT', 'OTEL_EXPORTER_OTLP_HEADERS', 'OTEL_EXPORTER_OTLP_COMPRESSION', 'OTEL_SERVICE_NAME'].includes(k)).length) });
+    const provider = new MeterProvider({
+      resource: detectResources({ detectors: [envDetector] }),
+      readers: [new PeriodicExportingMetricReader({ exporter: new OTLPMetricExporter(), exportIntervalMillis: 60000 })],
+    });
+    const asked = ['PROTOCOL', 'ENDPOINT', 'HEADERS', 'COMPRESSION'].map((k) => 'OTEL_EXPORTER_OTLP_' + k);
+    asked.push('OTEL_SERVICE_NAME');
+    const leaked = Object.keys(process.env).filter((k) => k.startsWith('OTEL_') && !asked.includes(k));
+    provider.getMeter('child').createCounter('child.count').add(4, { leaked: String(leaked.length) });
     setInterval(() => {}, 1000); // keep alive until signalled (the reader's timer is unref'd)
     process.on('SIGTERM', async () => { await provider.shutdown(); console.log('bye'); process.exit(0); });
     console.log(JSON.stringify({ ready: true, pid: process.pid })); // only once the handler is in place
