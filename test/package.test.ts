@@ -13,7 +13,7 @@ describe('package', () => {
     const result = spawnSync(process.execPath, [tsc, '-p', 'test/fixtures/consumer-types/tsconfig.json'], { cwd: root, encoding: 'utf8' });
     expect(result.stdout + result.stderr).toBe('');
     expect(result.status).toBe(0);
-  }, 120_000); // a full tsc run: ~15 s alone on two cores, twice that beside the rest of the suite
+  });
 
   it('import and require of otelkit share one registration', () => {
     const script = `
