@@ -32,7 +32,7 @@
  * instruments itself (an attribute set seen before the limit keeps its series, new
  * ones go to the overflow point, across collections). Then the readers ask the SDK
  * for what the exporter wants, with the bare limit, and the first two tests of
- * test/cardinality.test.ts must still pass without this file.
+ * test/e2e/cardinality.test.ts must still pass without this file.
  */
 import type { Attributes, HrTime } from '@opentelemetry/api';
 import { millisToHrTime } from '@opentelemetry/core';

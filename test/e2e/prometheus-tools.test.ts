@@ -6,7 +6,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { hasPrometheus, hasPromtool, promtoolCheckMetrics, startPrometheus, stopAllPrometheus } from './helpers/prometheus.js';
+import { hasPrometheus, hasPromtool, promtoolCheckMetrics, startPrometheus, stopAllPrometheus } from '../helpers/prometheus.js';
 
 const GOOD = `# HELP demo_requests_total Requests served.
 # TYPE demo_requests_total counter

@@ -2,10 +2,10 @@
 // collected through its MetricProducer by a cumulative and a delta reader at once.
 import { AggregationTemporality, DataPointType, MeterProvider, MetricReader, type HistogramMetricData } from '@opentelemetry/sdk-metrics';
 import { describe, expect, it } from 'vitest';
-import { defaultConfig } from '../src/config/defaults.js';
-import { publishMeter } from '../src/meter-handoff.js';
-import { createInstrumentationProducer } from '../src/histograms/producer.js';
-import { instrumentCircuitBreaker, instrumentRateLimiter } from '../src/index.js';
+import { defaultConfig } from '../../src/config/defaults.js';
+import { publishMeter } from '../../src/meter-handoff.js';
+import { createInstrumentationProducer } from '../../src/histograms/producer.js';
+import { instrumentCircuitBreaker, instrumentRateLimiter } from '../../src/index.js';
 
 class TestReader extends MetricReader {
   protected override async onForceFlush(): Promise<void> {}

@@ -5,10 +5,10 @@ import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { startChild, stopAll } from './helpers/child.js';
-import { findSamples, sampleValue, scrape } from './helpers/prom-text.js';
+import { startChild, stopAll } from '../helpers/child.js';
+import { findSamples, sampleValue, scrape } from '../helpers/prom-text.js';
 
-const root = join(import.meta.dirname, '..');
+const root = join(import.meta.dirname, '../..');
 const fixture = join(root, 'test/fixtures/core-app');
 const baseEnv = { OTEL_EXPORTER_PROMETHEUS_HOST: '127.0.0.1', OTEL_EXPORTER_PROMETHEUS_PORT: '0', OTELKIT_INSTRUMENTATIONS: 'none' };
 

@@ -2,10 +2,10 @@
 // Prometheus scrape (cumulative) of one registration: the duration histograms otelkit
 // aggregates itself arrive as standard histograms on both, with the right temporality.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { instrumentCircuitBreaker, instrumentRateLimiter, type OtelkitHandle } from '../src/index.js';
-import { registerBothExporters } from './helpers/both-exporters.js';
-import { closeAllReceivers, pointsMatching, type OtlpReceiver } from './helpers/otlp-receiver.js';
-import { sampleValue, scrape } from './helpers/prom-text.js';
+import { instrumentCircuitBreaker, instrumentRateLimiter, type OtelkitHandle } from '../../src/index.js';
+import { registerBothExporters } from '../helpers/both-exporters.js';
+import { closeAllReceivers, pointsMatching, type OtlpReceiver } from '../helpers/otlp-receiver.js';
+import { sampleValue, scrape } from '../helpers/prom-text.js';
 
 const SECONDS = [0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10];
 let otel: OtelkitHandle;

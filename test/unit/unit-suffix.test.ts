@@ -1,7 +1,7 @@
 import { AggregationTemporality, DataPointType, type MetricData, type ResourceMetrics } from '@opentelemetry/sdk-metrics';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { describe, expect, it } from 'vitest';
-import { unitSuffix, withUnitSuffixes } from '../src/exporters/unit-suffix.js';
+import { unitSuffix, withUnitSuffixes } from '../../src/exporters/unit-suffix.js';
 
 describe('unitSuffix (OpenTelemetry -> Prometheus unit words)', () => {
   it.each([

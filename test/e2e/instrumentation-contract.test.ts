@@ -2,7 +2,7 @@
 // the same rejection reason, and a rejection the app never handles still surfaces
 // as `unhandledRejection` (a handler on the caller's promise would swallow it).
 import { describe, expect, it } from 'vitest';
-import { startChild, stopAll } from './helpers/child.js';
+import { startChild, stopAll } from '../helpers/child.js';
 import { afterEach } from 'vitest';
 
 afterEach(() => stopAll());

@@ -1,13 +1,15 @@
 // OTLP export through register(), checked by decoding what arrives at a local
 // receiver with the official OTLP protobuf definitions, and the shutdown flush:
 // the final export arrives and the process ends as it would without otelkit.
+// The exporter packages load in the export thread only, never on the app's thread.
+import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { startChild, stopAll } from './helpers/child.js';
-import { closeAllReceivers, pointsMatching, startOtlpReceiver, type OtlpProtocol } from './helpers/otlp-receiver.js';
-import { sampleValue, scrape } from './helpers/prom-text.js';
+import { startChild, stopAll } from '../helpers/child.js';
+import { closeAllReceivers, pointsMatching, startOtlpReceiver, type OtlpProtocol } from '../helpers/otlp-receiver.js';
+import { sampleValue, scrape } from '../helpers/prom-text.js';
 
-const fixture = join(import.meta.dirname, 'fixtures/core-app');
+const fixture = join(import.meta.dirname, '../fixtures/core-app');
 const SECONDS = [0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10];
 
 afterEach(async () => {
@@ -160,5 +162,22 @@ describe('OTLP and the process lifecycle', () => {
     expect(first.points[0]).toMatchObject({ count: 2, sum: 3.2, explicitBounds: [1, 2, 3] });
     child.kill('SIGTERM');
     await child.exited;
+  });
+});
+
+describe('OTLP exporter packages', () => {
+  it('the app thread loads no exporter package, with or without OTLP (they load in the export thread)', () => {
+    const loaded = (env: Record<string, string>): string[] => {
+      const code = `setTimeout(() => { console.log(JSON.stringify([...new Set(Object.keys(require.cache).map((k) => /exporter-metrics-otlp-[a-z]+/.exec(k)?.[0]).filter(Boolean))].sort())); process.exit(0); }, 300);`;
+      const out = execFileSync(process.execPath, ['--require', 'otelkit/register', '-e', code], {
+        env: { ...process.env, OTEL_EXPORTER_PROMETHEUS_HOST: '127.0.0.1', OTEL_EXPORTER_PROMETHEUS_PORT: '0', OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:9', OTELKIT_SHUTDOWN_TIMEOUT: '200', ...env },
+        encoding: 'utf8',
+        timeout: 20_000,
+      });
+      return JSON.parse(out.trim().split('\n').pop()!);
+    };
+    expect(loaded({})).toEqual([]);
+    expect(loaded({ OTEL_METRICS_EXPORTER: 'otlp', OTEL_EXPORTER_OTLP_METRICS_PROTOCOL: 'grpc' })).toEqual([]);
+    expect(loaded({ OTEL_METRICS_EXPORTER: 'otlp' })).toEqual([]);
   });
 });

@@ -1,7 +1,7 @@
 // otelkit's diag logger and the app's own: a logger the app registered is kept,
 // and replacing otelkit's (the preload's) later prints no warning of otelkit's.
 import { afterEach, describe, expect, it } from 'vitest';
-import { startChild, stopAll } from './helpers/child.js';
+import { startChild, stopAll } from '../helpers/child.js';
 
 afterEach(() => stopAll());
 

@@ -2,12 +2,12 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { loadConfig } from '../src/config/index.js';
-import { defaultConfig } from '../src/config/defaults.js';
-import { resolveConfig } from '../src/config/resolve.js';
-import { SETTINGS } from '../src/config/settings.js';
-import { OTELKIT_VERSION } from '../src/version.js';
-import pkg from '../package.json' with { type: 'json' };
+import { loadConfig } from '../../src/config/index.js';
+import { defaultConfig } from '../../src/config/defaults.js';
+import { resolveConfig } from '../../src/config/resolve.js';
+import { SETTINGS } from '../../src/config/settings.js';
+import { OTELKIT_VERSION } from '../../src/version.js';
+import pkg from '../../package.json' with { type: 'json' };
 
 const emptyDir = () => mkdtempSync(join(tmpdir(), 'otelkit-cfg-'));
 
@@ -162,8 +162,8 @@ it('the version constant matches package.json', () => {
 
 it('the README documents every variable otelkit reads', async () => {
   const { readFileSync } = await import('node:fs');
-  const { SPECIAL_ENV } = await import('../src/config/settings.js');
-  const readme = readFileSync(join(import.meta.dirname, '../README.md'), 'utf8');
+  const { SPECIAL_ENV } = await import('../../src/config/settings.js');
+  const readme = readFileSync(join(import.meta.dirname, '../../README.md'), 'utf8');
   const documented = new Set([...readme.matchAll(/^\| `([A-Z_]+)`(?:, `([A-Z_]+)`)?/gm)].flatMap((m) => [m[1], m[2]]).filter(Boolean));
   const read = [...SETTINGS.flatMap((s) => s.env), ...Object.values(SPECIAL_ENV)];
   expect(read.filter((name) => !documented.has(name))).toEqual([]);

@@ -12,15 +12,15 @@ import { OTLPMetricExporter as ProtoExporter } from '@opentelemetry/exporter-met
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { MeterProvider, PeriodicExportingMetricReader, type PushMetricExporter } from '@opentelemetry/sdk-metrics';
 import { afterEach, describe, expect, it, onTestFinished } from 'vitest';
-import { decodeMetrics, ExportMetricsServiceRequest } from './helpers/otlp/decode.js';
+import { decodeMetrics, ExportMetricsServiceRequest } from '../helpers/otlp/decode.js';
 import {
   closeAllReceivers,
   pointsMatching,
   startOtlpReceiver,
   type OtlpProtocol,
   type OtlpReceiver,
-} from './helpers/otlp-receiver.js';
-import { startChild, stopAll } from './helpers/child.js';
+} from '../helpers/otlp-receiver.js';
+import { startChild, stopAll } from '../helpers/child.js';
 
 afterEach(() => closeAllReceivers());
 

@@ -3,11 +3,11 @@ import { createCache } from 'cache-manager';
 import Keyv from 'keyv';
 import { LRUCache } from 'lru-cache';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { instrumentCache, lruCacheDispose, register, type OtelkitHandle } from '../src/index.js';
-import { otelkitState } from '../src/state.js';
-import { noopInstrumentation } from '../src/instrumentation.js';
-import { promtoolCheckMetrics } from './helpers/prometheus.js';
-import { findSamples, parsePrometheus, sampleValue, scrape, type Sample } from './helpers/prom-text.js';
+import { instrumentCache, lruCacheDispose, register, type OtelkitHandle } from '../../src/index.js';
+import { otelkitState } from '../../src/state.js';
+import { noopInstrumentation } from '../../src/instrumentation.js';
+import { promtoolCheckMetrics } from '../helpers/prometheus.js';
+import { findSamples, parsePrometheus, sampleValue, scrape, type Sample } from '../helpers/prom-text.js';
 
 let otel: OtelkitHandle;
 let url: string;

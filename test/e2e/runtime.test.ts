@@ -2,12 +2,12 @@
 // values; groups can be started on their own; the names of the instrumentation
 // list map onto groups.
 import { afterAll, describe, expect, it } from 'vitest';
-import { register } from '../src/index.js';
-import { runtimeGroups } from '../src/instrumentations.js';
-import { instrumentRuntime } from '../instrumentations/runtime.js';
-import { stopAll } from './helpers/child.js';
-import { findSamples, parsePrometheus, sampleValue, scrape } from './helpers/prom-text.js';
-import { families, startFixture } from './fixtures/http-harness.js';
+import { register } from '../../src/index.js';
+import { runtimeGroups } from '../../src/instrumentations.js';
+import { instrumentRuntime } from '../../instrumentations/runtime.js';
+import { stopAll } from '../helpers/child.js';
+import { findSamples, parsePrometheus, sampleValue, scrape } from '../helpers/prom-text.js';
+import { families, startFixture } from '../fixtures/http-harness.js';
 
 afterAll(() => stopAll());
 

@@ -2,9 +2,9 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { circuitBreaker, ConsecutiveBreaker, handleAll, timeout, TimeoutStrategy, wrap, BrokenCircuitError } from 'cockatiel';
 import CircuitBreaker from 'opossum';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished, vi } from 'vitest';
-import { instrumentCircuitBreaker, register, type OtelkitHandle } from '../src/index.js';
-import { promtoolCheckMetrics } from './helpers/prometheus.js';
-import { findSamples, parsePrometheus, sampleValue, scrape, type Sample } from './helpers/prom-text.js';
+import { instrumentCircuitBreaker, register, type OtelkitHandle } from '../../src/index.js';
+import { promtoolCheckMetrics } from '../helpers/prometheus.js';
+import { findSamples, parsePrometheus, sampleValue, scrape, type Sample } from '../helpers/prom-text.js';
 
 let otel: OtelkitHandle;
 let url: string;
