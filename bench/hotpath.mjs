@@ -14,13 +14,23 @@ import { EventEmitter } from 'node:events';
 import { LRUCache } from 'lru-cache';
 import client from 'prom-client';
 import { metrics } from '@opentelemetry/api';
-import { register, instrumentCache, lruCacheDispose, instrumentCircuitBreaker, instrumentRateLimiter } from '../dist/index.js';
+import {
+  register,
+  instrumentCache,
+  lruCacheDispose,
+  instrumentCircuitBreaker,
+  instrumentRateLimiter,
+} from '../dist/index.js';
 import { median } from './shared.mjs';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 15);
 const TARGET_MS = Number(process.env.BENCH_CASE_MS ?? 12);
 
-const otel = register({ prometheus: { host: '127.0.0.1', port: 0 }, instrumentations: [], serviceName: 'bench-hotpath' });
+const otel = register({
+  prometheus: { host: '127.0.0.1', port: 0 },
+  instrumentations: [],
+  serviceName: 'bench-hotpath',
+});
 await otel.ready;
 const meter = metrics.getMeter('bench');
 
@@ -31,7 +41,12 @@ const MISS_KEYS = KEYS.map((k) => `${k}-absent`);
 // ---- references ------------------------------------------------------------
 const floorMap = new Map([['users|hit', 0]]);
 const promCounter = new client.Counter({ name: 'bench_cache_gets', help: 'h', labelNames: ['cache', 'result'] });
-const promHistogram = new client.Histogram({ name: 'bench_wait_seconds', help: 'h', labelNames: ['limiter'], buckets: [0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10] });
+const promHistogram = new client.Histogram({
+  name: 'bench_wait_seconds',
+  help: 'h',
+  labelNames: ['limiter'],
+  buckets: [0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10],
+});
 const otelCounter = meter.createCounter('bench.counter');
 const otelHistogram = meter.createHistogram('bench.histogram', { unit: 's' });
 const attrs2 = { 'cache.name': 'users', 'cache.result': 'hit' };
@@ -69,27 +84,81 @@ instrumentRateLimiter(instLimiter, { name: 'bench-limiter', method: 'acquire' })
 
 // ---- cases: each its own function so call sites stay monomorphic ------------
 const cases = {
-  'map.inc': (n) => { for (let i = 0; i < n; i++) floorMap.set('users|hit', floorMap.get('users|hit') + 1); },
-  'prom.inc': (n) => { for (let i = 0; i < n; i++) promCounter.inc({ cache: 'users', result: 'hit' }); },
-  'otel.add': (n) => { for (let i = 0; i < n; i++) otelCounter.add(1, attrs2); },
-  'prom.observe': (n) => { for (let i = 0; i < n; i++) promHistogram.observe({ limiter: 'api' }, (i & 1023) / 4096); },
-  'prom.timer': (n) => { for (let i = 0; i < n; i++) promHistogram.startTimer({ limiter: 'api' })(); },
-  'otel.record.1attr': (n) => { for (let i = 0; i < n; i++) otelHistogram.record((i & 1023) / 4096, attrs1); },
-  'otel.record.2attr': (n) => { for (let i = 0; i < n; i++) otelHistogram.record((i & 1023) / 4096, attrs2); },
-  'map.get hit bare': (n) => { let s = 0; for (let i = 0; i < n; i++) s += bareMap.get(KEYS[i & 1023]); sink += s; },
-  'map.get hit inst': (n) => { let s = 0; for (let i = 0; i < n; i++) s += instMap.get(KEYS[i & 1023]); sink += s; },
-  'map.set bare': (n) => { for (let i = 0; i < n; i++) bareMap.set(KEYS[i & 1023], i); },
-  'map.set inst': (n) => { for (let i = 0; i < n; i++) instMap.set(KEYS[i & 1023], i); },
-  'lru.get miss bare': (n) => { let s = 0; for (let i = 0; i < n; i++) s += bareLru.get(MISS_KEYS[i & 1023]) === undefined ? 1 : 0; sink += s; },
-  'lru.get miss inst': (n) => { let s = 0; for (let i = 0; i < n; i++) s += instLru.get(MISS_KEYS[i & 1023]) === undefined ? 1 : 0; sink += s; },
-  'lru.set evict bare': (n) => { for (let i = 0; i < n; i++) bareEvicting.set(KEYS[i & 1023], i); },
-  'lru.set evict inst': (n) => { for (let i = 0; i < n; i++) instEvicting.set(KEYS[i & 1023], i); },
-  'breaker.reject bare': (n) => { for (let i = 0; i < n; i++) bareBreaker.emit('reject', undefined); },
-  'breaker.reject inst': (n) => { for (let i = 0; i < n; i++) instBreaker.emit('reject', undefined); },
-  'breaker.success bare': (n) => { for (let i = 0; i < n; i++) bareBreaker.emit('success', i, i & 63); },
-  'breaker.success inst': (n) => { for (let i = 0; i < n; i++) instBreaker.emit('success', i, i & 63); },
-  'limiter.acquire bare': (n) => { let s = 0; for (let i = 0; i < n; i++) s += bareLimiter.acquire() ? 1 : 0; sink += s; },
-  'limiter.acquire inst': (n) => { let s = 0; for (let i = 0; i < n; i++) s += instLimiter.acquire() ? 1 : 0; sink += s; },
+  'map.inc': (n) => {
+    for (let i = 0; i < n; i++) floorMap.set('users|hit', floorMap.get('users|hit') + 1);
+  },
+  'prom.inc': (n) => {
+    for (let i = 0; i < n; i++) promCounter.inc({ cache: 'users', result: 'hit' });
+  },
+  'otel.add': (n) => {
+    for (let i = 0; i < n; i++) otelCounter.add(1, attrs2);
+  },
+  'prom.observe': (n) => {
+    for (let i = 0; i < n; i++) promHistogram.observe({ limiter: 'api' }, (i & 1023) / 4096);
+  },
+  'prom.timer': (n) => {
+    for (let i = 0; i < n; i++) promHistogram.startTimer({ limiter: 'api' })();
+  },
+  'otel.record.1attr': (n) => {
+    for (let i = 0; i < n; i++) otelHistogram.record((i & 1023) / 4096, attrs1);
+  },
+  'otel.record.2attr': (n) => {
+    for (let i = 0; i < n; i++) otelHistogram.record((i & 1023) / 4096, attrs2);
+  },
+  'map.get hit bare': (n) => {
+    let s = 0;
+    for (let i = 0; i < n; i++) s += bareMap.get(KEYS[i & 1023]);
+    sink += s;
+  },
+  'map.get hit inst': (n) => {
+    let s = 0;
+    for (let i = 0; i < n; i++) s += instMap.get(KEYS[i & 1023]);
+    sink += s;
+  },
+  'map.set bare': (n) => {
+    for (let i = 0; i < n; i++) bareMap.set(KEYS[i & 1023], i);
+  },
+  'map.set inst': (n) => {
+    for (let i = 0; i < n; i++) instMap.set(KEYS[i & 1023], i);
+  },
+  'lru.get miss bare': (n) => {
+    let s = 0;
+    for (let i = 0; i < n; i++) s += bareLru.get(MISS_KEYS[i & 1023]) === undefined ? 1 : 0;
+    sink += s;
+  },
+  'lru.get miss inst': (n) => {
+    let s = 0;
+    for (let i = 0; i < n; i++) s += instLru.get(MISS_KEYS[i & 1023]) === undefined ? 1 : 0;
+    sink += s;
+  },
+  'lru.set evict bare': (n) => {
+    for (let i = 0; i < n; i++) bareEvicting.set(KEYS[i & 1023], i);
+  },
+  'lru.set evict inst': (n) => {
+    for (let i = 0; i < n; i++) instEvicting.set(KEYS[i & 1023], i);
+  },
+  'breaker.reject bare': (n) => {
+    for (let i = 0; i < n; i++) bareBreaker.emit('reject', undefined);
+  },
+  'breaker.reject inst': (n) => {
+    for (let i = 0; i < n; i++) instBreaker.emit('reject', undefined);
+  },
+  'breaker.success bare': (n) => {
+    for (let i = 0; i < n; i++) bareBreaker.emit('success', i, i & 63);
+  },
+  'breaker.success inst': (n) => {
+    for (let i = 0; i < n; i++) instBreaker.emit('success', i, i & 63);
+  },
+  'limiter.acquire bare': (n) => {
+    let s = 0;
+    for (let i = 0; i < n; i++) s += bareLimiter.acquire() ? 1 : 0;
+    sink += s;
+  },
+  'limiter.acquire inst': (n) => {
+    let s = 0;
+    for (let i = 0; i < n; i++) s += instLimiter.acquire() ? 1 : 0;
+    sink += s;
+  },
 };
 
 function time(fn, n) {

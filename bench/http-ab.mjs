@@ -109,16 +109,23 @@ async function main() {
   const seconds = Number(process.env.BENCH_SECONDS ?? 16);
   const connections = Number(process.env.BENCH_CONNECTIONS ?? 50);
   const pin = availableParallelism() >= 2 && spawnSync('taskset', ['-V']).status === 0;
-  const onCpu = (cpu, cmd, args, options) => (pin ? spawn('taskset', ['-c', cpu, cmd, ...args], options) : spawn(cmd, args, options));
+  const onCpu = (cpu, cmd, args, options) =>
+    pin ? spawn('taskset', ['-c', cpu, cmd, ...args], options) : spawn(cmd, args, options);
   const wrk = async (url, s) => {
     const child = onCpu('1', 'wrk', ['-t1', `-c${connections}`, `-d${s}s`, url], { stdio: 'ignore' });
     await once(child, 'exit');
   };
-  console.log(`# in-process on/off A/B, ${seconds} s per variant, ${process.env.BENCH_WINDOW_MS ?? 200} ms windows, ${connections} connections, Node ${process.version}`);
-  console.log('| variant | CPU per request, on / off: median of neighbouring windows (quartiles) | requests/s, on / off |');
+  console.log(
+    `# in-process on/off A/B, ${seconds} s per variant, ${process.env.BENCH_WINDOW_MS ?? 200} ms windows, ${connections} connections, Node ${process.version}`,
+  );
+  console.log(
+    '| variant | CPU per request, on / off: median of neighbouring windows (quartiles) | requests/s, on / off |',
+  );
   console.log('|---|---|---|');
   for (const variant of variants) {
-    const child = onCpu('0', process.execPath, [fileURLToPath(import.meta.url), '--serve', variant], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = onCpu('0', process.execPath, [fileURLToPath(import.meta.url), '--serve', variant], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     try {
       const [line] = await once(child.stdout, 'data');
       const base = `http://127.0.0.1:${JSON.parse(String(line)).port}`;
@@ -136,7 +143,9 @@ async function main() {
         rate.push(on.requests / off.requests);
       }
       const q = (xs, p) => [...xs].sort((x, y) => x - y)[Math.floor((xs.length - 1) * p)];
-      console.log(`| ${variant} | ${median(cpu).toFixed(3)} (${q(cpu, 0.25).toFixed(2)}..${q(cpu, 0.75).toFixed(2)}), ${cpu.length} pairs | ${median(rate).toFixed(3)} |`);
+      console.log(
+        `| ${variant} | ${median(cpu).toFixed(3)} (${q(cpu, 0.25).toFixed(2)}..${q(cpu, 0.75).toFixed(2)}), ${cpu.length} pairs | ${median(rate).toFixed(3)} |`,
+      );
     } finally {
       child.kill('SIGKILL');
     }

@@ -56,40 +56,64 @@ if (spawnSync('valgrind', ['--version']).error) {
 }
 
 const dir = mkdtempSync(join(tmpdir(), 'otelkit-callgrind-'));
-console.log(`# ${VARIANTS.join(', ')}: user-space instructions per request under callgrind${CACHE_SIM ? ' (with L1 data-cache simulation)' : ''}, ${WINDOWS} windows x ${REQUESTS} requests after ${WARMUP_REQUESTS} warm-up, Node ${process.version}`);
+console.log(
+  `# ${VARIANTS.join(', ')}: user-space instructions per request under callgrind${CACHE_SIM ? ' (with L1 data-cache simulation)' : ''}, ${WINDOWS} windows x ${REQUESTS} requests after ${WARMUP_REQUESTS} warm-up, Node ${process.version}`,
+);
 const results = {};
 try {
   for (const variant of VARIANTS) {
     results[variant] = await measure(variant);
     const r = results[variant];
     const misses = CACHE_SIM ? `; L1d misses in own code ${r.ownMisses.map((x) => x.toFixed(1)).join(', ')}` : '';
-    console.log(`${variant}: ${r.total.map(Math.round).join(', ')} per request; own code ${r.own.map(Math.round).join(', ')}${misses}`);
+    console.log(
+      `${variant}: ${r.total.map(Math.round).join(', ')} per request; own code ${r.own.map(Math.round).join(', ')}${misses}`,
+    );
   }
 } finally {
   rmSync(dir, { recursive: true, force: true });
 }
 
 const base = results.plain ? median(results.plain.total) : undefined;
-console.log(`\n| variant | instructions per request | ratio to plain | in the instrumentation's own functions |${CACHE_SIM ? ' L1 data-cache misses in its own functions |' : ''}`);
+console.log(
+  `\n| variant | instructions per request | ratio to plain | in the instrumentation's own functions |${CACHE_SIM ? ' L1 data-cache misses in its own functions |' : ''}`,
+);
 console.log(`|---|---|---|---|${CACHE_SIM ? '---|' : ''}`);
 for (const v of VARIANTS) {
   const total = median(results[v].total);
   const own = median(results[v].own);
   const misses = CACHE_SIM ? ` ${median(results[v].ownMisses).toFixed(1)} |` : '';
-  console.log(`| ${v} | ${Math.round(total)} | ${base ? (total / base).toFixed(3) : '-'} | ${Math.round(own)} (${((own / total) * 100).toFixed(1)}%) |${misses}`);
+  console.log(
+    `| ${v} | ${Math.round(total)} | ${base ? (total / base).toFixed(3) : '-'} | ${Math.round(own)} (${((own / total) * 100).toFixed(1)}%) |${misses}`,
+  );
 }
 
 async function measure(variant) {
   const out = join(dir, `${variant}.%p.out`);
-  const child = spawn('valgrind', [
-    '--tool=callgrind', ...(CACHE_SIM ? ['--cache-sim=yes'] : []), '--instr-atstart=no', '--smc-check=all-non-file', `--callgrind-out-file=${out}`,
-    process.execPath, '--single-threaded', '--perf-basic-prof', '--min-semi-space-size=4', '--max-semi-space-size=4',
-    SERVER, '--serve', variant,
-  ], { stdio: ['ignore', 'pipe', 'ignore'] });
+  const child = spawn(
+    'valgrind',
+    [
+      '--tool=callgrind',
+      ...(CACHE_SIM ? ['--cache-sim=yes'] : []),
+      '--instr-atstart=no',
+      '--smc-check=all-non-file',
+      `--callgrind-out-file=${out}`,
+      process.execPath,
+      '--single-threaded',
+      '--perf-basic-prof',
+      '--min-semi-space-size=4',
+      '--max-semi-space-size=4',
+      SERVER,
+      '--serve',
+      variant,
+    ],
+    { stdio: ['ignore', 'pipe', 'ignore'] },
+  );
   try {
     const [line] = await Promise.race([
       once(child.stdout, 'data'),
-      new Promise((_, reject) => setTimeout(() => reject(new Error(`${variant} did not start under valgrind`)), 180_000)),
+      new Promise((_, reject) =>
+        setTimeout(() => reject(new Error(`${variant} did not start under valgrind`)), 180_000),
+      ),
     ]);
     const url = `http://127.0.0.1:${JSON.parse(String(line).split('\n')[0]).port}/`;
     const control = (...args) => {
@@ -104,10 +128,16 @@ async function measure(variant) {
       await load(url, REQUESTS);
       control('--dump');
     }
-    const dumps = readdirSync(dir).filter((f) => f.startsWith(`${variant}.${child.pid}.out.`)).sort((a, b) => Number(a.split('.').pop()) - Number(b.split('.').pop()));
+    const dumps = readdirSync(dir)
+      .filter((f) => f.startsWith(`${variant}.${child.pid}.out.`))
+      .sort((a, b) => Number(a.split('.').pop()) - Number(b.split('.').pop()));
     const names = perfMap(child.pid);
     const counted = dumps.slice(-WINDOWS).map((f) => count(join(dir, f), names));
-    return { total: counted.map((c) => c.total / REQUESTS), own: counted.map((c) => c.own / REQUESTS), ownMisses: counted.map((c) => c.ownMisses / REQUESTS) };
+    return {
+      total: counted.map((c) => c.total / REQUESTS),
+      own: counted.map((c) => c.own / REQUESTS),
+      ownMisses: counted.map((c) => c.ownMisses / REQUESTS),
+    };
   } finally {
     child.kill('SIGKILL');
     await once(child, 'exit').catch(() => {});
@@ -119,16 +149,20 @@ async function load(url, amount) {
   // valgrind slows the server 50-100x (more with the cache simulation): autocannon's 10 s default timeout is too short
   const r = await autocannon({ url, connections: 10, amount, timeout: 120 });
   // A few connection errors under valgrind's slowdown shift a per-request count by as few parts in 10 000; more would not be the same workload.
-  if (r.non2xx || r.errors > amount / 1000) throw new Error(`${r.errors} errors (${r.timeouts} timeouts), ${r.non2xx} non-2xx`);
+  if (r.non2xx || r.errors > amount / 1000)
+    throw new Error(`${r.errors} errors (${r.timeouts} timeouts), ${r.non2xx} non-2xx`);
   if (r.errors) console.error(`(${r.errors} connection errors in ${amount} requests: ignored)`);
 }
 
 /** V8's perf map: code address ranges and their function names (script URL included). */
 function perfMap(pid) {
-  const entries = readFileSync(`/tmp/perf-${pid}.map`, 'utf8').trim().split('\n').map((l) => {
-    const [start, size, ...name] = l.split(' ');
-    return { start: parseInt(start, 16), end: parseInt(start, 16) + parseInt(size, 16), name: name.join(' ') };
-  });
+  const entries = readFileSync(`/tmp/perf-${pid}.map`, 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => {
+      const [start, size, ...name] = l.split(' ');
+      return { start: parseInt(start, 16), end: parseInt(start, 16) + parseInt(size, 16), name: name.join(' ') };
+    });
   entries.sort((a, b) => a.start - b.start);
   return (address) => {
     let lo = 0;
@@ -150,7 +184,10 @@ function perfMap(pid) {
  */
 function count(file, nameOf) {
   const events = CACHE_SIM ? ['Ir', 'D1mr', 'D1mw'] : ['Ir'];
-  const text = spawnSync('callgrind_annotate', ['--threshold=100', `--show=${events.join(',')}`, file], { encoding: 'utf8', maxBuffer: 64 << 20 }).stdout;
+  const text = spawnSync('callgrind_annotate', ['--threshold=100', `--show=${events.join(',')}`, file], {
+    encoding: 'utf8',
+    maxBuffer: 64 << 20,
+  }).stdout;
   let total = 0;
   let own = 0;
   let ownMisses = 0;

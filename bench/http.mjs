@@ -65,7 +65,13 @@ async function serve(variant) {
     // otelkit:<a>+<b>: register() with exactly those instrumentations (e.g. otelkit:runtime-gc+http-server)
     const instrumentations = variant.startsWith('otelkit:')
       ? variant.slice('otelkit:'.length).split('+')
-      : { otelkit: undefined, 'otelkit-core': [], 'otelkit-server': ['http-server'], 'otelkit-client': ['http-client'], 'otelkit-runtime': ['runtime'] }[variant];
+      : {
+          otelkit: undefined,
+          'otelkit-core': [],
+          'otelkit-server': ['http-server'],
+          'otelkit-client': ['http-client'],
+          'otelkit-runtime': ['runtime'],
+        }[variant];
     metricsUrl = (await register({ prometheus: { host: '127.0.0.1', port: 0 }, instrumentations }).ready).url;
   } else if (variant === 'otel-http') {
     process.env.OTEL_SEMCONV_STABILITY_OPT_IN = 'http';
@@ -82,7 +88,9 @@ async function serve(variant) {
       const { metrics } = await import('@opentelemetry/api');
       // Its scrape server stays off: an idle listener costs nothing measurable here, and
       // the exporter cannot take port 0.
-      metrics.setGlobalMeterProvider(new MeterProvider({ readers: [new PrometheusExporter({ preventServerStart: true })] }));
+      metrics.setGlobalMeterProvider(
+        new MeterProvider({ readers: [new PrometheusExporter({ preventServerStart: true })] }),
+      );
     }
     const { subscribe } = await import('node:diagnostics_channel');
     const { onStart, onFinish } = floorHandlers();
@@ -128,8 +136,10 @@ async function main() {
   if (pin) spawnSync('taskset', ['-cp', '1', String(process.pid)], { stdio: 'ignore' });
   const tool = process.env.BENCH_LOAD ?? (spawnSync('wrk', ['-v']).error ? 'autocannon' : 'wrk');
   const load = tool === 'wrk' ? wrkLoad(pin) : autocannonLoad((await import('autocannon')).default);
-  console.log(`# ${reps} reps x ${VARIANTS.length} variants, ${seconds} s each (+${warmup} s warm-up), ${connections} connections, load: ${tool}, Node ${process.version}, ` +
-    (pin ? 'server on CPU 0, load on CPU 1' : 'no taskset / single CPU: server and load share CPUs'));
+  console.log(
+    `# ${reps} reps x ${VARIANTS.length} variants, ${seconds} s each (+${warmup} s warm-up), ${connections} connections, load: ${tool}, Node ${process.version}, ` +
+      (pin ? 'server on CPU 0, load on CPU 1' : 'no taskset / single CPU: server and load share CPUs'),
+  );
 
   const results = Object.fromEntries(VARIANTS.map((v) => [v, []]));
   for (let rep = 0; rep < reps; rep++) {
@@ -144,7 +154,9 @@ async function main() {
         if (!r || a.foreign < r.foreign) r = a;
       }
       results[variant].push(r);
-      console.log(`rep ${rep + 1} ${variant.padEnd(11)} ${Math.round(r.rps)} req/s  p99 ${r.p99.toFixed(2)} ms  CPU ${r.cpuPerRequest.toFixed(1)} µs/req  other jobs ${(r.foreign * 100).toFixed(0)}% of a CPU${r.counted !== undefined ? `  (recorded ${r.counted} requests)` : ''}`);
+      console.log(
+        `rep ${rep + 1} ${variant.padEnd(11)} ${Math.round(r.rps)} req/s  p99 ${r.p99.toFixed(2)} ms  CPU ${r.cpuPerRequest.toFixed(1)} µs/req  other jobs ${(r.foreign * 100).toFixed(0)}% of a CPU${r.counted !== undefined ? `  (recorded ${r.counted} requests)` : ''}`,
+      );
     }
   }
   if (reps > 0) report(results, reps);
@@ -152,8 +164,12 @@ async function main() {
   const pairs = Number(process.env.BENCH_PAIRS ?? 6);
   const pairSeconds = Number(process.env.BENCH_PAIR_SECONDS ?? 4);
   if (pairs > 0 && VARIANTS.includes(BASELINE)) {
-    console.log(`\n# paired: each variant and ${BASELINE} on CPU 0 at the same time, ${pairs} pairs x ${pairSeconds} s, sides alternating`);
-    console.log(`| variant | requests served relative to ${BASELINE} at the same time: median (min..max) | server CPU per request relative to ${BASELINE}: median (min..max) | p99 latency relative to ${BASELINE}: median (min..max) |`);
+    console.log(
+      `\n# paired: each variant and ${BASELINE} on CPU 0 at the same time, ${pairs} pairs x ${pairSeconds} s, sides alternating`,
+    );
+    console.log(
+      `| variant | requests served relative to ${BASELINE} at the same time: median (min..max) | server CPU per request relative to ${BASELINE}: median (min..max) | p99 latency relative to ${BASELINE}: median (min..max) |`,
+    );
     console.log('|---|---|---|---|');
     // the baseline against itself first: the method's own noise and bias, next to the variants.
     const range = (xs) => `${median(xs).toFixed(2)} (${Math.min(...xs).toFixed(2)}..${Math.max(...xs).toFixed(2)})`;
@@ -192,7 +208,10 @@ function cpuTimes() {
 /** CPU seconds used so far by this process and its waited-for children (wrk), from /proc/self/stat. */
 function ownAndChildrenSeconds() {
   const stat = readFileSync('/proc/self/stat', 'utf8');
-  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ').map(Number);
+  const f = stat
+    .slice(stat.lastIndexOf(')') + 2)
+    .split(' ')
+    .map(Number);
   // fields 14-17 (utime stime cutime cstime) are f[11..14] after the name; clock ticks, USER_HZ = 100
   return (f[11] + f[12] + f[13] + f[14]) / 100;
 }
@@ -220,7 +239,9 @@ async function waitForQuiet() {
 /** Starts a server variant in its own process (on CPU 0 when pinning); resolves once it listens. */
 async function startServer(variant, pin) {
   const args = [self, '--serve', variant];
-  const child = pin ? spawn('taskset', ['-c', '0', process.execPath, ...args], { stdio: ['ignore', 'pipe', 'inherit'] }) : spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = pin
+    ? spawn('taskset', ['-c', '0', process.execPath, ...args], { stdio: ['ignore', 'pipe', 'inherit'] })
+    : spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
   try {
     const [line] = await Promise.race([
       once(child.stdout, 'data'),
@@ -250,13 +271,20 @@ async function run(load, variant, { pin, seconds, warmup, connections }) {
     const cpuUs = (await cpu()) - cpuBefore;
     const [machine1, own1, t1] = [safe(cpuTimes), safe(ownAndChildrenSeconds), performance.now()];
     // busy CPU seconds on the machine not spent by the server, the load generator or this process
-    const foreign = machine0 && machine1 && own0 !== undefined
-      ? Math.max(0, ((machine1.total - machine1.idle) - (machine0.total - machine0.idle)) / 100 - cpuUs / 1e6 - (own1 - own0)) / ((t1 - t0) / 1000)
-      : 0;
+    const foreign =
+      machine0 && machine1 && own0 !== undefined
+        ? Math.max(
+            0,
+            (machine1.total - machine1.idle - (machine0.total - machine0.idle)) / 100 - cpuUs / 1e6 - (own1 - own0),
+          ) /
+          ((t1 - t0) / 1000)
+        : 0;
     let counted;
     if (variant.startsWith('otelkit') && metricsUrl) {
       const text = await (await fetch(metricsUrl)).text();
-      const m = /^http_server_request_duration_seconds_count\{[^}]*http_response_status_code="200"[^}]*\} (\d+)/m.exec(text);
+      const m = /^http_server_request_duration_seconds_count\{[^}]*http_response_status_code="200"[^}]*\} (\d+)/m.exec(
+        text,
+      );
       counted = m ? Number(m[1]) : 0;
     }
     return { rps: r.total / seconds, p99: r.p99, total: r.total, counted, cpuPerRequest: cpuUs / r.total, foreign };
@@ -321,14 +349,19 @@ function autocannonLoad(autocannon) {
     const r = await instance;
     if (r.errors || r.non2xx) throw new Error(`${r.errors} errors, ${r.non2xx} non-2xx`);
     latencies.sort((a, b) => a - b);
-    return { total: r.requests.total, p99: latencies[Math.min(latencies.length - 1, Math.floor(latencies.length * 0.99))] };
+    return {
+      total: r.requests.total,
+      p99: latencies[Math.min(latencies.length - 1, Math.floor(latencies.length * 0.99))],
+    };
   };
 }
 
 function report(results, reps) {
   const f = (x, d = 2) => x.toFixed(d);
   const plain = results.plain;
-  console.log(`\n| variant | req/s median | req/s ratio to plain: median (min..max) | p99 ms median | p99 ratio to plain: median (min..max) | server CPU µs/req median | CPU ratio to plain: median (min..max) |`);
+  console.log(
+    `\n| variant | req/s median | req/s ratio to plain: median (min..max) | p99 ms median | p99 ratio to plain: median (min..max) | server CPU µs/req median | CPU ratio to plain: median (min..max) |`,
+  );
   console.log('|---|---|---|---|---|---|---|');
   for (const v of VARIANTS) {
     const rps = results[v].map((r) => r.rps);
@@ -338,7 +371,9 @@ function report(results, reps) {
     const cpu = results[v].map((r) => r.cpuPerRequest);
     const cr = results[v].map((r, i) => r.cpuPerRequest / plain[i].cpuPerRequest);
     const range = (xs) => `${f(median(xs))} (${f(Math.min(...xs))}..${f(Math.max(...xs))})`;
-    console.log(`| ${v} | ${Math.round(median(rps))} | ${range(rr)} | ${f(median(p99))} | ${range(pr)} | ${f(median(cpu), 1)} | ${range(cr)} |`);
+    console.log(
+      `| ${v} | ${Math.round(median(rps))} | ${range(rr)} | ${f(median(p99))} | ${range(pr)} | ${f(median(cpu), 1)} | ${range(cr)} |`,
+    );
   }
   console.log(`\n(${reps} repetitions; ratios are paired within a repetition.)`);
 }

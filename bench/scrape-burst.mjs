@@ -36,12 +36,16 @@ async function app() {
     } else res.end('ok');
   });
   const { url } = await otel.ready;
-  server.listen(0, '127.0.0.1', () => console.log(JSON.stringify({ metricsUrl: url, appUrl: `http://127.0.0.1:${server.address().port}` })));
+  server.listen(0, '127.0.0.1', () =>
+    console.log(JSON.stringify({ metricsUrl: url, appUrl: `http://127.0.0.1:${server.address().port}` })),
+  );
 }
 
 async function driver() {
   const child = spawn(process.execPath, [import.meta.filename, 'app'], { stdio: ['ignore', 'pipe', 'inherit'] });
-  const { metricsUrl, appUrl } = JSON.parse(await new Promise((r) => createInterface({ input: child.stdout }).once('line', r)));
+  const { metricsUrl, appUrl } = JSON.parse(
+    await new Promise((r) => createInterface({ input: child.stdout }).once('line', r)),
+  );
   const stats = async () => JSON.parse(await (await fetch(`${appUrl}/stats`)).text());
 
   /** Sequential requests to the app until `done` settles; the slowest, in ms. */
@@ -86,7 +90,8 @@ async function driver() {
     });
   }
   child.kill();
-  const col = (k, d = 0) => `${median(rows.map((r) => r[k])).toFixed(d)} (${Math.min(...rows.map((r) => r[k])).toFixed(d)}..${Math.max(...rows.map((r) => r[k])).toFixed(d)})`;
+  const col = (k, d = 0) =>
+    `${median(rows.map((r) => r[k])).toFixed(d)} (${Math.min(...rows.map((r) => r[k])).toFixed(d)}..${Math.max(...rows.map((r) => r[k])).toFixed(d)})`;
   console.log(`${SCRAPES} concurrent scrapes of ${rows[0].bytes} bytes, ${ROUNDS} rounds; median (min..max)`);
   console.log(`  answered 200:                   ${col('ok')}`);
   console.log(`  collections run:                ${col('collections')}`);

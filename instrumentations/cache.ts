@@ -13,7 +13,16 @@
  */
 import { ValueType, type BatchObservableResult, type Meter, type Observable } from '@opentelemetry/api';
 import { isThenable, observeSettled } from './shared/settle.js';
-import { Family, listen, readNumber, safeRead, wrapMethod, type Built, type NumberSource, type Unhook } from './shared/targets.js';
+import {
+  Family,
+  listen,
+  readNumber,
+  safeRead,
+  wrapMethod,
+  type Built,
+  type NumberSource,
+  type Unhook,
+} from './shared/targets.js';
 import type { Instrumentation } from '../src/instrumentation.js';
 
 export type CacheKind = 'map' | 'async-map' | 'lru-cache' | 'keyv' | 'cache-manager';
@@ -108,13 +117,40 @@ const family = new Family<CacheRecord>({
   kind: 'cache',
   instruments(meter: Meter): Observable[] {
     instruments = {
-      gets: meter.createObservableCounter('cache.gets', { unit: '{get}', description: 'Cache lookups, by result (hit or miss)', valueType: ValueType.INT }),
-      puts: meter.createObservableCounter('cache.puts', { unit: '{put}', description: 'Entries written to the cache', valueType: ValueType.INT }),
-      deletes: meter.createObservableCounter('cache.deletes', { unit: '{delete}', description: 'Entries removed by an explicit delete', valueType: ValueType.INT }),
-      evictions: meter.createObservableCounter('cache.evictions', { unit: '{eviction}', description: 'Entries removed by the cache itself, by reason', valueType: ValueType.INT }),
-      size: meter.createObservableUpDownCounter('cache.size', { unit: '{entry}', description: 'Entries currently in the cache', valueType: ValueType.INT }),
-      maxSize: meter.createObservableGauge('cache.max_size', { unit: '{entry}', description: 'Maximum number of entries the cache holds', valueType: ValueType.INT }),
-      hitRatio: meter.createObservableGauge('cache.hit_ratio', { unit: '1', description: 'Hits / (hits + misses) since the cache was instrumented' }),
+      gets: meter.createObservableCounter('cache.gets', {
+        unit: '{get}',
+        description: 'Cache lookups, by result (hit or miss)',
+        valueType: ValueType.INT,
+      }),
+      puts: meter.createObservableCounter('cache.puts', {
+        unit: '{put}',
+        description: 'Entries written to the cache',
+        valueType: ValueType.INT,
+      }),
+      deletes: meter.createObservableCounter('cache.deletes', {
+        unit: '{delete}',
+        description: 'Entries removed by an explicit delete',
+        valueType: ValueType.INT,
+      }),
+      evictions: meter.createObservableCounter('cache.evictions', {
+        unit: '{eviction}',
+        description: 'Entries removed by the cache itself, by reason',
+        valueType: ValueType.INT,
+      }),
+      size: meter.createObservableUpDownCounter('cache.size', {
+        unit: '{entry}',
+        description: 'Entries currently in the cache',
+        valueType: ValueType.INT,
+      }),
+      maxSize: meter.createObservableGauge('cache.max_size', {
+        unit: '{entry}',
+        description: 'Maximum number of entries the cache holds',
+        valueType: ValueType.INT,
+      }),
+      hitRatio: meter.createObservableGauge('cache.hit_ratio', {
+        unit: '1',
+        description: 'Hits / (hits + misses) since the cache was instrumented',
+      }),
     };
     return Object.values(instruments);
   },
@@ -129,7 +165,8 @@ const family = new Family<CacheRecord>({
       result.observe(i.evictions, r.evictExpire, r.reasonAttributes('expire'));
       if (r.evictSet) result.observe(i.evictions, r.evictSet, r.reasonAttributes('set'));
       if (r.evictFetch) result.observe(i.evictions, r.evictFetch, r.reasonAttributes('fetch'));
-      if (r.evictOther) for (const [reason, n] of r.evictOther) result.observe(i.evictions, n, r.reasonAttributes(reason));
+      if (r.evictOther)
+        for (const [reason, n] of r.evictOther) result.observe(i.evictions, n, r.reasonAttributes(reason));
     }
     const size = r.size();
     if (size !== undefined) result.observe(i.size, size, r.attrs);
@@ -183,7 +220,12 @@ export function lruCacheDispose<V = unknown, K = unknown>(
  * the wrapped methods and stops reporting. A no-op when otelkit is disabled.
  */
 export function instrumentCache(cache: object, options: CacheInstrumentationOptions): Instrumentation {
-  return family.instrument(cache, options?.name, (target, name, previous, unhooks) => build(target as Target, name, options, previous, unhooks), (base) => base);
+  return family.instrument(
+    cache,
+    options?.name,
+    (target, name, previous, unhooks) => build(target as Target, name, options, previous, unhooks),
+    (base) => base,
+  );
 }
 
 function detectCacheKind(cache: object): CacheKind | undefined {
@@ -196,17 +238,29 @@ function detectCacheKind(cache: object): CacheKind | undefined {
   return undefined;
 }
 
-function build(t: Target, name: string, options: CacheInstrumentationOptions, previous: CacheRecord | undefined, unhooks: Unhook[]): Built<CacheRecord> {
+function build(
+  t: Target,
+  name: string,
+  options: CacheInstrumentationOptions,
+  previous: CacheRecord | undefined,
+  unhooks: Unhook[],
+): Built<CacheRecord> {
   const kind = options.kind ?? detectCacheKind(t);
   if (!kind) throw new Error('not a cache: expected get/set methods, an lru-cache, keyv or cache-manager instance');
   const userSize = options.size;
   const userMax = options.maxSize;
   const ownSize = () => safeRead(() => (typeof t.size === 'number' ? t.size : undefined));
-  const size = userSize !== undefined ? () => readNumber(userSize) : kind === 'map' || kind === 'lru-cache' ? ownSize : () => undefined;
+  const size =
+    userSize !== undefined
+      ? () => readNumber(userSize)
+      : kind === 'map' || kind === 'lru-cache'
+        ? ownSize
+        : () => undefined;
   const ownMax = () => safeRead(() => (typeof t.max === 'number' && t.max > 0 ? t.max : undefined));
   const maxSize = userMax !== undefined ? () => readNumber(userMax) : kind === 'lru-cache' ? ownMax : () => undefined;
 
-  const hooked = kind === 'lru-cache' && (disposeHooks.has(t.dispose as object) || disposeHooks.has(t.disposeAfter as object));
+  const hooked =
+    kind === 'lru-cache' && (disposeHooks.has(t.dispose as object) || disposeHooks.has(t.disposeAfter as object));
   const record = previous ?? new CacheRecord(name, kind, size, maxSize, hooked);
   const add = (u: Unhook | undefined) => u && unhooks.push(u);
 
@@ -241,10 +295,31 @@ function build(t: Target, name: string, options: CacheInstrumentationOptions, pr
       add(wrapMethod(t, 'mget', asyncMget(record)));
       add(wrapMethod(t, 'wrap', cacheManagerWrap(record)));
       // One event per operation has no `store` field; per-store events do.
-      add(listen(t, 'set', (e: { store?: unknown; error?: unknown }) => void (e && e.store === undefined && e.error === undefined && record.puts++)));
-      add(listen(t, 'mset', (e: { list?: unknown[]; error?: unknown }) => void (e && e.error === undefined && (record.puts += e.list?.length ?? 0))));
+      add(
+        listen(
+          t,
+          'set',
+          (e: { store?: unknown; error?: unknown }) =>
+            void (e && e.store === undefined && e.error === undefined && record.puts++),
+        ),
+      );
+      add(
+        listen(
+          t,
+          'mset',
+          (e: { list?: unknown[]; error?: unknown }) =>
+            void (e && e.error === undefined && (record.puts += e.list?.length ?? 0)),
+        ),
+      );
       add(listen(t, 'del', (e: { error?: unknown }) => void (e && e.error === undefined && record.deletes++)));
-      add(listen(t, 'mdel', (e: { keys?: unknown[]; error?: unknown }) => void (e && e.error === undefined && (record.deletes += e.keys?.length ?? 0))));
+      add(
+        listen(
+          t,
+          'mdel',
+          (e: { keys?: unknown[]; error?: unknown }) =>
+            void (e && e.error === undefined && (record.deletes += e.keys?.length ?? 0)),
+        ),
+      );
       break;
   }
   return { record, unhooks };

@@ -42,7 +42,10 @@ const STATE_VALUE: Record<CircuitState, number> = { closed: 0, open: 1, half_ope
 const STATES: CircuitState[] = ['closed', 'open', 'half_open'];
 
 type NameAttrs = { 'circuit_breaker.name': string };
-type TransitionAttrs = NameAttrs & { 'circuit_breaker.from_state': CircuitState; 'circuit_breaker.to_state': CircuitState };
+type TransitionAttrs = NameAttrs & {
+  'circuit_breaker.from_state': CircuitState;
+  'circuit_breaker.to_state': CircuitState;
+};
 
 let callDuration: DurationHistogram | undefined;
 
@@ -63,8 +66,15 @@ class BreakerRecord {
     public state: CircuitState,
   ) {
     this.attrs = Object.freeze({ 'circuit_breaker.name': name });
-    const outcome = (o: CallOutcome) => Object.freeze({ 'circuit_breaker.name': name, 'circuit_breaker.call.outcome': o });
-    this.outcomeAttrs = { success: outcome('success'), failure: outcome('failure'), timeout: outcome('timeout'), rejected: outcome('rejected'), fallback: outcome('fallback') };
+    const outcome = (o: CallOutcome) =>
+      Object.freeze({ 'circuit_breaker.name': name, 'circuit_breaker.call.outcome': o });
+    this.outcomeAttrs = {
+      success: outcome('success'),
+      failure: outcome('failure'),
+      timeout: outcome('timeout'),
+      rejected: outcome('rejected'),
+      fallback: outcome('fallback'),
+    };
     const inState = (s: CircuitState) => Object.freeze({ 'circuit_breaker.name': name, 'circuit_breaker.state': s });
     this.stateAttrs = { closed: inState('closed'), open: inState('open'), half_open: inState('half_open') };
   }
@@ -78,7 +88,11 @@ class BreakerRecord {
     if (t) t.count++;
     else {
       this.transitions.set(key, {
-        attrs: Object.freeze({ 'circuit_breaker.name': this.name, 'circuit_breaker.from_state': from, 'circuit_breaker.to_state': to }),
+        attrs: Object.freeze({
+          'circuit_breaker.name': this.name,
+          'circuit_breaker.from_state': from,
+          'circuit_breaker.to_state': to,
+        }),
         count: 1,
       });
     }
@@ -86,7 +100,8 @@ class BreakerRecord {
 
   /** Duration in milliseconds, as the libraries report it. */
   duration(ms: unknown): void {
-    if (callDuration !== undefined && typeof ms === 'number' && ms >= 0) (this.callSeries ??= callDuration.series(this.attrs)).record(ms / 1000);
+    if (callDuration !== undefined && typeof ms === 'number' && ms >= 0)
+      (this.callSeries ??= callDuration.series(this.attrs)).record(ms / 1000);
   }
 }
 
@@ -107,10 +122,25 @@ const family = new Family<BreakerRecord>({
       live: () => Array.from(family.live, (r) => r.callSeries),
     });
     instruments = {
-      state: meter.createObservableGauge('circuit_breaker.state', { description: 'Breaker state: 0 closed, 0.5 half-open, 1 open' }),
-      current: meter.createObservableGauge('circuit_breaker.state.current', { unit: '{state}', description: '1 for the state the breaker is in, 0 for the others' , valueType: ValueType.INT }),
-      transitions: meter.createObservableCounter('circuit_breaker.transitions', { unit: '{transition}', description: 'State changes, by from and to state', valueType: ValueType.INT }),
-      calls: meter.createObservableCounter('circuit_breaker.calls', { unit: '{call}', description: 'Calls by outcome (a fallback is counted besides the failure, timeout or rejection that caused it)', valueType: ValueType.INT }),
+      state: meter.createObservableGauge('circuit_breaker.state', {
+        description: 'Breaker state: 0 closed, 0.5 half-open, 1 open',
+      }),
+      current: meter.createObservableGauge('circuit_breaker.state.current', {
+        unit: '{state}',
+        description: '1 for the state the breaker is in, 0 for the others',
+        valueType: ValueType.INT,
+      }),
+      transitions: meter.createObservableCounter('circuit_breaker.transitions', {
+        unit: '{transition}',
+        description: 'State changes, by from and to state',
+        valueType: ValueType.INT,
+      }),
+      calls: meter.createObservableCounter('circuit_breaker.calls', {
+        unit: '{call}',
+        description:
+          'Calls by outcome (a fallback is counted besides the failure, timeout or rejection that caused it)',
+        valueType: ValueType.INT,
+      }),
     };
     return Object.values(instruments);
   },
@@ -136,7 +166,10 @@ const family = new Family<BreakerRecord>({
  * The same breaker instrumented twice returns the first handle. `dispose()`
  * removes the listeners and stops reporting. A no-op when otelkit is disabled.
  */
-export function instrumentCircuitBreaker(breaker: object, options: CircuitBreakerInstrumentationOptions): CircuitBreakerInstrumentation {
+export function instrumentCircuitBreaker(
+  breaker: object,
+  options: CircuitBreakerInstrumentationOptions,
+): CircuitBreakerInstrumentation {
   return family.instrument(
     breaker,
     options?.name,
@@ -164,7 +197,8 @@ export function instrumentCircuitBreaker(breaker: object, options: CircuitBreake
 function detectCircuitBreakerKind(breaker: object): CircuitBreakerKind {
   const t = breaker as Record<string, unknown>;
   if (typeof t.fire === 'function' && typeof t.on === 'function' && 'opened' in t && 'halfOpen' in t) return 'opossum';
-  if (typeof t.execute === 'function' && typeof t.onStateChange === 'function' && typeof t.onBreak === 'function') return 'cockatiel';
+  if (typeof t.execute === 'function' && typeof t.onStateChange === 'function' && typeof t.onBreak === 'function')
+    return 'cockatiel';
   return 'generic';
 }
 
@@ -188,7 +222,13 @@ function count(r: BreakerRecord, outcome: CallOutcome): void {
   }
 }
 
-function build(t: Record<string, unknown>, name: string, options: CircuitBreakerInstrumentationOptions, previous: BreakerRecord | undefined, unhooks: Unhook[]): Built<BreakerRecord> {
+function build(
+  t: Record<string, unknown>,
+  name: string,
+  options: CircuitBreakerInstrumentationOptions,
+  previous: BreakerRecord | undefined,
+  unhooks: Unhook[],
+): Built<BreakerRecord> {
   const kind = options.kind ?? detectCircuitBreakerKind(t);
   switch (kind) {
     case 'opossum':
@@ -260,10 +300,13 @@ function cockatiel(t: Record<string, unknown>, r: BreakerRecord, unhooks: Unhook
   const onRejected = (err: unknown) => {
     if (err instanceof Error && ('isBrokenCircuitError' in err || 'isIsolatedCircuitError' in err)) r.rejected++;
   };
-  const unwrap = wrapMethod(t, 'execute', (execute) =>
-    function (this: unknown): unknown {
-      return observeSettled(execute.apply(this, arguments as unknown as unknown[]), undefined, onRejected);
-    },
+  const unwrap = wrapMethod(
+    t,
+    'execute',
+    (execute) =>
+      function (this: unknown): unknown {
+        return observeSettled(execute.apply(this, arguments as unknown as unknown[]), undefined, onRejected);
+      },
   );
   if (unwrap) unhooks.push(unwrap);
   else diag.warn(`otelkit: could not wrap execute() of circuit breaker "${r.name}"; rejected calls are not counted`);

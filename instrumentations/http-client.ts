@@ -17,7 +17,16 @@ import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import type { Attributes, Meter } from '@opentelemetry/api';
 import type { OtelkitConfig } from '../src/config/types.js';
 import { isDisabled, onMeter } from '../src/meter-handoff.js';
-import { METHOD_NAMES, SeriesTable, errorType, guard, methodIndex, shareSubscription, type SharedSubscription, type SeriesEntry } from './http-shared.js';
+import {
+  METHOD_NAMES,
+  SeriesTable,
+  errorType,
+  guard,
+  methodIndex,
+  shareSubscription,
+  type SharedSubscription,
+  type SeriesEntry,
+} from './http-shared.js';
 import { clock, secondsSince } from '../src/util/clock.js';
 import { processSingleton } from '../src/process-singleton.js';
 import { noopInstrumentation, type Instrumentation } from '../src/instrumentation.js';
@@ -39,7 +48,12 @@ class ClientMetrics {
   private readonly destinations = new Map<string, Destination>();
 
   constructor(meter: Meter, config: OtelkitConfig) {
-    this.durations = new SeriesTable(meter, config, 'http.client.request.duration', 'Duration of HTTP client requests.');
+    this.durations = new SeriesTable(
+      meter,
+      config,
+      'http.client.request.duration',
+      'Duration of HTTP client requests.',
+    );
   }
 
   /**
@@ -173,9 +187,12 @@ function finishFetch(request: UndiciRequest, status: number, error: string | und
 const onUndiciCreate = guard('undici:request:create', (message: { request: UndiciRequest }) => {
   if (shared.metrics) message.request[kStart] = clock();
 });
-const onUndiciHeaders = guard('undici:request:headers', (message: { request: UndiciRequest; response: { statusCode?: number } }) => {
-  finishFetch(message.request, message.response?.statusCode ?? 0, undefined);
-});
+const onUndiciHeaders = guard(
+  'undici:request:headers',
+  (message: { request: UndiciRequest; response: { statusCode?: number } }) => {
+    finishFetch(message.request, message.response?.statusCode ?? 0, undefined);
+  },
+);
 const onUndiciError = guard('undici:request:error', (message: { request: UndiciRequest; error: unknown }) => {
   finishFetch(message.request, 0, errorType(message.error));
 });

@@ -32,12 +32,27 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
-import { diag, ValueType, type Attributes, type Histogram, type Meter, type ObservableResult } from '@opentelemetry/api';
+import {
+  diag,
+  ValueType,
+  type Attributes,
+  type Histogram,
+  type Meter,
+  type ObservableResult,
+} from '@opentelemetry/api';
 import type { OtelkitConfig } from '../src/config/types.js';
 import { DEFAULT_EXCLUDED_PATHS } from '../src/config/defaults.js';
 import { isDisabled, onMeter } from '../src/meter-handoff.js';
 import { otelkitState } from '../src/state.js';
-import { METHOD_NAMES, OTHER_METHOD_INDEX, SeriesTable, methodIndex, shareSubscription, type SharedSubscription, type SeriesEntry } from './http-shared.js';
+import {
+  METHOD_NAMES,
+  OTHER_METHOD_INDEX,
+  SeriesTable,
+  methodIndex,
+  shareSubscription,
+  type SharedSubscription,
+  type SeriesEntry,
+} from './http-shared.js';
 import { clock, secondsSince } from '../src/util/clock.js';
 import { processSingleton } from '../src/process-singleton.js';
 import { routeOf, watchFastify } from './http-route.js';
@@ -112,7 +127,8 @@ class Connection {
     if (this.n > 0 && this.k0 !== NOT_COUNTED) counts[this.k0 >> 2]!++;
     if (this.n > 1 && this.k1 !== NOT_COUNTED) counts[this.k1 >> 2]!++;
     const more = this.more;
-    if (more !== undefined) for (let i = 1; i < more.length; i += 2) if (more[i] !== NOT_COUNTED) counts[more[i]! >> 2]!++;
+    if (more !== undefined)
+      for (let i = 1; i < more.length; i += 2) if (more[i] !== NOT_COUNTED) counts[more[i]! >> 2]!++;
   }
 
   /** Drops the oldest entry (read t0/k0 first). */
@@ -164,7 +180,13 @@ class ServerMetrics {
   private prefixes: string[] = [];
 
   constructor(meter: Meter, config: OtelkitConfig) {
-    this.durations = new SeriesTable(meter, config, 'http.server.request.duration', 'Duration of HTTP server requests.', () => shared.running?.sweep());
+    this.durations = new SeriesTable(
+      meter,
+      config,
+      'http.server.request.duration',
+      'Duration of HTTP server requests.',
+      () => shared.running?.sweep(),
+    );
     const active = meter.createObservableUpDownCounter('http.server.active_requests', {
       unit: '{request}',
       description: 'Number of active HTTP server requests.',
@@ -188,8 +210,16 @@ class ServerMetrics {
     this.minLength = Math.min(Infinity, ...paths.map((p) => (p.endsWith('*') ? p.length - 1 : p.length)));
     this.prefixes = paths.filter((p) => p.endsWith('*')).map((p) => p.slice(0, -1));
     if (bodySizes && !this.requestSize && this.meter) {
-      this.requestSize = this.meter.createHistogram('http.server.request.body.size', { unit: 'By', description: 'Size of HTTP server request bodies (from Content-Length).', valueType: ValueType.INT });
-      this.responseSize = this.meter.createHistogram('http.server.response.body.size', { unit: 'By', description: 'Size of HTTP server response bodies (from Content-Length).', valueType: ValueType.INT });
+      this.requestSize = this.meter.createHistogram('http.server.request.body.size', {
+        unit: 'By',
+        description: 'Size of HTTP server request bodies (from Content-Length).',
+        valueType: ValueType.INT,
+      });
+      this.responseSize = this.meter.createHistogram('http.server.response.body.size', {
+        unit: 'By',
+        description: 'Size of HTTP server response bodies (from Content-Length).',
+        valueType: ValueType.INT,
+      });
     }
   }
 
@@ -205,7 +235,14 @@ class ServerMetrics {
   }
 
   /** The series for a request's attributes (created on first sight), looked up by route and integer key. */
-  entryFor(req: IncomingMessage | undefined, key: number, status: number, route: string | undefined, finished: boolean, seriesKey: number): SeriesEntry {
+  entryFor(
+    req: IncomingMessage | undefined,
+    key: number,
+    status: number,
+    route: string | undefined,
+    finished: boolean,
+    seriesKey: number,
+  ): SeriesEntry {
     let byKey = route === undefined ? this.noRoute : this.byRoute.get(route);
     if (byKey === undefined) this.byRoute.set(route!, (byKey = new Map()));
     let entry = byKey.get(seriesKey);
@@ -231,10 +268,19 @@ class ServerMetrics {
 
 const activeAttrCache: Attributes[] = [];
 function activeAttributes(slot: number): Attributes {
-  return (activeAttrCache[slot] ??= Object.freeze({ 'http.request.method': METHOD_NAMES[slot >> 1]!, 'url.scheme': slot & 1 ? 'https' : 'http' }));
+  return (activeAttrCache[slot] ??= Object.freeze({
+    'http.request.method': METHOD_NAMES[slot >> 1]!,
+    'url.scheme': slot & 1 ? 'https' : 'http',
+  }));
 }
 
-function attributesFor(req: IncomingMessage | undefined, key: number, status: number, route: string | undefined, finished: boolean): Attributes {
+function attributesFor(
+  req: IncomingMessage | undefined,
+  key: number,
+  status: number,
+  route: string | undefined,
+  finished: boolean,
+): Attributes {
   const slot = key >> 2;
   const a: Attributes = {
     'http.request.method': METHOD_NAMES[slot >> 1]!,
@@ -254,7 +300,13 @@ function contentLength(v: unknown): number | undefined {
   return Number.isFinite(n) && n >= 0 ? n : undefined;
 }
 
-function recordSizes(request: Histogram, response: Histogram, req: IncomingMessage, res: Res, attributes: Attributes): void {
+function recordSizes(
+  request: Histogram,
+  response: Histogram,
+  req: IncomingMessage,
+  res: Res,
+  attributes: Attributes,
+): void {
   const inLen = contentLength(req.headers['content-length']);
   if (inLen !== undefined) request.record(inLen, attributes);
   // `_contentLength` is what Node computed for `res.end(body)` without an explicit header.
@@ -276,7 +328,6 @@ interface Shared extends SharedSubscription {
 }
 
 const shared = processSingleton<Shared>('otelkit.http.server', () => ({ users: 0 }));
-
 
 interface ServerMessage {
   request: IncomingMessage;
@@ -324,10 +375,18 @@ function createServerSubscribers() {
    * recorded without route or status. `finished`: false for a response that ended
    * without finishing.
    */
-  function finish(metrics: ServerMetrics, conn: Connection, req: IncomingMessage | undefined, res: Res | undefined, started: number, key: number, finished: boolean): void {
+  function finish(
+    metrics: ServerMetrics,
+    conn: Connection,
+    req: IncomingMessage | undefined,
+    res: Res | undefined,
+    started: number,
+    key: number,
+    finished: boolean,
+  ): void {
     const seconds = since(started);
     if (req !== undefined && marked(req)) return;
-    const status = res !== undefined && res.headersSent ? res.statusCode | 0 : 0;
+    const status = res?.headersSent ? res.statusCode | 0 : 0;
     let route = req !== undefined ? routeFor(req, status) : undefined;
     if (route === '') route = undefined;
     // key < 88 (method, scheme, protocol); status < 1000; aborted 0/1.
@@ -342,7 +401,8 @@ function createServerSubscribers() {
       conn.lastAttributes = entry.attributes;
     }
     series.record(seconds);
-    if (metrics.requestSize && req !== undefined && res !== undefined) recordSizes(metrics.requestSize, metrics.responseSize!, req, res, conn.lastAttributes!);
+    if (metrics.requestSize && req !== undefined && res !== undefined)
+      recordSizes(metrics.requestSize, metrics.responseSize!, req, res, conn.lastAttributes!);
   }
 
   /** A connection closed: its requests still queued never finished. */
@@ -350,7 +410,10 @@ function createServerSubscribers() {
     followed.delete(conn);
     try {
       if (metrics === undefined || conn.n === 0) return;
-      if (conn.generation !== generation) return conn.reset(generation);
+      if (conn.generation !== generation) {
+        conn.reset(generation);
+        return;
+      }
       // Node keeps the response it is answering on the socket; the ones queued behind it
       // (pipelining) are not reachable, so they are recorded without route or status.
       const current = (socket as { _httpMessage?: unknown })._httpMessage;
@@ -359,7 +422,8 @@ function createServerSubscribers() {
         const started = conn.t0;
         const key = conn.k0;
         conn.shift();
-        if (key !== notCounted) finish(metrics, conn, res?.req as IncomingMessage | undefined, res, started, key, false);
+        if (key !== notCounted)
+          finish(metrics, conn, res?.req as IncomingMessage | undefined, res, started, key, false);
         res = undefined;
       }
     } catch (err) {
@@ -437,7 +501,11 @@ function createServerSubscribers() {
       }
       const req = m.request;
       if (metrics.excluded(req.url)) conn.push(0, notCounted);
-      else conn.push(now(), ((methodOf(req.method) * 2 + conn.tls) << 2) | protocolOf(req.httpVersionMajor, req.httpVersionMinor));
+      else
+        conn.push(
+          now(),
+          ((methodOf(req.method) * 2 + conn.tls) << 2) | protocolOf(req.httpVersionMajor, req.httpVersionMinor),
+        );
     } catch (err) {
       diag.error('otelkit: http.server.request.start failed', err);
     }
@@ -450,7 +518,10 @@ function createServerSubscribers() {
       if (conn === undefined || conn.n === 0) return;
       // A request from before this subscription: followed from here on (the connection's
       // next request skips onStart's first-request path).
-      if (conn.generation !== generation) return follow(conn);
+      if (conn.generation !== generation) {
+        follow(conn);
+        return;
+      }
       const started = conn.t0;
       const key = conn.k0;
       conn.shift();
@@ -500,7 +571,10 @@ export function instrumentHttpServer(options: HttpServerInstrumentationOptions =
     shared.running = subscribers;
     const stopWaiting = onMeter(({ meter, config }) => {
       shared.metrics ??= new ServerMetrics(meter, config);
-      shared.metrics.configure(options.excludePaths ?? config.http.excludePaths, options.bodySizes ?? config.http.bodySizes);
+      shared.metrics.configure(
+        options.excludePaths ?? config.http.excludePaths,
+        options.bodySizes ?? config.http.bodySizes,
+      );
       subscribers.setMetrics(shared.metrics);
     });
     return () => {

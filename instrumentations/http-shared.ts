@@ -89,15 +89,17 @@ export class SeriesTable {
     /** Runs at each collection before the series are read (to record what is due). */
     private readonly beforeCollect?: () => void,
   ) {
-    this.limit = Math.max(1, config.cardinalityLimit || 2000) - 1; // keep one slot for the overflow series
     this.histogram = new DurationHistogram(meter, config, { name, description, live: () => this.series() });
+    this.limit = this.histogram.cardinalityLimit - 1; // keep one slot for the overflow series
   }
 
   /** A new entry for `attributes`, or the overflow entry past the limit. */
   create(attributes: Attributes): SeriesEntry {
     if (this.entries.length >= this.limit) {
       if (!this.overflow) {
-        diag.warn(`otelkit: ${this.histogram.name} reached ${this.limit} attribute sets; further ones are reported as otel.metric.overflow=true`);
+        diag.warn(
+          `otelkit: ${this.histogram.name} reached ${this.limit} attribute sets; further ones are reported as otel.metric.overflow=true`,
+        );
         this.overflow = { attributes: OVERFLOW_ATTRIBUTES, duration: this.histogram.series(OVERFLOW_ATTRIBUTES) };
         this.entries.push(this.overflow);
       }
@@ -121,6 +123,7 @@ export class SeriesTable {
 }
 
 /** A diagnostics_channel subscriber that never throws into the app: a throw goes to diag. */
+// biome-ignore lint/suspicious/noExplicitAny: each channel publishes its own message shape; the subscriber declares it.
 export function guard(what: string, fn: (message: any) => void): (message: unknown, name: string | symbol) => void {
   return (message) => {
     try {

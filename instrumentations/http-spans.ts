@@ -29,7 +29,9 @@ export function instrumentHttpSpans(config: Record<string, unknown> = {}): Instr
   const require = createRequire(import.meta.url);
   let HttpInstrumentation: new (config: Record<string, unknown>) => HttpInstrumentationLike;
   try {
-    ({ HttpInstrumentation } = require('@opentelemetry/instrumentation-http') as { HttpInstrumentation: typeof HttpInstrumentation });
+    ({ HttpInstrumentation } = require('@opentelemetry/instrumentation-http') as {
+      HttpInstrumentation: typeof HttpInstrumentation;
+    });
   } catch {
     warnOnce(
       'instrumentation-http-missing',

@@ -1,7 +1,19 @@
 // The instrumentations' public API, one export line per file (the package exports it through src/instrumentations.ts).
 export { instrumentCache, lruCacheDispose, type CacheInstrumentationOptions, type CacheKind } from './cache.js';
-export { instrumentCircuitBreaker, type CircuitBreakerInstrumentation, type CircuitBreakerInstrumentationOptions, type CircuitBreakerKind, type CircuitState, type CallOutcome } from './circuit-breaker.js';
-export { instrumentRateLimiter, type RateLimiterInstrumentation, type RateLimiterInstrumentationOptions, type RateLimiterKind } from './rate-limiter.js';
+export {
+  instrumentCircuitBreaker,
+  type CircuitBreakerInstrumentation,
+  type CircuitBreakerInstrumentationOptions,
+  type CircuitBreakerKind,
+  type CircuitState,
+  type CallOutcome,
+} from './circuit-breaker.js';
+export {
+  instrumentRateLimiter,
+  type RateLimiterInstrumentation,
+  type RateLimiterInstrumentationOptions,
+  type RateLimiterKind,
+} from './rate-limiter.js';
 export { instrumentHttpServer, setHttpRoute, type HttpServerInstrumentationOptions } from './http-server.js';
 export { instrumentHttpClient } from './http-client.js';
 export { instrumentHttpSpans } from './http-spans.js';

@@ -19,7 +19,16 @@ import { ValueType, type BatchObservableResult, type Meter, type Observable } fr
 import type { OtelkitConfig } from '../src/config/types.js';
 import { DurationHistogram, type DurationSeries } from '../src/histograms/duration-histogram.js';
 import { isThenable, observeSettled } from './shared/settle.js';
-import { Family, listen, readNumber, safeRead, wrapMethod, type Built, type NumberSource, type Unhook } from './shared/targets.js';
+import {
+  Family,
+  listen,
+  readNumber,
+  safeRead,
+  wrapMethod,
+  type Built,
+  type NumberSource,
+  type Unhook,
+} from './shared/targets.js';
 import type { Instrumentation } from '../src/instrumentation.js';
 import { clock } from '../src/util/clock.js';
 
@@ -85,9 +94,20 @@ const family = new Family<LimiterRecord>({
       live: () => Array.from(family.live, (r) => r.wait),
     });
     instruments = {
-      acquisitions: meter.createObservableCounter('rate_limiter.acquisitions', { unit: '{acquisition}', description: 'Permit requests, by result (acquired or rejected)', valueType: ValueType.INT }),
-      queue: meter.createObservableUpDownCounter('rate_limiter.queue.length', { unit: '{call}', description: 'Calls waiting for a permit', valueType: ValueType.INT }),
-      permits: meter.createObservableGauge('rate_limiter.permits.available', { unit: '{permit}', description: 'Permits (tokens, points, reservoir) available now' }),
+      acquisitions: meter.createObservableCounter('rate_limiter.acquisitions', {
+        unit: '{acquisition}',
+        description: 'Permit requests, by result (acquired or rejected)',
+        valueType: ValueType.INT,
+      }),
+      queue: meter.createObservableUpDownCounter('rate_limiter.queue.length', {
+        unit: '{call}',
+        description: 'Calls waiting for a permit',
+        valueType: ValueType.INT,
+      }),
+      permits: meter.createObservableGauge('rate_limiter.permits.available', {
+        unit: '{permit}',
+        description: 'Permits (tokens, points, reservoir) available now',
+      }),
     };
     return Object.values(instruments);
   },
@@ -119,7 +139,10 @@ const family = new Family<LimiterRecord>({
  * restores what was wrapped, removes listeners and stops reporting. A no-op when
  * otelkit is disabled.
  */
-export function instrumentRateLimiter<T extends object>(limiter: T, options: RateLimiterInstrumentationOptions): RateLimiterInstrumentation<T> {
+export function instrumentRateLimiter<T extends object>(
+  limiter: T,
+  options: RateLimiterInstrumentationOptions,
+): RateLimiterInstrumentation<T> {
   return family.instrument(
     limiter,
     options?.name,
@@ -153,7 +176,13 @@ function detectRateLimiterKind(limiter: object): RateLimiterKind {
 
 const GENERIC_METHODS = ['acquire', 'schedule', 'removeTokens', 'consume', 'take'];
 
-function build(t: Target, name: string, options: RateLimiterInstrumentationOptions, previous: LimiterRecord | undefined, unhooks: Unhook[]): Built<LimiterRecord> {
+function build(
+  t: Target,
+  name: string,
+  options: RateLimiterInstrumentationOptions,
+  previous: LimiterRecord | undefined,
+  unhooks: Unhook[],
+): Built<LimiterRecord> {
   const r = previous ?? new LimiterRecord(name);
   const kind = options.kind ?? detectRateLimiterKind(t);
   const add = (u: Unhook | undefined, what: string) => {
@@ -163,7 +192,14 @@ function build(t: Target, name: string, options: RateLimiterInstrumentationOptio
   switch (kind) {
     case 'bottleneck': {
       const received = new WeakMap<object, number>();
-      add(listen(t, 'received', (info: { options?: object }) => void (info?.options && received.set(info.options, clock()))), 'bottleneck events');
+      add(
+        listen(
+          t,
+          'received',
+          (info: { options?: object }) => void (info?.options && received.set(info.options, clock())),
+        ),
+        'bottleneck events',
+      );
       add(
         listen(t, 'executing', (info: { options?: object; retryCount?: number }) => {
           if (!info?.options || info.retryCount) return;
@@ -174,15 +210,21 @@ function build(t: Target, name: string, options: RateLimiterInstrumentationOptio
         }),
         'bottleneck events',
       );
-      add(listen(t, 'dropped', (info: { options?: object }) => {
-        if (info?.options) received.delete(info.options);
-        r.rejected++;
-      }), 'bottleneck events');
+      add(
+        listen(t, 'dropped', (info: { options?: object }) => {
+          if (info?.options) received.delete(info.options);
+          r.rejected++;
+        }),
+        'bottleneck events',
+      );
       r.queueLength = () => safeRead(() => (t.queued as Fn).call(t) as number);
       r.available = () => {
         const reservoir = safeRead(() => (t.currentReservoir as Fn).call(t));
         return isThenable(reservoir)
-          ? Promise.resolve(reservoir).then((v) => (typeof v === 'number' ? v : undefined), () => undefined)
+          ? Promise.resolve(reservoir).then(
+              (v) => (typeof v === 'number' ? v : undefined),
+              () => undefined,
+            )
           : undefined;
       };
       break;
@@ -201,23 +243,26 @@ function build(t: Target, name: string, options: RateLimiterInstrumentationOptio
         if (typeof points === 'number') remaining = points;
       };
       add(
-        wrapMethod(t, 'consume', (consume) =>
-          function (this: unknown, k: unknown): unknown {
-            const start = clock();
-            return observeSettled(
-              consume.apply(this, arguments as unknown as unknown[]),
-              (res) => {
-                r.acquire(clock() - start);
-                onResult(k, res);
-              },
-              (rej) => {
-                // A RateLimiterRes is a rejection; an Error is a store failure (not counted).
-                if (rej instanceof Error || rej === null || typeof rej !== 'object') return;
-                r.rejected++;
-                onResult(k, rej);
-              },
-            );
-          },
+        wrapMethod(
+          t,
+          'consume',
+          (consume) =>
+            function (this: unknown, k: unknown): unknown {
+              const start = clock();
+              return observeSettled(
+                consume.apply(this, arguments as unknown as unknown[]),
+                (res) => {
+                  r.acquire(clock() - start);
+                  onResult(k, res);
+                },
+                (rej) => {
+                  // A RateLimiterRes is a rejection; an Error is a store failure (not counted).
+                  if (rej instanceof Error || rej === null || typeof rej !== 'object') return;
+                  r.rejected++;
+                  onResult(k, rej);
+                },
+              );
+            },
         ),
         'consume()',
       );
@@ -227,16 +272,19 @@ function build(t: Target, name: string, options: RateLimiterInstrumentationOptio
     case 'rate-limiter-flexible-queue': {
       let otherKeys = false;
       add(
-        wrapMethod(t, 'removeTokens', (removeTokens) =>
-          function (this: unknown, _tokens: unknown, k: unknown): unknown {
-            if (k !== undefined && k !== 'limiter') otherKeys = true;
-            const start = clock();
-            return observeSettled(
-              removeTokens.apply(this, arguments as unknown as unknown[]),
-              () => r.acquire(clock() - start),
-              () => void r.rejected++,
-            );
-          },
+        wrapMethod(
+          t,
+          'removeTokens',
+          (removeTokens) =>
+            function (this: unknown, _tokens: unknown, k: unknown): unknown {
+              if (k !== undefined && k !== 'limiter') otherKeys = true;
+              const start = clock();
+              return observeSettled(
+                removeTokens.apply(this, arguments as unknown as unknown[]),
+                () => r.acquire(clock() - start),
+                () => void r.rejected++,
+              );
+            },
         ),
         'removeTokens()',
       );
@@ -251,7 +299,12 @@ function build(t: Target, name: string, options: RateLimiterInstrumentationOptio
       r.available = () => {
         if (otherKeys) return undefined;
         const tokens = safeRead(() => (t.getTokensRemaining as Fn).call(t));
-        return isThenable(tokens) ? Promise.resolve(tokens).then((v) => (typeof v === 'number' ? v : undefined), () => undefined) : undefined;
+        return isThenable(tokens)
+          ? Promise.resolve(tokens).then(
+              (v) => (typeof v === 'number' ? v : undefined),
+              () => undefined,
+            )
+          : undefined;
       };
       break;
     }
@@ -272,7 +325,13 @@ function build(t: Target, name: string, options: RateLimiterInstrumentationOptio
  * properties (`pendingCount`, `activeCount`, `clearQueue`...) are the original's.
  * p-limit's `pendingCount` is the queue length.
  */
-function buildFunction(f: Fn, name: string, options: RateLimiterInstrumentationOptions, previous: LimiterRecord | undefined, unhooks: Unhook[]): Built<LimiterRecord> {
+function buildFunction(
+  f: Fn,
+  name: string,
+  options: RateLimiterInstrumentationOptions,
+  previous: LimiterRecord | undefined,
+  unhooks: Unhook[],
+): Built<LimiterRecord> {
   const r = previous ?? new LimiterRecord(name);
   const counted = genericWrapper(r)(f);
   let active = true;
@@ -295,7 +354,12 @@ function genericWrapper(r: LimiterRecord) {
       if (index === -1) {
         // acquire-style: allowed when the promise resolves (or a sync call returns anything but false).
         const result = original.apply(this, arguments as unknown as unknown[]);
-        if (isThenable(result)) return observeSettled(result, () => r.acquire(clock() - start), () => void r.rejected++);
+        if (isThenable(result))
+          return observeSettled(
+            result,
+            () => r.acquire(clock() - start),
+            () => void r.rejected++,
+          );
         if (result === false) r.rejected++;
         else r.acquire(0);
         return result;

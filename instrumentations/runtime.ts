@@ -63,7 +63,11 @@ export function instrumentRuntime(options: RuntimeInstrumentationOptions = {}): 
   });
 }
 
-function startRuntimeNode(meter: Meter, groups: Set<RuntimeGroup>, resolutionMs: number): RuntimeNodeInstrumentation | undefined {
+function startRuntimeNode(
+  meter: Meter,
+  groups: Set<RuntimeGroup>,
+  resolutionMs: number,
+): RuntimeNodeInstrumentation | undefined {
   const instrumentation = new RuntimeNodeInstrumentation({ enabled: false, monitoringPrecision: resolutionMs });
   // Keep the collectors of the enabled groups only. `_collectors` is internal: if its
   // shape ever changes, every collector stays (more metrics, never fewer).
@@ -84,14 +88,27 @@ function startRuntimeNode(meter: Meter, groups: Set<RuntimeGroup>, resolutionMs:
 
 /** process.* metrics from Node's own process APIs; returns the stop function. */
 function processMetrics(meter: Meter): () => void {
-  const cpuTime = meter.createObservableCounter('process.cpu.time', { unit: 's', description: 'Total CPU seconds used by the process, by mode.', valueType: ValueType.DOUBLE });
-  const cpuUtilization = meter.createObservableGauge('process.cpu.utilization', {
-    unit: '1',
-    description: 'CPU time used since the last collection, divided by elapsed time and the CPUs available to the process.',
+  const cpuTime = meter.createObservableCounter('process.cpu.time', {
+    unit: 's',
+    description: 'Total CPU seconds used by the process, by mode.',
     valueType: ValueType.DOUBLE,
   });
-  const memory = meter.createObservableUpDownCounter('process.memory.usage', { unit: 'By', description: 'Resident set size of the process.', valueType: ValueType.INT });
-  const uptime = meter.createObservableGauge('process.uptime', { unit: 's', description: 'Time since the process started.', valueType: ValueType.DOUBLE });
+  const cpuUtilization = meter.createObservableGauge('process.cpu.utilization', {
+    unit: '1',
+    description:
+      'CPU time used since the last collection, divided by elapsed time and the CPUs available to the process.',
+    valueType: ValueType.DOUBLE,
+  });
+  const memory = meter.createObservableUpDownCounter('process.memory.usage', {
+    unit: 'By',
+    description: 'Resident set size of the process.',
+    valueType: ValueType.INT,
+  });
+  const uptime = meter.createObservableGauge('process.uptime', {
+    unit: 's',
+    description: 'Time since the process started.',
+    valueType: ValueType.DOUBLE,
+  });
   const USER = Object.freeze({ 'cpu.mode': 'user' });
   const SYSTEM = Object.freeze({ 'cpu.mode': 'system' });
   const cpus = Math.max(1, availableParallelism());

@@ -20,7 +20,10 @@ import { cardinalityLimitFor, defaultBucketsForUnit, sdkCycleLimit } from './ser
  *
  * @param cumulated whether some reader cumulates histograms (exporters/cumulative.ts).
  */
-export function bucketViews(config: Pick<OtelkitConfig, 'histogramBuckets' | 'cardinalityLimit'>, cumulated: boolean): ViewOptions[] {
+export function bucketViews(
+  config: Pick<OtelkitConfig, 'histogramBuckets' | 'cardinalityLimit'>,
+  cumulated: boolean,
+): ViewOptions[] {
   return Object.entries(config.histogramBuckets).map(([instrumentName, boundaries]) => ({
     instrumentName,
     instrumentType: InstrumentType.HISTOGRAM,
@@ -54,7 +57,9 @@ export function withUnitBucketAdvice<P extends MeterProvider>(provider: P): P {
 function adviseMeter(meter: Meter): Meter {
   const createHistogram = (name: string, options?: MetricOptions): Histogram => {
     const boundaries = options?.advice?.explicitBucketBoundaries ? undefined : defaultBucketsForUnit(options?.unit);
-    const advised = boundaries ? { ...options, advice: { ...options?.advice, explicitBucketBoundaries: boundaries } } : options;
+    const advised = boundaries
+      ? { ...options, advice: { ...options?.advice, explicitBucketBoundaries: boundaries } }
+      : options;
     return meter.createHistogram(name, advised);
   };
   const bound = new Map<PropertyKey, unknown>();

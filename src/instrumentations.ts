@@ -28,7 +28,8 @@ export function runtimeGroups(names: readonly string[]): RuntimeGroup[] {
 export function startDefaultInstrumentations(config: OtelkitConfig): Instrumentation {
   const names: readonly string[] = config.instrumentations;
   const started: Instrumentation[] = [];
-  const start = (what: string, fn: () => Instrumentation) => tryOrLog(`starting the ${what} instrumentation failed`, () => started.push(fn()));
+  const start = (what: string, fn: () => Instrumentation) =>
+    tryOrLog(`starting the ${what} instrumentation failed`, () => started.push(fn()));
   if (names.includes('http-server')) start('http-server', () => instrumentHttpServer());
   if (names.includes('http-client')) start('http-client', () => instrumentHttpClient());
   if (config.http.mode === 'instrumentation-http' && (names.includes('http-server') || names.includes('http-client'))) {

@@ -4,7 +4,12 @@
 import { AggregationTemporality, InstrumentType, MeterProvider, type MetricReader } from '@opentelemetry/sdk-metrics';
 import { bucketViews } from './buckets.js';
 import type { OtelkitConfig } from './config/types.js';
-import { type CumulativePeriodicReader, createConsoleExporter, createOtlpExporter, periodicReader } from './exporters/otlp.js';
+import {
+  type CumulativePeriodicReader,
+  createConsoleExporter,
+  createOtlpExporter,
+  periodicReader,
+} from './exporters/otlp.js';
 import { PrometheusReader } from './exporters/prometheus-reader.js';
 import { createInstrumentationProducer } from './histograms/producer.js';
 import { buildResource } from './resource.js';
@@ -21,7 +26,7 @@ export interface BuiltProvider {
 }
 
 export function buildProvider(config: OtelkitConfig): BuiltProvider {
-  const readers: (OutputReader)[] = [];
+  const readers: OutputReader[] = [];
   const pushReaders: CumulativePeriodicReader[] = [];
   let prometheus: PrometheusReader | undefined;
   for (const name of config.exporters) {
@@ -30,9 +35,15 @@ export function buildProvider(config: OtelkitConfig): BuiltProvider {
     const producer = createInstrumentationProducer();
     let reader: OutputReader;
     if (name === 'prometheus') {
-      reader = prometheus = new PrometheusReader({ unitSuffixes: config.prometheus.unitSuffixes, cardinalityLimit: config.cardinalityLimit, metricProducers: [producer] });
+      reader = prometheus = new PrometheusReader({
+        unitSuffixes: config.prometheus.unitSuffixes,
+        cardinalityLimit: config.cardinalityLimit,
+        metricProducers: [producer],
+      });
     } else {
-      const push = periodicReader(name === 'otlp' ? createOtlpExporter(config) : createConsoleExporter(), config, [producer]);
+      const push = periodicReader(name === 'otlp' ? createOtlpExporter(config) : createConsoleExporter(), config, [
+        producer,
+      ]);
       pushReaders.push(push);
       reader = push;
     }

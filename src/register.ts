@@ -30,8 +30,16 @@ import { OTELKIT_VERSION } from './version.js';
 export function register(options?: OtelkitUserConfig): OtelkitHandle {
   const state = otelkitState();
   if (state.handle) {
-    if (state.stopped) warnOnce('register-after-shutdown', 'register() after shutdown(): otelkit starts once per process and is stopped; returning the stopped handle');
-    else warnOnce('register-twice', 'register() was already called (by the otelkit/register preload or your code); returning the existing handle, later options are ignored');
+    if (state.stopped)
+      warnOnce(
+        'register-after-shutdown',
+        'register() after shutdown(): otelkit starts once per process and is stopped; returning the stopped handle',
+      );
+    else
+      warnOnce(
+        'register-twice',
+        'register() was already called (by the otelkit/register preload or your code); returning the existing handle, later options are ignored',
+      );
     return state.handle;
   }
   let handle: OtelkitHandle;
@@ -76,7 +84,8 @@ function start(config: OtelkitConfig): OtelkitHandle {
   }
   setDiagLevel(config.logLevel);
 
-  const server = prometheus && config.prometheus.server ? startPrometheusServer(prometheus, config.prometheus) : undefined;
+  const server =
+    prometheus && config.prometheus.server ? startPrometheusServer(prometheus, config.prometheus) : undefined;
   let prometheusAddress: PrometheusAddress | undefined;
   const ready = (server?.listening ?? Promise.resolve(undefined)).then((address) => (prometheusAddress = address));
 
@@ -96,7 +105,10 @@ function start(config: OtelkitConfig): OtelkitHandle {
       tryOrLog('error while stopping instrumentations', () => instrumentations.dispose());
       await withinMs(Promise.allSettled([provider.shutdown(), server?.close()]), config.shutdownTimeoutMs);
     })());
-  const uninstallHooks = installExitHooks((timeoutMs) => exportAtExit(pushReaders, config, timeoutMs), config.shutdownTimeoutMs);
+  const uninstallHooks = installExitHooks(
+    (timeoutMs) => exportAtExit(pushReaders, config, timeoutMs),
+    config.shutdownTimeoutMs,
+  );
 
   return {
     disabled: false,
@@ -176,7 +188,10 @@ const DIAG_LEVELS: Record<LogLevel, DiagLogLevel> = {
  */
 function setDiagLevel(level: LogLevel): void {
   if (level === 'none' || appDiagLoggerRegistered()) return;
-  diag.setLogger(quietOnReplace(new DiagConsoleLogger()), { logLevel: DIAG_LEVELS[level], suppressOverrideMessage: true });
+  diag.setLogger(quietOnReplace(new DiagConsoleLogger()), {
+    logLevel: DIAG_LEVELS[level],
+    suppressOverrideMessage: true,
+  });
 }
 
 /** The API keeps the registered diag logger in its global registry (there is no getter). */
@@ -195,7 +210,8 @@ function quietOnReplace(logger: DiagLogger): DiagLogger {
     error: (message, ...args) => logger.error(message, ...args),
     warn: (message, ...args) => {
       // Not every caller passes a string, and a logger must not throw into its caller.
-      if (typeof message !== 'string' || !message.startsWith('Current logger will be overwritten')) logger.warn(message, ...args);
+      if (typeof message !== 'string' || !message.startsWith('Current logger will be overwritten'))
+        logger.warn(message, ...args);
     },
     info: (message, ...args) => logger.info(message, ...args),
     debug: (message, ...args) => logger.debug(message, ...args),

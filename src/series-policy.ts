@@ -35,7 +35,11 @@ export function configuredBuckets(config: Partial<SeriesConfig> | undefined, nam
 }
 
 /** The boundaries of histogram `name`: the configured ones, else the default for its unit. */
-export function bucketsFor(config: Partial<SeriesConfig> | undefined, name: string, unit: string): number[] | undefined {
+export function bucketsFor(
+  config: Partial<SeriesConfig> | undefined,
+  name: string,
+  unit: string,
+): number[] | undefined {
   return configuredBuckets(config, name) ?? defaultBucketsForUnit(unit);
 }
 

@@ -12,11 +12,19 @@ import { tryOrLog } from '../../src/util/errors.js';
 const ACCOUNTING_FAILED = 'an instrumentation failed to account for a result';
 
 export function isThenable(value: unknown): value is PromiseLike<unknown> {
-  return value !== null && (typeof value === 'object' || typeof value === 'function') && typeof (value as { then?: unknown }).then === 'function';
+  return (
+    value !== null &&
+    (typeof value === 'object' || typeof value === 'function') &&
+    typeof (value as { then?: unknown }).then === 'function'
+  );
 }
 
 /** Returns `result` itself when it is not a thenable, else the chained promise to hand back. */
-export function observeSettled<T>(result: T, onValue?: (value: unknown) => void, onError?: (reason: unknown) => void): T {
+export function observeSettled<T>(
+  result: T,
+  onValue?: (value: unknown) => void,
+  onError?: (reason: unknown) => void,
+): T {
   if (!isThenable(result)) return result;
   return result.then(
     (value) => {

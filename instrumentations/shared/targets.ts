@@ -62,17 +62,25 @@ export class Family<R extends object> {
   ): H {
     if (isDisabled()) return decorate(noopInstrumentation, undefined);
     if ((typeof target !== 'object' && typeof target !== 'function') || target === null) {
-      warnOnce(`${this.spec.kind}-target`, `instrument ${this.spec.kind}: the target is not an object; nothing is reported`);
+      warnOnce(
+        `${this.spec.kind}-target`,
+        `instrument ${this.spec.kind}: the target is not an object; nothing is reported`,
+      );
       return decorate(noopInstrumentation, undefined);
     }
     if (typeof name !== 'string' || name === '') {
-      warnOnce(`${this.spec.kind}-name`, `instrument ${this.spec.kind}: options.name must be a non-empty string; nothing is reported`);
+      warnOnce(
+        `${this.spec.kind}-name`,
+        `instrument ${this.spec.kind}: options.name must be a non-empty string; nothing is reported`,
+      );
       return decorate(noopInstrumentation, undefined);
     }
     const existing = this.handles.get(target);
     if (existing) {
       if (existing.name !== name) {
-        diag.warn(`otelkit: this ${this.spec.kind} is already instrumented as "${existing.name}"; "${name}" is ignored`);
+        diag.warn(
+          `otelkit: this ${this.spec.kind} is already instrumented as "${existing.name}"; "${name}" is ignored`,
+        );
       }
       return existing.handle as H;
     }
@@ -115,7 +123,10 @@ export class Family<R extends object> {
     for (const record of this.live) {
       try {
         const p = this.spec.observe(result, record);
-        if (p) (pending ??= []).push(p.catch((err: unknown) => diag.error(`otelkit: reading a ${this.spec.kind} failed`, err)));
+        if (p)
+          (pending ??= []).push(
+            p.catch((err: unknown) => diag.error(`otelkit: reading a ${this.spec.kind} failed`, err)),
+          );
       } catch (err) {
         diag.error(`otelkit: reading a ${this.spec.kind} failed`, err);
       }
@@ -138,7 +149,7 @@ export function wrapMethod(obj: object, key: string, makeWrapper: (original: Any
   const original = target[key];
   if (typeof original !== 'function') return undefined;
   const own = Object.getOwnPropertyDescriptor(obj, key);
-  if (own && (!own.configurable && !own.writable)) return undefined;
+  if (own && !own.configurable && !own.writable) return undefined;
   const wrapper = makeWrapper(original as AnyFn);
   try {
     Object.defineProperty(wrapper, 'name', { value: (original as AnyFn).name, configurable: true });
@@ -146,7 +157,13 @@ export function wrapMethod(obj: object, key: string, makeWrapper: (original: Any
     // cosmetic only
   }
   if (own && !own.configurable) target[key] = wrapper;
-  else Object.defineProperty(obj, key, { value: wrapper, writable: true, configurable: true, enumerable: own?.enumerable ?? false });
+  else
+    Object.defineProperty(obj, key, {
+      value: wrapper,
+      writable: true,
+      configurable: true,
+      enumerable: own?.enumerable ?? false,
+    });
   return () => {
     if (target[key] !== wrapper) return;
     if (own) {

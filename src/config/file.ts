@@ -12,14 +12,24 @@ import type { ConfigSource } from './resolve.js';
 import { loadModule } from './load-module.js';
 import { firstLine } from '../util/errors.js';
 
-const NAMES = ['otel.config.ts', 'otel.config.mts', 'otel.config.cts', 'otel.config.js', 'otel.config.mjs', 'otel.config.cjs'];
+const NAMES = [
+  'otel.config.ts',
+  'otel.config.mts',
+  'otel.config.cts',
+  'otel.config.js',
+  'otel.config.mjs',
+  'otel.config.cjs',
+];
 
 export interface LoadedFile {
   source?: ConfigSource;
   problem?: string;
 }
 
-export function findConfigFile(env: Record<string, string | undefined>, cwd: string): string | { missing: string } | undefined {
+export function findConfigFile(
+  env: Record<string, string | undefined>,
+  cwd: string,
+): string | { missing: string } | undefined {
   const explicit = env[SPECIAL_ENV.configFile]?.trim();
   if (explicit) {
     const path = resolve(cwd, explicit);
@@ -32,11 +42,15 @@ export function loadConfigFile(env: Record<string, string | undefined>, cwd: str
   const found = findConfigFile(env, cwd);
   if (found === undefined) return {};
   if (typeof found === 'object') {
-    return { problem: `${SPECIAL_ENV.configFile}=${JSON.stringify(env[SPECIAL_ENV.configFile])}: no file at ${found.missing}; using environment and defaults only` };
+    return {
+      problem: `${SPECIAL_ENV.configFile}=${JSON.stringify(env[SPECIAL_ENV.configFile])}: no file at ${found.missing}; using environment and defaults only`,
+    };
   }
   try {
     const loaded = loadModule(found) as { default?: unknown } | unknown;
-    const config = (loaded && typeof loaded === 'object' && 'default' in loaded ? loaded.default : loaded) as OtelkitUserConfig;
+    const config = (
+      loaded && typeof loaded === 'object' && 'default' in loaded ? loaded.default : loaded
+    ) as OtelkitUserConfig;
     return { source: { label: basename(found), config } };
   } catch (err) {
     return { problem: `${basename(found)} failed to load (${firstLine(err)}); using environment and defaults only` };

@@ -11,7 +11,11 @@ export function defineConfig(config: OtelkitUserConfig): OtelkitUserConfig {
 }
 
 /** Environment first, then register() options, then the config file, then defaults. */
-export function loadConfig(options: OtelkitUserConfig | undefined, env = process.env, cwd = process.cwd()): ResolvedConfig {
+export function loadConfig(
+  options: OtelkitUserConfig | undefined,
+  env = process.env,
+  cwd = process.cwd(),
+): ResolvedConfig {
   // Disabled means cheap: no config file is loaded (it may need a TypeScript loader).
   const file = sdkDisabled(env) ? {} : loadConfigFile(env, cwd);
   const sources: ConfigSource[] = [];

@@ -16,7 +16,13 @@ import { createRequire, registerHooks, type ModuleFormat } from 'node:module';
 import { pathToFileURL } from 'node:url';
 
 /** Errors that mean "Node cannot load this kind of file", not "the file is broken". */
-const UNSUPPORTED = new Set(['ERR_UNKNOWN_FILE_EXTENSION', 'ERR_REQUIRE_ASYNC_MODULE', 'ERR_UNSUPPORTED_TYPESCRIPT_SYNTAX', 'ERR_REQUIRE_ESM', 'ERR_NO_TYPESCRIPT']);
+const UNSUPPORTED = new Set([
+  'ERR_UNKNOWN_FILE_EXTENSION',
+  'ERR_REQUIRE_ASYNC_MODULE',
+  'ERR_UNSUPPORTED_TYPESCRIPT_SYNTAX',
+  'ERR_REQUIRE_ESM',
+  'ERR_NO_TYPESCRIPT',
+]);
 
 const TS = /\.[cm]?ts$/;
 

@@ -22,7 +22,9 @@ export const boolean: Parser<boolean> = (raw) => {
 
 export const port: Parser<number> = (raw) => {
   const n = typeof raw === 'number' ? raw : typeof raw === 'string' && /^\s*\d+\s*$/.test(raw) ? Number(raw) : NaN;
-  return Number.isInteger(n) && n >= 0 && n <= 65535 ? n : new Invalid('an integer from 0 to 65535 (0 picks a free port)');
+  return Number.isInteger(n) && n >= 0 && n <= 65535
+    ? n
+    : new Invalid('an integer from 0 to 65535 (0 picks a free port)');
 };
 
 /** OTEL_SDK_DISABLED as the spec reads it: only `true` disables. */
@@ -42,13 +44,17 @@ export const positiveInteger: Parser<number> = (raw) => {
 };
 
 export const host: Parser<string> = (raw) =>
-  typeof raw === 'string' && /^[^\s/]+$/.test(raw.trim()) ? raw.trim() : new Invalid('a host name or IP address, e.g. 0.0.0.0');
+  typeof raw === 'string' && /^[^\s/]+$/.test(raw.trim())
+    ? raw.trim()
+    : new Invalid('a host name or IP address, e.g. 0.0.0.0');
 
 export const nonEmptyString: Parser<string> = (raw) =>
   typeof raw === 'string' && raw.trim() !== '' ? raw.trim() : new Invalid('a non-empty string');
 
 export const urlPath: Parser<string> = (raw) =>
-  typeof raw === 'string' && /^\/[^\s?#]*$/.test(raw.trim()) ? raw.trim() : new Invalid('a path starting with /, e.g. /metrics');
+  typeof raw === 'string' && /^\/[^\s?#]*$/.test(raw.trim())
+    ? raw.trim()
+    : new Invalid('a path starting with /, e.g. /metrics');
 
 export const httpUrl: Parser<string> = (raw) => {
   if (typeof raw === 'string') {
@@ -96,7 +102,15 @@ export function listOf<T extends string>(values: readonly T[], options: { all?: 
 
 /** Default instrumentations; `all` is the three groups (`runtime` covers its four parts). */
 export const instrumentationList = listOf(
-  ['http-server', 'http-client', 'runtime', 'runtime-eventloop', 'runtime-gc', 'runtime-heap', 'runtime-process'] as const,
+  [
+    'http-server',
+    'http-client',
+    'runtime',
+    'runtime-eventloop',
+    'runtime-gc',
+    'runtime-heap',
+    'runtime-process',
+  ] as const,
   { all: ['http-server', 'http-client', 'runtime'] },
 );
 
@@ -115,7 +129,9 @@ export const keyValues: Parser<Record<string, string>> = (raw) => {
   const accepted = 'comma-separated key=value pairs, values percent-encoded, e.g. team=payments,region=eu%20west';
   if (raw !== null && typeof raw === 'object' && !Array.isArray(raw)) {
     const entries = Object.entries(raw);
-    return entries.every(([, v]) => typeof v === 'string') ? Object.fromEntries(entries) as Record<string, string> : new Invalid('an object of string values');
+    return entries.every(([, v]) => typeof v === 'string')
+      ? (Object.fromEntries(entries) as Record<string, string>)
+      : new Invalid('an object of string values');
   }
   if (typeof raw !== 'string') return new Invalid(accepted);
   const out: Record<string, string> = {};
@@ -136,7 +152,9 @@ export const keyValues: Parser<Record<string, string>> = (raw) => {
 
 /** Strictly increasing finite numbers. */
 function boundaries(values: unknown[]): number[] | undefined {
-  const nums = values.map((v) => (typeof v === 'number' ? v : typeof v === 'string' && v.trim() !== '' ? Number(v) : NaN));
+  const nums = values.map((v) =>
+    typeof v === 'number' ? v : typeof v === 'string' && v.trim() !== '' ? Number(v) : NaN,
+  );
   if (nums.length === 0 || !nums.every(Number.isFinite)) return undefined;
   for (let i = 1; i < nums.length; i++) if (nums[i]! <= nums[i - 1]!) return undefined;
   return nums;
@@ -144,7 +162,8 @@ function boundaries(values: unknown[]): number[] | undefined {
 
 /** `instrument=b1,b2;other=b1,b2` or `{ instrument: [b1, b2] }`. */
 export const bucketsByInstrument: Parser<Record<string, number[]>> = (raw) => {
-  const accepted = 'instrument=b1,b2,...;other=... with increasing numbers, e.g. http.server.request.duration=0.01,0.1,1';
+  const accepted =
+    'instrument=b1,b2,...;other=... with increasing numbers, e.g. http.server.request.duration=0.01,0.1,1';
   const pairs: [string, unknown[]][] = [];
   if (raw !== null && typeof raw === 'object' && !Array.isArray(raw)) {
     for (const [name, list] of Object.entries(raw)) {

@@ -31,7 +31,9 @@ export function resolveConfig(env: Env, sources: ConfigSource[]): ResolvedConfig
   const origins = new Map<string, string>();
 
   for (const setting of SETTINGS) {
-    const found = setting.merge ? pickMerged(setting, env, checked) : pick(setting.env, setting.path, setting.parse, env, checked);
+    const found = setting.merge
+      ? pickMerged(setting, env, checked)
+      : pick(setting.env, setting.path, setting.parse, env, checked);
     if (found.value !== undefined) {
       setPath(config, setting.path, found.value);
       origins.set(setting.path, found.from!);
@@ -43,7 +45,9 @@ export function resolveConfig(env: Env, sources: ConfigSource[]): ResolvedConfig
   config.resourceAttributes = resolveResource(env, checked, problems);
   capExportTimeout(config, origins, problems);
   if (config.otlp.histogram === 'exponential' && config.exporters.includes('prometheus')) {
-    problems.push('exponential histograms go to OTLP only; the Prometheus text format cannot carry them, so the scrape keeps explicit buckets');
+    problems.push(
+      'exponential histograms go to OTLP only; the Prometheus text format cannot carry them, so the scrape keeps explicit buckets',
+    );
   }
   return { config, problems };
 }
@@ -58,7 +62,9 @@ function capExportTimeout(config: OtelkitConfig, origins: Map<string, string>, p
   const timeoutFrom = origins.get('exportTimeoutMs');
   if (timeoutFrom !== undefined && config.exporters.some((e) => e !== 'prometheus')) {
     const intervalFrom = origins.get('exportIntervalMs') ?? 'the default OTEL_METRIC_EXPORT_INTERVAL';
-    problems.push(`${timeoutFrom} (${config.exportTimeoutMs} ms) is longer than ${intervalFrom} (${config.exportIntervalMs} ms); using ${config.exportIntervalMs}`);
+    problems.push(
+      `${timeoutFrom} (${config.exportTimeoutMs} ms) is longer than ${intervalFrom} (${config.exportIntervalMs} ms); using ${config.exportIntervalMs}`,
+    );
   }
   config.exportTimeoutMs = config.exportIntervalMs;
 }
@@ -77,7 +83,13 @@ function report(invalid: string[], used: unknown, problems: string[]): void {
 }
 
 /** First valid value: env variables in order, then each source. */
-function pick(envNames: readonly string[], path: string | undefined, parse: p.Parser<unknown>, env: Env, sources: ConfigSource[]): Found {
+function pick(
+  envNames: readonly string[],
+  path: string | undefined,
+  parse: p.Parser<unknown>,
+  env: Env,
+  sources: ConfigSource[],
+): Found {
   const invalid: string[] = [];
   for (const name of envNames) {
     const raw = env[name];
@@ -100,7 +112,9 @@ function pick(envNames: readonly string[], path: string | undefined, parse: p.Pa
 function pickMerged(setting: Setting, env: Env, sources: ConfigSource[]): Found {
   const invalid: string[] = [];
   const layers: [string, unknown][] = [
-    ...[...sources].reverse().map((source): [string, unknown] => [`${source.label}: ${setting.path}`, getPath(source.config, setting.path)]),
+    ...[...sources]
+      .reverse()
+      .map((source): [string, unknown] => [`${source.label}: ${setting.path}`, getPath(source.config, setting.path)]),
     ...[...setting.env].reverse().map((name): [string, unknown] => [name, env[name]?.trim() ? env[name] : undefined]),
   ];
   let value: Record<string, unknown> | undefined;
@@ -108,7 +122,8 @@ function pickMerged(setting: Setting, env: Env, sources: ConfigSource[]): Found 
   for (const [label, raw] of layers) {
     if (raw === undefined) continue;
     const parsed = setting.parse(raw);
-    if (parsed instanceof Invalid) invalid.push(`${label}=${JSON.stringify(raw)} is invalid: expected ${parsed.accepted}`);
+    if (parsed instanceof Invalid)
+      invalid.push(`${label}=${JSON.stringify(raw)} is invalid: expected ${parsed.accepted}`);
     else {
       value = { ...value, ...(parsed as Record<string, unknown>) };
       from = label;
@@ -130,10 +145,14 @@ function resolveOtlpEndpoint(env: Env, sources: ConfigSource[], protocol: string
     typeof specific.value === 'string'
       ? specific.value
       : typeof base.value === 'string'
-        ? grpc ? base.value : `${base.value.replace(/\/+$/, '')}/v1/metrics`
+        ? grpc
+          ? base.value
+          : `${base.value.replace(/\/+$/, '')}/v1/metrics`
         : typeof configured.value === 'string'
           ? configured.value
-          : grpc ? 'http://localhost:4317' : 'http://localhost:4318/v1/metrics';
+          : grpc
+            ? 'http://localhost:4317'
+            : 'http://localhost:4318/v1/metrics';
   report([...specific.invalid, ...base.invalid, ...configured.invalid], endpoint, problems);
   return endpoint;
 }
@@ -148,20 +167,30 @@ function resolveResource(env: Env, sources: ConfigSource[], problems: string[]):
     const { resourceAttributes, serviceName, serviceVersion } = source.config;
     if (resourceAttributes !== undefined) {
       const parsed = p.keyValues(resourceAttributes);
-      if (parsed instanceof Invalid) problems.push(`${source.label}: resourceAttributes is invalid: expected ${parsed.accepted}; ignoring it`);
+      if (parsed instanceof Invalid)
+        problems.push(`${source.label}: resourceAttributes is invalid: expected ${parsed.accepted}; ignoring it`);
       else Object.assign(attributes, parsed);
     }
-    for (const [key, value] of [['service.name', serviceName], ['service.version', serviceVersion]] as const) {
+    for (const [key, value] of [
+      ['service.name', serviceName],
+      ['service.version', serviceVersion],
+    ] as const) {
       if (value === undefined) continue;
       const parsed = p.nonEmptyString(value);
-      if (parsed instanceof Invalid) problems.push(`${source.label}: ${key === 'service.name' ? 'serviceName' : 'serviceVersion'}=${JSON.stringify(value)} is invalid: expected ${parsed.accepted}; ignoring it`);
+      if (parsed instanceof Invalid)
+        problems.push(
+          `${source.label}: ${key === 'service.name' ? 'serviceName' : 'serviceVersion'}=${JSON.stringify(value)} is invalid: expected ${parsed.accepted}; ignoring it`,
+        );
       else attributes[key] = parsed;
     }
   }
   const rawAttributes = env[SPECIAL_ENV.resourceAttributes];
   if (rawAttributes !== undefined && rawAttributes.trim() !== '') {
     const parsed = p.keyValues(rawAttributes);
-    if (parsed instanceof Invalid) problems.push(`${SPECIAL_ENV.resourceAttributes}=${JSON.stringify(rawAttributes)} is invalid: expected ${parsed.accepted}; ignoring it`);
+    if (parsed instanceof Invalid)
+      problems.push(
+        `${SPECIAL_ENV.resourceAttributes}=${JSON.stringify(rawAttributes)} is invalid: expected ${parsed.accepted}; ignoring it`,
+      );
     else Object.assign(attributes, parsed);
   }
   const serviceName = env[SPECIAL_ENV.serviceName]?.trim();
@@ -173,12 +202,15 @@ function resolveResource(env: Env, sources: ConfigSource[], problems: string[]):
 function checkShape(source: ConfigSource, problems: string[]): ConfigSource {
   const cfg = source.config as unknown;
   if (cfg === null || typeof cfg !== 'object' || Array.isArray(cfg)) {
-    problems.push(`${source.label}: expected an object of settings (see defineConfig), got ${describe(cfg)}; ignoring it`);
+    problems.push(
+      `${source.label}: expected an object of settings (see defineConfig), got ${describe(cfg)}; ignoring it`,
+    );
     return { label: source.label, config: {} };
   }
   const known = USER_CONFIG_KEYS as readonly string[];
   for (const key of Object.keys(cfg)) {
-    if (!known.includes(key)) problems.push(`${source.label}: unknown setting "${key}" ignored; known settings: ${known.join(', ')}`);
+    if (!known.includes(key))
+      problems.push(`${source.label}: unknown setting "${key}" ignored; known settings: ${known.join(', ')}`);
   }
   return source;
 }

@@ -16,7 +16,12 @@ export interface Setting {
   merge?: boolean;
 }
 
-const s = (path: string, env: string[], parse: Parser<unknown>, merge = false): Setting => ({ path, env, parse, merge });
+const s = (path: string, env: string[], parse: Parser<unknown>, merge = false): Setting => ({
+  path,
+  env,
+  parse,
+  merge,
+});
 
 const otlp = (suffix: string): string[] => [`OTEL_EXPORTER_OTLP_METRICS_${suffix}`, `OTEL_EXPORTER_OTLP_${suffix}`];
 
@@ -36,7 +41,11 @@ export const SETTINGS: Setting[] = [
   s('otlp.headers', otlp('HEADERS'), p.keyValues, true),
   s('otlp.timeoutMs', otlp('TIMEOUT'), p.positiveInteger),
   s('otlp.compression', otlp('COMPRESSION'), p.oneOf(['gzip', 'none'] as const)),
-  s('otlp.temporality', ['OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE'], p.oneOf(['cumulative', 'delta', 'lowmemory'] as const)),
+  s(
+    'otlp.temporality',
+    ['OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE'],
+    p.oneOf(['cumulative', 'delta', 'lowmemory'] as const),
+  ),
   s(
     'otlp.histogram',
     ['OTEL_EXPORTER_OTLP_METRICS_DEFAULT_HISTOGRAM_AGGREGATION'],
@@ -65,7 +74,19 @@ export const SPECIAL_ENV = {
 
 /** Top-level keys a config file or register() may carry. */
 export const USER_CONFIG_KEYS = [
-  'disabled', 'serviceName', 'serviceVersion', 'resourceAttributes', 'exporters', 'prometheus', 'otlp',
-  'exportIntervalMs', 'exportTimeoutMs', 'logLevel', 'histogramBuckets', 'cardinalityLimit',
-  'instrumentations', 'http', 'shutdownTimeoutMs',
+  'disabled',
+  'serviceName',
+  'serviceVersion',
+  'resourceAttributes',
+  'exporters',
+  'prometheus',
+  'otlp',
+  'exportIntervalMs',
+  'exportTimeoutMs',
+  'logLevel',
+  'histogramBuckets',
+  'cardinalityLimit',
+  'instrumentations',
+  'http',
+  'shutdownTimeoutMs',
 ] as const;

@@ -56,7 +56,12 @@ export type TemporalitySelector = (type: InstrumentType) => AggregationTemporali
 /** The SDK's default maximum number of buckets per side of an exponential histogram. */
 const EXPONENTIAL_MAX_SIZE = 160;
 
-const SYNC_TYPES = new Set<InstrumentType>([InstrumentType.COUNTER, InstrumentType.UP_DOWN_COUNTER, InstrumentType.HISTOGRAM, InstrumentType.GAUGE]);
+const SYNC_TYPES = new Set<InstrumentType>([
+  InstrumentType.COUNTER,
+  InstrumentType.UP_DOWN_COUNTER,
+  InstrumentType.HISTOGRAM,
+  InstrumentType.GAUGE,
+]);
 
 /**
  * The synchronous instrument type a metric of this shape comes from. A DELTA
@@ -208,7 +213,8 @@ export function addExponential(a: ExponentialHistogram, b: ExponentialHistogram)
     if (low > high) return { offset: 0, bucketCounts: [] };
     const counts = new Array<number>(high - low + 1).fill(0);
     for (const [s, from] of sources) {
-      for (let i = 0; i < s.bucketCounts.length; i++) counts[shiftDown(s.offset + i, from - scale) - low]! += s.bucketCounts[i]!;
+      for (let i = 0; i < s.bucketCounts.length; i++)
+        counts[shiftDown(s.offset + i, from - scale) - low]! += s.bucketCounts[i]!;
     }
     return { offset: low, bucketCounts: counts };
   };
@@ -256,7 +262,8 @@ export class CumulativeState {
    */
   constructor(
     private readonly limit: number,
-    private readonly shouldCumulate: (metric: MetricData) => boolean = (m) => m.aggregationTemporality === AggregationTemporality.DELTA,
+    private readonly shouldCumulate: (metric: MetricData) => boolean = (m) =>
+      m.aggregationTemporality === AggregationTemporality.DELTA,
   ) {}
 
   /** The number of streams held (for tests). */
@@ -306,7 +313,9 @@ export class CumulativeState {
       d.valueType,
       metric.dataPointType,
       metric.dataPointType === DataPointType.SUM ? metric.isMonotonic : null,
-      metric.dataPointType === DataPointType.HISTOGRAM ? (metric.dataPoints[0]?.value.buckets.boundaries ?? null) : null,
+      metric.dataPointType === DataPointType.HISTOGRAM
+        ? (metric.dataPoints[0]?.value.buckets.boundaries ?? null)
+        : null,
     ]);
     let stream = this.streams.get(key);
     if (!stream) this.streams.set(key, (stream = { scope, metric, points: new Map(), overflow: undefined }));
@@ -327,7 +336,11 @@ export class CumulativeState {
       point.value = merge(type, point.value, dp.value);
       return;
     }
-    const created: Point = { startTime: dp.startTime, attributes: key === undefined ? OVERFLOW_ATTRIBUTES : dp.attributes, value: copyValue(type, dp.value) };
+    const created: Point = {
+      startTime: dp.startTime,
+      attributes: key === undefined ? OVERFLOW_ATTRIBUTES : dp.attributes,
+      value: copyValue(type, dp.value),
+    };
     if (key === undefined) stream.overflow = created;
     else stream.points.set(key, created);
   }
@@ -335,7 +348,8 @@ export class CumulativeState {
   private output(stream: Stream, endTime: HrTime): MetricData {
     const type = stream.metric.dataPointType;
     const dataPoints: DataPoint<Value>[] = [];
-    for (const p of stream.points.values()) dataPoints.push({ startTime: p.startTime, endTime, attributes: p.attributes, value: copyValue(type, p.value) });
+    for (const p of stream.points.values())
+      dataPoints.push({ startTime: p.startTime, endTime, attributes: p.attributes, value: copyValue(type, p.value) });
     if (stream.overflow) {
       const o = stream.overflow;
       dataPoints.push({ startTime: o.startTime, endTime, attributes: o.attributes, value: copyValue(type, o.value) });
@@ -364,7 +378,12 @@ export class Cumulation {
     readonly wanted: TemporalitySelector,
     private readonly limit: number,
   ) {
-    this.state = new CumulativeState(limit, (m) => m.aggregationTemporality === AggregationTemporality.DELTA && wanted(syncInstrumentType(m)) === AggregationTemporality.CUMULATIVE);
+    this.state = new CumulativeState(
+      limit,
+      (m) =>
+        m.aggregationTemporality === AggregationTemporality.DELTA &&
+        wanted(syncInstrumentType(m)) === AggregationTemporality.CUMULATIVE,
+    );
   }
 
   private converts(type: InstrumentType): boolean {

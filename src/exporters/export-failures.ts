@@ -59,7 +59,9 @@ export class ExportFailureLog {
 
   succeeded(): void {
     if (!this.failing) return;
-    this.warn(`otelkit: OTLP export to ${this.endpoint} works again, after ${this.failedInAll} failed export${this.failedInAll === 1 ? '' : 's'}`);
+    this.warn(
+      `otelkit: OTLP export to ${this.endpoint} works again, after ${this.failedInAll} failed export${this.failedInAll === 1 ? '' : 's'}`,
+    );
     this.failing = false;
     this.failedInAll = 0;
     this.failedSinceLine = 0;
@@ -75,6 +77,7 @@ export function exportCause(error: { message: string; code?: number | string } |
   const network = /\b(E[A-Z]{3,}) ([\w.:[\]-]*[\w\]])/.exec(error.message);
   if (network) return `${network[1]} ${network[2]}`;
   const first = firstLine(error.message).slice(0, 200);
-  if (typeof error.code === 'number' && error.code >= 100 && error.code < 600) return `HTTP ${error.code} ${first}`.trim();
+  if (typeof error.code === 'number' && error.code >= 100 && error.code < 600)
+    return `HTTP ${error.code} ${first}`.trim();
   return first || String(error.code ?? 'unknown error');
 }

@@ -38,5 +38,8 @@ export function transferable(metrics: ResourceMetrics): TransferredMetrics {
       if (settled && !(key in attributes)) attributes[key] = value as Attributes[string];
     }
   }
-  return { resource: { attributes, ...(resource.schemaUrl ? { schemaUrl: resource.schemaUrl } : {}) }, scopeMetrics: metrics.scopeMetrics };
+  return {
+    resource: { attributes, ...(resource.schemaUrl ? { schemaUrl: resource.schemaUrl } : {}) },
+    scopeMetrics: metrics.scopeMetrics,
+  };
 }

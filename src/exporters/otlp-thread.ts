@@ -115,7 +115,8 @@ export class ThreadedOtlpExporter implements PushMetricExporter {
   private request(make: (id: number) => ExportRequest): Promise<ExportReply> {
     if (!this.worker && !this.stopped) this.spawn();
     const id = this.nextId++;
-    if (!this.port) return Promise.resolve({ id, ok: false, error: { message: 'the OTLP export thread is not running' } });
+    if (!this.port)
+      return Promise.resolve({ id, ok: false, error: { message: 'the OTLP export thread is not running' } });
     const port = this.port;
     return new Promise((resolve) => {
       this.pending.set(id, resolve);
@@ -144,7 +145,9 @@ export class ThreadedOtlpExporter implements PushMetricExporter {
     if (this.config.otlp.temporality === 'cumulative') this.waiting = [metrics];
     else if (this.waiting.push(metrics) > MAX_WAITING_DELTA) {
       this.waiting.shift();
-      this.failures.failed(`the collector is slower than the export interval; more than ${MAX_WAITING_DELTA} delta exports waited, the oldest was dropped`);
+      this.failures.failed(
+        `the collector is slower than the export interval; more than ${MAX_WAITING_DELTA} delta exports waited, the oldest was dropped`,
+      );
     }
     this.sendNext();
     resultCallback({ code: ExportResultCode.SUCCESS });
@@ -176,12 +179,19 @@ export class ThreadedOtlpExporter implements PushMetricExporter {
     const done = new Int32Array(new SharedArrayBuffer(4));
     try {
       // The export thread's own deadline comes a little earlier, so it can still answer with the cause.
-      const request: ExportRequest = { id, op: 'export', metrics: transferable(metrics), done, timeoutMs: Math.max(1, timeoutMs - 200) };
+      const request: ExportRequest = {
+        id,
+        op: 'export',
+        metrics: transferable(metrics),
+        done,
+        timeoutMs: Math.max(1, timeoutMs - 200),
+      };
       port.postMessage(request);
     } catch (err) {
       return { ok: false, reason: (err as Error).message };
     }
-    if (Atomics.wait(done, 0, 0, timeoutMs) === 'timed-out') return { ok: false, reason: `no answer within ${timeoutMs} ms` };
+    if (Atomics.wait(done, 0, 0, timeoutMs) === 'timed-out')
+      return { ok: false, reason: `no answer within ${timeoutMs} ms` };
     for (let message = receiveMessageOnPort(port); message; message = receiveMessageOnPort(port)) {
       const reply = message.message as ExportReply;
       if (reply.id !== id) {
@@ -224,6 +234,8 @@ export class ThreadedOtlpExporter implements PushMetricExporter {
   }
 
   selectAggregation(type: InstrumentType): AggregationOption {
-    return this.config.otlp.histogram === 'exponential' && type === InstrumentType.HISTOGRAM ? EXPONENTIAL_AGGREGATION : DEFAULT_AGGREGATION;
+    return this.config.otlp.histogram === 'exponential' && type === InstrumentType.HISTOGRAM
+      ? EXPONENTIAL_AGGREGATION
+      : DEFAULT_AGGREGATION;
   }
 }

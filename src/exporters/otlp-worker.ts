@@ -41,13 +41,19 @@ let exporter: Promise<PushMetricExporter> = loadExporter();
 
 function rebuild(metrics: TransferredMetrics): ResourceMetrics {
   const { attributes, schemaUrl } = metrics.resource;
-  return { resource: resourceFromAttributes(attributes, schemaUrl ? { schemaUrl } : undefined), scopeMetrics: metrics.scopeMetrics };
+  return {
+    resource: resourceFromAttributes(attributes, schemaUrl ? { schemaUrl } : undefined),
+    scopeMetrics: metrics.scopeMetrics,
+  };
 }
 
 function describe(error: unknown): ExportReply['error'] {
   if (error === undefined) return { message: 'unknown error' };
   const e = error as { message?: unknown; code?: unknown; name?: unknown };
-  return { message: String(e.message ?? error), ...(typeof e.code === 'number' || typeof e.code === 'string' ? { code: e.code } : {}) };
+  return {
+    message: String(e.message ?? error),
+    ...(typeof e.code === 'number' || typeof e.code === 'string' ? { code: e.code } : {}),
+  };
 }
 
 /**

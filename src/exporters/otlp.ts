@@ -53,7 +53,13 @@ export class CumulativePeriodicReader extends PeriodicExportingMetricReader {
   private readonly producers: SyncMetricProducer[];
   private finished = false;
 
-  constructor(options: PeriodicExportingMetricReaderOptions & { exporter: ExitCapableExporter; cardinalityLimit: number; metricProducers?: SyncMetricProducer[] }) {
+  constructor(
+    options: PeriodicExportingMetricReaderOptions & {
+      exporter: ExitCapableExporter;
+      cardinalityLimit: number;
+      metricProducers?: SyncMetricProducer[];
+    },
+  ) {
     super(options);
     const { exporter } = options;
     const wanted = (type: InstrumentType): AggregationTemporality =>
@@ -97,12 +103,17 @@ export class CumulativePeriodicReader extends PeriodicExportingMetricReader {
     const scopeMetrics = [...sdk.scopeMetrics];
     for (const producer of this.producers) scopeMetrics.push(...producer.collectNow().resourceMetrics.scopeMetrics);
     const metrics = this.cumulation.cumulateNow({ resource: sdk.resource, scopeMetrics });
-    if (!metrics.scopeMetrics.some((scope) => scope.metrics.some((metric) => metric.dataPoints.length > 0))) return undefined;
+    if (!metrics.scopeMetrics.some((scope) => scope.metrics.some((metric) => metric.dataPoints.length > 0)))
+      return undefined;
     return this.exporter.exportSync(metrics, timeoutMs);
   }
 }
 
-export function periodicReader(exporter: ExitCapableExporter, config: OtelkitConfig, metricProducers?: SyncMetricProducer[]): CumulativePeriodicReader {
+export function periodicReader(
+  exporter: ExitCapableExporter,
+  config: OtelkitConfig,
+  metricProducers?: SyncMetricProducer[],
+): CumulativePeriodicReader {
   return new CumulativePeriodicReader({
     metricProducers,
     exporter,

@@ -9,13 +9,20 @@ import type { PrometheusReader } from './prometheus-reader.js';
 
 export const PROMETHEUS_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
 
-export function serveScrape(reader: PrometheusReader, token: string | undefined, req: IncomingMessage, res: ServerResponse): void {
+export function serveScrape(
+  reader: PrometheusReader,
+  token: string | undefined,
+  req: IncomingMessage,
+  res: ServerResponse,
+): void {
   if (req.method !== 'GET' && req.method !== 'HEAD') {
     res.writeHead(405, { allow: 'GET, HEAD' }).end();
     return;
   }
   if (token !== undefined && !bearerMatches(req.headers.authorization, token)) {
-    res.writeHead(401, { 'www-authenticate': 'Bearer realm="metrics"', 'content-type': 'text/plain' }).end('unauthorized\n');
+    res
+      .writeHead(401, { 'www-authenticate': 'Bearer realm="metrics"', 'content-type': 'text/plain' })
+      .end('unauthorized\n');
     return;
   }
   // The token is checked above, per request, before the request joins a collection

@@ -85,7 +85,9 @@ export class PrometheusReader extends MetricReader {
       if (errors.length) diag.error('otelkit: errors while collecting metrics for a scrape', ...errors);
       // Host/process detectors settle asynchronously; target_info must not race them.
       await resourceMetrics.resource.waitForAsyncAttributes?.();
-      const text = this.serializer.serialize(this.options.unitSuffixes ? withUnitSuffixes(resourceMetrics) : resourceMetrics);
+      const text = this.serializer.serialize(
+        this.options.unitSuffixes ? withUnitSuffixes(resourceMetrics) : resourceMetrics,
+      );
       // With no metrics the serializer ends on its "# no registered metrics" comment
       // without a newline, which Prometheus and promtool reject: every line must end in one.
       return text.endsWith('\n') ? text : `${text}\n`;

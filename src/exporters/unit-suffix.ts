@@ -8,13 +8,42 @@ import { diag } from '@opentelemetry/api';
 import { DataPointType, type MetricData, type ResourceMetrics } from '@opentelemetry/sdk-metrics';
 
 const UNIT_WORDS: Record<string, string> = {
-  d: 'days', h: 'hours', min: 'minutes', s: 'seconds', ms: 'milliseconds', us: 'microseconds', ns: 'nanoseconds',
-  By: 'bytes', KiBy: 'kibibytes', MiBy: 'mebibytes', GiBy: 'gibibytes', TiBy: 'tebibytes',
-  KBy: 'kilobytes', MBy: 'megabytes', GBy: 'gigabytes', TBy: 'terabytes',
-  m: 'meters', V: 'volts', A: 'amperes', J: 'joules', W: 'watts', g: 'grams', Cel: 'celsius', Hz: 'hertz', '%': 'percent',
+  d: 'days',
+  h: 'hours',
+  min: 'minutes',
+  s: 'seconds',
+  ms: 'milliseconds',
+  us: 'microseconds',
+  ns: 'nanoseconds',
+  By: 'bytes',
+  KiBy: 'kibibytes',
+  MiBy: 'mebibytes',
+  GiBy: 'gibibytes',
+  TiBy: 'tebibytes',
+  KBy: 'kilobytes',
+  MBy: 'megabytes',
+  GBy: 'gigabytes',
+  TBy: 'terabytes',
+  m: 'meters',
+  V: 'volts',
+  A: 'amperes',
+  J: 'joules',
+  W: 'watts',
+  g: 'grams',
+  Cel: 'celsius',
+  Hz: 'hertz',
+  '%': 'percent',
 };
 
-const PER_WORDS: Record<string, string> = { s: 'second', m: 'minute', h: 'hour', d: 'day', w: 'week', mo: 'month', y: 'year' };
+const PER_WORDS: Record<string, string> = {
+  s: 'second',
+  m: 'minute',
+  h: 'hour',
+  d: 'day',
+  w: 'week',
+  mo: 'month',
+  y: 'year',
+};
 
 function word(unit: string, table: Record<string, string>): string {
   return table[unit] ?? unit.replace(/[^a-zA-Z0-9_]/g, '_');
@@ -35,7 +64,8 @@ export function unitSuffix(unit: string, isGauge: boolean): string {
 
 const sanitize = (name: string): string => name.replace(/[^a-zA-Z0-9_:]/g, '_').replace(/_+/g, '_');
 
-const isMonotonicSum = (metric: MetricData): boolean => metric.dataPointType === DataPointType.SUM && metric.isMonotonic;
+const isMonotonicSum = (metric: MetricData): boolean =>
+  metric.dataPointType === DataPointType.SUM && metric.isMonotonic;
 
 /** The renamed metric name, or undefined when the name already says its unit. */
 function suffixedName(metric: MetricData): string | undefined {
@@ -51,7 +81,9 @@ function suffixedName(metric: MetricData): string | undefined {
 const warnedCollisions = new Set<string>();
 
 export function withUnitSuffixes(resourceMetrics: ResourceMetrics): ResourceMetrics {
-  const taken = new Set(resourceMetrics.scopeMetrics.flatMap((scope) => scope.metrics.map((m) => sanitize(m.descriptor.name))));
+  const taken = new Set(
+    resourceMetrics.scopeMetrics.flatMap((scope) => scope.metrics.map((m) => sanitize(m.descriptor.name))),
+  );
   const rename = (metric: MetricData): MetricData => {
     const name = suffixedName(metric);
     if (name === undefined) return metric;
@@ -59,7 +91,9 @@ export function withUnitSuffixes(resourceMetrics: ResourceMetrics): ResourceMetr
       // Renaming would merge two metrics into one family with duplicate series.
       if (!warnedCollisions.has(name)) {
         warnedCollisions.add(name);
-        diag.warn(`otelkit: ${metric.descriptor.name} keeps its name in Prometheus: ${sanitize(name)} is another metric's name`);
+        diag.warn(
+          `otelkit: ${metric.descriptor.name} keeps its name in Prometheus: ${sanitize(name)} is another metric's name`,
+        );
       }
       return metric;
     }
@@ -67,6 +101,9 @@ export function withUnitSuffixes(resourceMetrics: ResourceMetrics): ResourceMetr
   };
   return {
     resource: resourceMetrics.resource,
-    scopeMetrics: resourceMetrics.scopeMetrics.map((scope) => ({ scope: scope.scope, metrics: scope.metrics.map(rename) })),
+    scopeMetrics: resourceMetrics.scopeMetrics.map((scope) => ({
+      scope: scope.scope,
+      metrics: scope.metrics.map(rename),
+    })),
   };
 }

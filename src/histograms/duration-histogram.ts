@@ -62,7 +62,11 @@ export class DurationHistogram {
     if (reg.producers > 0) {
       reg.histograms.add(this);
     } else {
-      this.sdk = meter.createHistogram(options.name, { unit: 's', description: options.description, advice: { explicitBucketBoundaries: [...this.boundaries] } });
+      this.sdk = meter.createHistogram(options.name, {
+        unit: 's',
+        description: options.description,
+        advice: { explicitBucketBoundaries: [...this.boundaries] },
+      });
     }
   }
 

@@ -52,7 +52,13 @@ export function createInstrumentationProducer(): InstrumentationProducer {
         startTime: millisToHrTime(series.startMs),
         endTime: millisToHrTime(nowMs),
         attributes: series.attributes,
-        value: { buckets: { boundaries, counts: Array.from(series.counts) }, sum: series.sum, count: series.count, min: series.min, max: series.max },
+        value: {
+          buckets: { boundaries, counts: Array.from(series.counts) },
+          sum: series.sum,
+          count: series.count,
+          min: series.min,
+          max: series.max,
+        },
       };
     }
     const previous = last.get(series);
@@ -99,7 +105,12 @@ export function createInstrumentationProducer(): InstrumentationProducer {
           }
           if (dataPoints.length === 0) continue;
           metrics.push({
-            descriptor: { name: histogram.name, description: histogram.description, unit: 's', valueType: ValueType.DOUBLE },
+            descriptor: {
+              name: histogram.name,
+              description: histogram.description,
+              unit: 's',
+              valueType: ValueType.DOUBLE,
+            },
             aggregationTemporality: delta ? AggregationTemporality.DELTA : AggregationTemporality.CUMULATIVE,
             dataPointType: DataPointType.HISTOGRAM,
             dataPoints,

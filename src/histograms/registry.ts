@@ -21,5 +21,8 @@ export interface HistogramRegistry {
 }
 
 export function histogramRegistry(): HistogramRegistry {
-  return processSingleton<HistogramRegistry>('otelkit.durationHistograms', () => ({ histograms: new Set(), producers: 0 }));
+  return processSingleton<HistogramRegistry>('otelkit.durationHistograms', () => ({
+    histograms: new Set(),
+    producers: 0,
+  }));
 }

@@ -11,5 +11,5 @@ export const clock: () => number = performance.now.bind(performance);
 /** Seconds elapsed since `startMs` (a `clock()` reading), never negative. */
 export function secondsSince(startMs: number): number {
   const s = (clock() - startMs) / 1000;
-  return Math.max(s , 0);
+  return Math.max(s, 0);
 }

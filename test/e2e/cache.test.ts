@@ -12,8 +12,10 @@ import { findSamples, parsePrometheus, sampleValue, scrape, type Sample } from '
 let otel: OtelkitHandle;
 let url: string;
 const read = async (): Promise<Sample[]> => parsePrometheus(await scrape(url));
-const gets = (s: Sample[], name: string, result: string) => sampleValue(s, 'cache_gets_total', { cache_name: name, cache_result: result });
-const one = (s: Sample[], metric: string, name: string, extra: Record<string, string> = {}) => sampleValue(s, metric, { cache_name: name, ...extra });
+const gets = (s: Sample[], name: string, result: string) =>
+  sampleValue(s, 'cache_gets_total', { cache_name: name, cache_result: result });
+const one = (s: Sample[], metric: string, name: string, extra: Record<string, string> = {}) =>
+  sampleValue(s, metric, { cache_name: name, ...extra });
 
 // Instrumented before register(): must report once otelkit is registered.
 const early = new Map<string, number>();
@@ -94,7 +96,9 @@ describe('instrumentCache', () => {
     expect(one(s, 'cache_evictions_total', 'lru', { cache_eviction_reason: 'evict' })).toBe(2);
     expect(one(s, 'cache_evictions_total', 'lru', { cache_eviction_reason: 'set' })).toBe(1);
     expect(one(s, 'cache_evictions_total', 'lru', { cache_eviction_reason: 'expire' })).toBe(0);
-    expect(findSamples(s, 'cache_evictions_total', { cache_name: 'lru', cache_eviction_reason: 'delete' })).toHaveLength(0);
+    expect(
+      findSamples(s, 'cache_evictions_total', { cache_name: 'lru', cache_eviction_reason: 'delete' }),
+    ).toHaveLength(0);
     expect(one(s, 'cache_size', 'lru')).toBe(2);
     expect(one(s, 'cache_max_size', 'lru')).toBe(3);
   });
@@ -165,7 +169,10 @@ describe('instrumentCache', () => {
     expect(await cache.wrap('w', loader)).toBe(1); // miss (loader ran), put
     expect(await cache.wrap('w', loader)).toBe(1); // hit
     expect(await cache.mget(['a', 'zz'])).toEqual([1, undefined]); // hit + miss
-    await cache.mset([{ key: 'm1', value: 1 }, { key: 'm2', value: 2 }]); // 2 puts
+    await cache.mset([
+      { key: 'm1', value: 1 },
+      { key: 'm2', value: 2 },
+    ]); // 2 puts
     await cache.del('a'); // delete
     const s = await read();
     expect(gets(s, 'cm', 'hit')).toBe(3);
@@ -249,7 +256,10 @@ describe('instrumentCache', () => {
     expect(() => cache.get('throw')).toThrow(boom);
     expect(cache.get('hit', { opt: 1 })).toBe('value');
     expect(cache.set()).toBe('set-result');
-    expect(cache.calls).toEqual([['throw', undefined], ['hit', { opt: 1 }]]);
+    expect(cache.calls).toEqual([
+      ['throw', undefined],
+      ['hit', { opt: 1 }],
+    ]);
     const s = await read();
     expect(gets(s, 'weird', 'hit')).toBe(1);
     expect(gets(s, 'weird', 'miss')).toBe(0); // the throwing get is not counted

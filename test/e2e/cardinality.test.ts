@@ -61,7 +61,8 @@ async function collect(): Promise<{ prom: Sample[]; otlp: (name: string) => Metr
   };
 }
 
-const isOverflow = (labels: Record<string, unknown>) => labels.otel_metric_overflow === 'true' || labels['otel.metric.overflow'] === true;
+const isOverflow = (labels: Record<string, unknown>) =>
+  labels.otel_metric_overflow === 'true' || labels['otel.metric.overflow'] === true;
 
 describe('the cardinality limit holds across collections', () => {
   it('a counter seeing 4 new attribute sets per collection: at most 5 series, the first 4 keep counting, the rest overflow', async () => {
@@ -155,7 +156,12 @@ describe('the cardinality limit holds across collections', () => {
       const counts = findSamples(prom, 'viewed_latency_seconds_count');
       expect(counts.length).toBeLessThanOrEqual(LIMIT);
       expect(counts.reduce((s, x) => s + x.value, 0)).toBe(records);
-      expect(findSamples(prom, 'viewed_latency_seconds_bucket', { route: 'r0' }).map((s) => s.labels.le)).toEqual(['1', '2', '3', '+Inf']);
+      expect(findSamples(prom, 'viewed_latency_seconds_bucket', { route: 'r0' }).map((s) => s.labels.le)).toEqual([
+        '1',
+        '2',
+        '3',
+        '+Inf',
+      ]);
       const record = otlp('viewed.latency');
       expect(record.points.length).toBeLessThanOrEqual(LIMIT);
       expect(record.points.reduce((s, p) => s + p.count!, 0)).toBe(records);
@@ -178,7 +184,8 @@ describe('the cardinality limit holds across collections', () => {
       for (let i = 0; i < LIMIT; i++) histogram.record(0.5, { key: `new${i}` });
       for (let i = 0; i < LIMIT - 1; i++) histogram.record(0.5, { key: `k${i}` });
       const { prom, otlp } = await collect();
-      for (let i = 0; i < LIMIT - 1; i++) expect(sampleValue(prom, `${promName}_count`, { key: `k${i}` }), `k${i}`).toBe(2);
+      for (let i = 0; i < LIMIT - 1; i++)
+        expect(sampleValue(prom, `${promName}_count`, { key: `k${i}` }), `k${i}`).toBe(2);
       expect(sampleValue(prom, `${promName}_count`, OVERFLOW)).toBe(LIMIT);
       expect(findSamples(prom, `${promName}_count`)).toHaveLength(LIMIT);
       const record = otlp(name);
@@ -223,9 +230,15 @@ describe('the cardinality limit holds across collections', () => {
 
   it('observable counter, up-down counter and gauge read their cumulative values', async () => {
     let ticks = 0;
-    meter().createObservableCounter('ticks').addCallback((r) => r.observe(ticks, { src: 'x' }));
-    meter().createObservableUpDownCounter('inflight').addCallback((r) => r.observe(10 - ticks, { src: 'x' }));
-    meter().createObservableGauge('temperature').addCallback((r) => r.observe(20 + ticks, { src: 'x' }));
+    meter()
+      .createObservableCounter('ticks')
+      .addCallback((r) => r.observe(ticks, { src: 'x' }));
+    meter()
+      .createObservableUpDownCounter('inflight')
+      .addCallback((r) => r.observe(10 - ticks, { src: 'x' }));
+    meter()
+      .createObservableGauge('temperature')
+      .addCallback((r) => r.observe(20 + ticks, { src: 'x' }));
     for (let round = 1; round <= 3; round++) {
       ticks = round * 5;
       const { prom, otlp } = await collect();
@@ -241,9 +254,11 @@ describe('the cardinality limit holds across collections', () => {
 
   it('an observable counter past the limit stays bounded (the SDK caps it) and exact for the known sets', async () => {
     let round = 0;
-    meter().createObservableCounter('async.hits').addCallback((r) => {
-      for (let i = 0; i < 4 * (round + 1); i++) r.observe(10 * (round + 1), { k: `k${i}` });
-    });
+    meter()
+      .createObservableCounter('async.hits')
+      .addCallback((r) => {
+        for (let i = 0; i < 4 * (round + 1); i++) r.observe(10 * (round + 1), { k: `k${i}` });
+      });
     for (; round < 3; round++) {
       const { prom, otlp } = await collect();
       expect(findSamples(prom, 'async_hits_total').length).toBeLessThanOrEqual(LIMIT);
@@ -252,13 +267,17 @@ describe('the cardinality limit holds across collections', () => {
     }
   });
 
-  it('otelkit\'s own duration histograms (the instrumentation producer) are not double counted and keep min/max', async () => {
+  it("otelkit's own duration histograms (the instrumentation producer) are not double counted and keep min/max", async () => {
     const breaker = instrumentCircuitBreaker({}, { name: 'card' });
     for (let round = 1; round <= 3; round++) {
       breaker.recordCall('success', 0.3);
       const { prom, otlp } = await collect();
-      expect(sampleValue(prom, 'circuit_breaker_call_duration_seconds_count', { 'circuit_breaker_name': 'card' })).toBe(round);
-      expect(sampleValue(prom, 'circuit_breaker_call_duration_seconds_sum', { 'circuit_breaker_name': 'card' })).toBeCloseTo(0.3 * round, 9);
+      expect(sampleValue(prom, 'circuit_breaker_call_duration_seconds_count', { circuit_breaker_name: 'card' })).toBe(
+        round,
+      );
+      expect(
+        sampleValue(prom, 'circuit_breaker_call_duration_seconds_sum', { circuit_breaker_name: 'card' }),
+      ).toBeCloseTo(0.3 * round, 9);
       const point = pointsMatching(otlp('circuit_breaker.call.duration'), { 'circuit_breaker.name': 'card' })[0]!;
       expect(point).toMatchObject({ count: round, min: 0.3, max: 0.3 });
     }
@@ -298,14 +317,22 @@ class TestReader extends MetricReader {
 }
 
 function exponential(rm: ResourceMetrics, name: string): ExponentialHistogramMetricData | undefined {
-  return rm.scopeMetrics.flatMap((s) => s.metrics).find((m) => m.descriptor.name === name) as ExponentialHistogramMetricData | undefined;
+  return rm.scopeMetrics.flatMap((s) => s.metrics).find((m) => m.descriptor.name === name) as
+    | ExponentialHistogramMetricData
+    | undefined;
 }
 
 describe('CumulativeState', () => {
-  it('exponential histograms cumulate exactly as the SDK\'s own cumulative aggregation (scales and bucket ranges differ per cycle)', async () => {
-    const aggregationSelector = (type: InstrumentType) => (type === InstrumentType.HISTOGRAM ? { type: AggregationType.EXPONENTIAL_HISTOGRAM } : { type: AggregationType.DEFAULT });
+  it("exponential histograms cumulate exactly as the SDK's own cumulative aggregation (scales and bucket ranges differ per cycle)", async () => {
+    const aggregationSelector = (type: InstrumentType) =>
+      type === InstrumentType.HISTOGRAM
+        ? { type: AggregationType.EXPONENTIAL_HISTOGRAM }
+        : { type: AggregationType.DEFAULT };
     const cumulative = new TestReader({ aggregationSelector });
-    const delta = new TestReader({ aggregationSelector, aggregationTemporalitySelector: () => AggregationTemporality.DELTA });
+    const delta = new TestReader({
+      aggregationSelector,
+      aggregationTemporalitySelector: () => AggregationTemporality.DELTA,
+    });
     const provider = new MeterProvider({ readers: [cumulative, delta] });
     const h = provider.getMeter('m').createHistogram('x');
     const state = new CumulativeState(LIMIT);
@@ -333,10 +360,35 @@ describe('CumulativeState', () => {
     await provider.shutdown();
   });
 
-  it('an exponential histogram with only zeros does not drag the other\'s scale down', () => {
-    const zeros: ExponentialHistogram = { count: 2, sum: 0, scale: 0, zeroCount: 2, positive: { offset: 0, bucketCounts: [] }, negative: { offset: 0, bucketCounts: [] }, min: 0, max: 0 };
-    const fine: ExponentialHistogram = { count: 1, sum: 1.5, scale: 20, zeroCount: 0, positive: { offset: 613_566, bucketCounts: [1] }, negative: { offset: 0, bucketCounts: [] }, min: 1.5, max: 1.5 };
-    expect(addExponential(zeros, fine)).toMatchObject({ count: 3, scale: 20, zeroCount: 2, positive: { offset: 613_566, bucketCounts: [1] }, min: 0, max: 1.5 });
+  it("an exponential histogram with only zeros does not drag the other's scale down", () => {
+    const zeros: ExponentialHistogram = {
+      count: 2,
+      sum: 0,
+      scale: 0,
+      zeroCount: 2,
+      positive: { offset: 0, bucketCounts: [] },
+      negative: { offset: 0, bucketCounts: [] },
+      min: 0,
+      max: 0,
+    };
+    const fine: ExponentialHistogram = {
+      count: 1,
+      sum: 1.5,
+      scale: 20,
+      zeroCount: 0,
+      positive: { offset: 613_566, bucketCounts: [1] },
+      negative: { offset: 0, bucketCounts: [] },
+      min: 1.5,
+      max: 1.5,
+    };
+    expect(addExponential(zeros, fine)).toMatchObject({
+      count: 3,
+      scale: 20,
+      zeroCount: 2,
+      positive: { offset: 613_566, bucketCounts: [1] },
+      min: 0,
+      max: 1.5,
+    });
   });
 
   it('reports every stream at every collection, as of that collection, even with nothing new', () => {
@@ -344,16 +396,20 @@ describe('CumulativeState', () => {
     const resource = {} as ResourceMetrics['resource'];
     const sum = (value: number, attributes: Attributes, end: number): ResourceMetrics => ({
       resource,
-      scopeMetrics: [{
-        scope: { name: 's' },
-        metrics: [{
-          descriptor: { name: 'c', description: '', unit: '', valueType: 1 },
-          aggregationTemporality: AggregationTemporality.DELTA,
-          dataPointType: DataPointType.SUM,
-          isMonotonic: true,
-          dataPoints: [{ startTime: [end - 1, 0], endTime: [end, 0], attributes, value }],
-        }],
-      }],
+      scopeMetrics: [
+        {
+          scope: { name: 's' },
+          metrics: [
+            {
+              descriptor: { name: 'c', description: '', unit: '', valueType: 1 },
+              aggregationTemporality: AggregationTemporality.DELTA,
+              dataPointType: DataPointType.SUM,
+              isMonotonic: true,
+              dataPoints: [{ startTime: [end - 1, 0], endTime: [end, 0], attributes, value }],
+            },
+          ],
+        },
+      ],
     });
     state.cumulate(sum(2, { a: 1 }, 10));
     const quiet = state.cumulate({ resource, scopeMetrics: [] });
@@ -373,12 +429,16 @@ describe('CumulativeState', () => {
     expect(c.sdkCardinalityLimit(InstrumentType.HISTOGRAM)).toBe(10);
     expect(c.sdkCardinalityLimit(InstrumentType.OBSERVABLE_GAUGE)).toBe(5);
     // A delta preference: only the up-down counter (cumulative under it) is converted.
-    const delta = new Cumulation((t) => (t === InstrumentType.UP_DOWN_COUNTER || t === InstrumentType.OBSERVABLE_UP_DOWN_COUNTER ? AggregationTemporality.CUMULATIVE : AggregationTemporality.DELTA), 5);
+    const delta = new Cumulation(
+      (t) =>
+        t === InstrumentType.UP_DOWN_COUNTER || t === InstrumentType.OBSERVABLE_UP_DOWN_COUNTER
+          ? AggregationTemporality.CUMULATIVE
+          : AggregationTemporality.DELTA,
+      5,
+    );
     expect(delta.sdkTemporality(InstrumentType.COUNTER)).toBe(AggregationTemporality.DELTA);
     expect(delta.sdkCardinalityLimit(InstrumentType.COUNTER)).toBe(5);
     expect(delta.sdkTemporality(InstrumentType.UP_DOWN_COUNTER)).toBe(AggregationTemporality.DELTA);
     expect(delta.sdkCardinalityLimit(InstrumentType.UP_DOWN_COUNTER)).toBe(10);
   });
 });
-
-

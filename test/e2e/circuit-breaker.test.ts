@@ -1,5 +1,13 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { circuitBreaker, ConsecutiveBreaker, handleAll, timeout, TimeoutStrategy, wrap, BrokenCircuitError } from 'cockatiel';
+import {
+  circuitBreaker,
+  ConsecutiveBreaker,
+  handleAll,
+  timeout,
+  TimeoutStrategy,
+  wrap,
+  BrokenCircuitError,
+} from 'cockatiel';
 import CircuitBreaker from 'opossum';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished, vi } from 'vitest';
 import { instrumentCircuitBreaker, register, type OtelkitHandle } from '../../src/index.js';
@@ -10,13 +18,24 @@ let otel: OtelkitHandle;
 let url: string;
 const read = async (): Promise<Sample[]> => parsePrometheus(await scrape(url));
 /** A scrape on a connection of its own: under a fake clock the client cannot tell when a kept-alive one expires. */
-const readFresh = async (): Promise<Sample[]> => parsePrometheus(await (await fetch(url, { headers: { connection: 'close' } })).text());
+const readFresh = async (): Promise<Sample[]> =>
+  parsePrometheus(await (await fetch(url, { headers: { connection: 'close' } })).text());
 
 const state = (s: Sample[], name: string) => sampleValue(s, 'circuit_breaker_state', { circuit_breaker_name: name });
 const current = (s: Sample[], name: string) =>
-  Object.fromEntries(findSamples(s, 'circuit_breaker_state_current', { circuit_breaker_name: name }).map((x) => [x.labels.circuit_breaker_state, x.value]));
+  Object.fromEntries(
+    findSamples(s, 'circuit_breaker_state_current', { circuit_breaker_name: name }).map((x) => [
+      x.labels.circuit_breaker_state,
+      x.value,
+    ]),
+  );
 const calls = (s: Sample[], name: string) =>
-  Object.fromEntries(findSamples(s, 'circuit_breaker_calls_total', { circuit_breaker_name: name }).map((x) => [x.labels.circuit_breaker_call_outcome, x.value]));
+  Object.fromEntries(
+    findSamples(s, 'circuit_breaker_calls_total', { circuit_breaker_name: name }).map((x) => [
+      x.labels.circuit_breaker_call_outcome,
+      x.value,
+    ]),
+  );
 const transitions = (s: Sample[], name: string) =>
   Object.fromEntries(
     findSamples(s, 'circuit_breaker_transitions_total', { circuit_breaker_name: name }).map((x) => [
@@ -24,7 +43,8 @@ const transitions = (s: Sample[], name: string) =>
       x.value,
     ]),
   );
-const durationCount = (s: Sample[], name: string) => sampleValue(s, 'circuit_breaker_call_duration_seconds_count', { circuit_breaker_name: name });
+const durationCount = (s: Sample[], name: string) =>
+  sampleValue(s, 'circuit_breaker_call_duration_seconds_count', { circuit_breaker_name: name });
 
 // Instrumented before register(): reports once registered.
 const earlyBreaker = new CircuitBreaker(async () => 'ok', { resetTimeout: 1000 });
@@ -57,7 +77,12 @@ describe('instrumentCircuitBreaker: opossum', () => {
     // opossum's clock is faked: the breaker stays open until the test moves time past resetTimeout,
     // however long the scrapes in between take.
     vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'Date'] });
-    const breaker = new CircuitBreaker(action, { resetTimeout: 150, errorThresholdPercentage: 50, volumeThreshold: 3, timeout: false });
+    const breaker = new CircuitBreaker(action, {
+      resetTimeout: 150,
+      errorThresholdPercentage: 50,
+      volumeThreshold: 3,
+      timeout: false,
+    });
     try {
       instrumentCircuitBreaker(breaker, { name: 'db' });
       let s = await readFresh();
@@ -203,8 +228,12 @@ describe('instrumentCircuitBreaker: generic', () => {
     expect(transitions(s, 'custom')).toEqual({ 'closed>open': 1, 'open>half_open': 1 });
     expect(calls(s, 'custom')).toEqual({ success: 1, failure: 1, timeout: 0, rejected: 1, fallback: 0 });
     expect(durationCount(s, 'custom')).toBe(2);
-    expect(sampleValue(s, 'circuit_breaker_call_duration_seconds_bucket', { circuit_breaker_name: 'custom', le: '0.025' })).toBe(1);
-    expect(sampleValue(s, 'circuit_breaker_call_duration_seconds_bucket', { circuit_breaker_name: 'custom', le: '0.5' })).toBe(2);
+    expect(
+      sampleValue(s, 'circuit_breaker_call_duration_seconds_bucket', { circuit_breaker_name: 'custom', le: '0.025' }),
+    ).toBe(1);
+    expect(
+      sampleValue(s, 'circuit_breaker_call_duration_seconds_bucket', { circuit_breaker_name: 'custom', le: '0.5' }),
+    ).toBe(2);
     h.dispose();
     h.recordCall('success', 0.1); // ignored after dispose()
     h.transition('closed');

@@ -36,7 +36,8 @@ for (const type of ['module', 'commonjs', 'none'] as const) {
   for (const ext of EXTS) {
     add(type, ext, fitting(type, ext), '--import');
     // A CommonJS app: every extension where the package says so, the ambiguous two where it says nothing.
-    if (type === 'commonjs' || (type === 'none' && (ext === 'ts' || ext === 'js'))) add(type, ext, fitting(type, ext), '--require');
+    if (type === 'commonjs' || (type === 'none' && (ext === 'ts' || ext === 'js')))
+      add(type, ext, fitting(type, ext), '--require');
   }
 }
 // TypeScript written as CommonJS is valid where the package is CommonJS.
@@ -78,13 +79,21 @@ async function runAll(limit: number): Promise<void> {
   const worker = async () => {
     for (let c = queue.shift(); c; c = queue.shift()) {
       const child = startChild({
-        args: [c.preload, join(REPO_ROOT, c.preload === '--import' ? 'dist/preload.js' : 'dist/preload.cjs'), 'app.cjs'],
+        args: [
+          c.preload,
+          join(REPO_ROOT, c.preload === '--import' ? 'dist/preload.js' : 'dist/preload.cjs'),
+          'app.cjs',
+        ],
         env: { OTELKIT_PROMETHEUS_SERVER: 'false', OTELKIT_INSTRUMENTATIONS: 'none' },
         cwd: join(root, c.name),
         maxLifetimeMs: 20_000,
       });
       const exit = await child.exited;
-      results.set(c.name, { stdout: child.stdout, stderrLines: child.stderr.split('\n').filter((l) => l !== ''), code: exit.code });
+      results.set(c.name, {
+        stdout: child.stdout,
+        stderrLines: child.stderr.split('\n').filter((l) => l !== ''),
+        code: exit.code,
+      });
     }
   };
   await Promise.all(Array.from({ length: limit }, worker));
@@ -96,7 +105,10 @@ beforeAll(async () => {
     const dir = join(root, c.name);
     mkdirSync(join(dir, 'node_modules'), { recursive: true });
     symlinkSync(REPO_ROOT, join(dir, 'node_modules/otelkit'));
-    writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'app', version: '1.0.0', ...(c.type === 'none' ? {} : { type: c.type }) }));
+    writeFileSync(
+      join(dir, 'package.json'),
+      JSON.stringify({ name: 'app', version: '1.0.0', ...(c.type === 'none' ? {} : { type: c.type }) }),
+    );
     writeFileSync(join(dir, `otel.config.${c.ext}`), configSource(c));
     writeFileSync(
       join(dir, 'app.cjs'),
@@ -126,7 +138,11 @@ describe('a broken otel.config.* gives exactly one otelkit line and the defaults
     const r = results.get(c.name)!;
     expect(r.stderrLines).toHaveLength(1);
     const reason = c.body === 'throws' ? 'config exploded' : '.+';
-    expect(r.stderrLines[0]).toMatch(new RegExp(`^otelkit: otel\\.config\\.${c.ext} failed to load \\(${reason}\\); using environment and defaults only$`));
+    expect(r.stderrLines[0]).toMatch(
+      new RegExp(
+        `^otelkit: otel\\.config\\.${c.ext} failed to load \\(${reason}\\); using environment and defaults only$`,
+      ),
+    );
     expect(r.code).toBe(0);
     expect(JSON.parse(r.stdout)).toEqual({ path: '/metrics', service: null });
   });

@@ -6,7 +6,9 @@ import { startChild, stopAll } from '../helpers/child.js';
 afterEach(() => stopAll());
 
 async function run(mode: string, preload = false) {
-  const child = startChild({ args: [...(preload ? ['--import', 'otelkit/register'] : []), 'test/fixtures/diag-logger.mjs', mode] });
+  const child = startChild({
+    args: [...(preload ? ['--import', 'otelkit/register'] : []), 'test/fixtures/diag-logger.mjs', mode],
+  });
   const line = await child.waitForLine(/^\{"seen"/, 15_000);
   await child.exited;
   return { seen: (JSON.parse(line) as { seen: string[] }).seen, stderr: child.stderr };

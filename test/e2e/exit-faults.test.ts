@@ -31,7 +31,13 @@ function runApp(style: string, env: Record<string, string>): Child {
   return startChild({
     args: ['--import', 'otelkit/register', 'app.mjs'],
     cwd: fixture,
-    env: { OTEL_METRICS_EXPORTER: 'otlp', OTELKIT_INSTRUMENTATIONS: 'none', OTEL_METRIC_EXPORT_INTERVAL: '600000', EXIT_STYLE: style, ...env },
+    env: {
+      OTEL_METRICS_EXPORTER: 'otlp',
+      OTELKIT_INSTRUMENTATIONS: 'none',
+      OTEL_METRIC_EXPORT_INTERVAL: '600000',
+      EXIT_STYLE: style,
+      ...env,
+    },
   });
 }
 
@@ -87,15 +93,25 @@ describe('a process whose work is done exits within OTELKIT_SHUTDOWN_TIMEOUT, wh
   // (its request or its retries) would take far longer than the bound.
   const slowExporter = { OTEL_EXPORTER_OTLP_TIMEOUT: '30000', OTELKIT_SHUTDOWN_TIMEOUT: '1000' };
 
-  it.each(['http/protobuf', 'grpc'] as const)('refused (%s): exits within the bound and says once what was not delivered', async (protocol) => {
-    const child = runApp('natural', { ...slowExporter, ...endpointEnv(protocol, `http://127.0.0.1:${await freePort()}`) });
-    const ms = await exitTime(child);
-    figures.push(`exit with the collector refusing (${protocol}, bound 1000 ms): ${ms.toFixed(0)} ms`);
-    expect(ms).toBeLessThan(8000);
-    expect(await child.exited).toEqual({ code: 0, signal: null });
-    // The cause, or no answer at all when the thread was still loading the exporter.
-    expect(otelkitLines(child)).toEqual([expect.stringMatching(/final OTLP export to .* did not go through \((ECONNREFUSED 127\.0\.0\.1:\d+|no answer within \d+ ms)\).*not delivered/)]);
-  });
+  it.each(['http/protobuf', 'grpc'] as const)(
+    'refused (%s): exits within the bound and says once what was not delivered',
+    async (protocol) => {
+      const child = runApp('natural', {
+        ...slowExporter,
+        ...endpointEnv(protocol, `http://127.0.0.1:${await freePort()}`),
+      });
+      const ms = await exitTime(child);
+      figures.push(`exit with the collector refusing (${protocol}, bound 1000 ms): ${ms.toFixed(0)} ms`);
+      expect(ms).toBeLessThan(8000);
+      expect(await child.exited).toEqual({ code: 0, signal: null });
+      // The cause, or no answer at all when the thread was still loading the exporter.
+      expect(otelkitLines(child)).toEqual([
+        expect.stringMatching(
+          /final OTLP export to .* did not go through \((ECONNREFUSED 127\.0\.0\.1:\d+|no answer within \d+ ms)\).*not delivered/,
+        ),
+      ]);
+    },
+  );
 
   it.each(['http/protobuf', 'grpc'] as const)('silent (%s): accepts and never answers', async (protocol) => {
     const silent = await silentServer();
@@ -128,35 +144,48 @@ describe('a process whose work is done exits within OTELKIT_SHUTDOWN_TIMEOUT, wh
   it('with the defaults and nothing on the port (the short-script case)', async () => {
     const child = runApp('natural', endpointEnv('http/protobuf', `http://127.0.0.1:${await freePort()}`));
     const ms = await exitTime(child);
-    figures.push(`exit with the defaults and the collector refusing (http/protobuf, bound 3000 ms): ${ms.toFixed(0)} ms`);
+    figures.push(
+      `exit with the defaults and the collector refusing (http/protobuf, bound 3000 ms): ${ms.toFixed(0)} ms`,
+    );
     expect(ms).toBeLessThan(6500);
     expect(otelkitLines(child)).toHaveLength(1);
   });
 });
 
 describe('while the collector is down', () => {
-  it.each(['http/protobuf', 'grpc'] as const)('%s: one line for the outage, one when it is back, none per export', async (protocol) => {
-    const port = await freePort();
-    // A short OTLP timeout, so each export's retries end (and count as a failure) quickly.
-    const env = { ...endpointEnv(protocol, `http://127.0.0.1:${port}`), OTEL_METRIC_EXPORT_INTERVAL: '100', OTEL_EXPORTER_OTLP_TIMEOUT: '300' };
-    const child = runApp('serve', env);
-    await child.waitForLine(/OTLP export to .* failed/, 15_000, { stream: 'stderr' });
-    // Many more failed exports than lines.
-    await new Promise((resolve) => setTimeout(resolve, 3000));
-    const whileDown = otelkitLines(child);
-    const receiver = await startOtlpReceiver({ protocol, port });
-    await receiver.waitFor(() => true, 20_000);
-    await child.waitForLine(/works again, after \d+ failed exports/, 10_000, { stream: 'stderr' });
-    const failedExports = Number(/after (\d+) failed/.exec(child.stderr)![1]);
-    figures.push(`stderr lines while down (${protocol}): ${whileDown.length} for ${failedExports} failed exports, then 1 when back`);
-    expect(whileDown).toHaveLength(1);
-    expect(whileDown[0]).toMatch(new RegExp(`failed \\(ECONNREFUSED 127\\.0\\.0\\.1:${port}\\)`));
-    expect(failedExports).toBeGreaterThanOrEqual(4);
-    expect(otelkitLines(child)).toHaveLength(2);
-    expect(child.stderr.split('\n').filter(Boolean)).toHaveLength(2);
-  });
+  it.each(['http/protobuf', 'grpc'] as const)(
+    '%s: one line for the outage, one when it is back, none per export',
+    async (protocol) => {
+      const port = await freePort();
+      // A short OTLP timeout, so each export's retries end (and count as a failure) quickly.
+      const env = {
+        ...endpointEnv(protocol, `http://127.0.0.1:${port}`),
+        OTEL_METRIC_EXPORT_INTERVAL: '100',
+        OTEL_EXPORTER_OTLP_TIMEOUT: '300',
+      };
+      const child = runApp('serve', env);
+      await child.waitForLine(/OTLP export to .* failed/, 15_000, { stream: 'stderr' });
+      // Many more failed exports than lines.
+      await new Promise((resolve) => setTimeout(resolve, 3000));
+      const whileDown = otelkitLines(child);
+      const receiver = await startOtlpReceiver({ protocol, port });
+      await receiver.waitFor(() => true, 20_000);
+      await child.waitForLine(/works again, after \d+ failed exports/, 10_000, { stream: 'stderr' });
+      const failedExports = Number(/after (\d+) failed/.exec(child.stderr)![1]);
+      figures.push(
+        `stderr lines while down (${protocol}): ${whileDown.length} for ${failedExports} failed exports, then 1 when back`,
+      );
+      expect(whileDown).toHaveLength(1);
+      expect(whileDown[0]).toMatch(new RegExp(`failed \\(ECONNREFUSED 127\\.0\\.0\\.1:${port}\\)`));
+      expect(failedExports).toBeGreaterThanOrEqual(4);
+      expect(otelkitLines(child)).toHaveLength(2);
+      expect(child.stderr.split('\n').filter(Boolean)).toHaveLength(2);
+    },
+  );
 
-  it('gRPC export resumes within a few seconds of the collector coming back after 30 s down', { timeout: 90_000 }, async () => {
+  it('gRPC export resumes within a few seconds of the collector coming back after 30 s down', {
+    timeout: 90_000,
+  }, async () => {
     let receiver = await startOtlpReceiver({ protocol: 'grpc' });
     const port = receiver.port;
     runApp('serve', { ...endpointEnv('grpc', receiver.baseUrl), OTEL_METRIC_EXPORT_INTERVAL: '1000' });

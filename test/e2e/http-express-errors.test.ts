@@ -13,8 +13,10 @@ afterAll(() => stopAll());
 
 const common = 'network_protocol_version=1.1,url_scheme=http';
 const ok = (route: string) => `http_request_method=GET,http_response_status_code=200,http_route=${route},${common}`;
-const failed = (route: string, status = 500) => `error_type=${status},http_request_method=GET,http_response_status_code=${status},http_route=${route},${common}`;
-const rejected = (route: string) => `http_request_method=GET,http_response_status_code=400,http_route=${route},${common}`;
+const failed = (route: string, status = 500) =>
+  `error_type=${status},http_request_method=GET,http_response_status_code=${status},http_route=${route},${common}`;
+const rejected = (route: string) =>
+  `http_request_method=GET,http_response_status_code=400,http_route=${route},${common}`;
 
 /** Requests in order, with the status each gets and the route it must be recorded under. */
 function sequence(v5: boolean): [path: string, status: number, key: string][] {

@@ -20,7 +20,12 @@ afterEach(async () => {
 async function runApp(env: Record<string, string>, preload = true) {
   const child = startChild({
     args: [...(preload ? ['--import', 'otelkit/register'] : []), 'app.mjs'],
-    env: { OTEL_EXPORTER_PROMETHEUS_HOST: '127.0.0.1', OTEL_EXPORTER_PROMETHEUS_PORT: '0', OTELKIT_INSTRUMENTATIONS: 'none', ...env },
+    env: {
+      OTEL_EXPORTER_PROMETHEUS_HOST: '127.0.0.1',
+      OTEL_EXPORTER_PROMETHEUS_PORT: '0',
+      OTELKIT_INSTRUMENTATIONS: 'none',
+      ...env,
+    },
     cwd: fixture,
   });
   const info = JSON.parse(await child.waitForLine(/^\{.*"module"/, 15_000)) as { metricsUrl: string | null };
@@ -170,7 +175,14 @@ describe('OTLP exporter packages', () => {
     const loaded = (env: Record<string, string>): string[] => {
       const code = `setTimeout(() => { console.log(JSON.stringify([...new Set(Object.keys(require.cache).map((k) => /exporter-metrics-otlp-[a-z]+/.exec(k)?.[0]).filter(Boolean))].sort())); process.exit(0); }, 300);`;
       const out = execFileSync(process.execPath, ['--require', 'otelkit/register', '-e', code], {
-        env: { ...process.env, OTEL_EXPORTER_PROMETHEUS_HOST: '127.0.0.1', OTEL_EXPORTER_PROMETHEUS_PORT: '0', OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:9', OTELKIT_SHUTDOWN_TIMEOUT: '200', ...env },
+        env: {
+          ...process.env,
+          OTEL_EXPORTER_PROMETHEUS_HOST: '127.0.0.1',
+          OTEL_EXPORTER_PROMETHEUS_PORT: '0',
+          OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:9',
+          OTELKIT_SHUTDOWN_TIMEOUT: '200',
+          ...env,
+        },
         encoding: 'utf8',
         timeout: 20_000,
       });

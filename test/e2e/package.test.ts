@@ -10,7 +10,10 @@ const root = join(import.meta.dirname, '../..');
 describe('package', () => {
   it('type-checks as an ESM and a CJS consumer', { timeout: 120_000 }, () => {
     const tsc = join(root, 'node_modules/typescript/bin/tsc');
-    const result = spawnSync(process.execPath, [tsc, '-p', 'test/fixtures/consumer-types/tsconfig.json'], { cwd: root, encoding: 'utf8' });
+    const result = spawnSync(process.execPath, [tsc, '-p', 'test/fixtures/consumer-types/tsconfig.json'], {
+      cwd: root,
+      encoding: 'utf8',
+    });
     expect(result.stdout + result.stderr).toBe('');
     expect(result.status).toBe(0);
   });
@@ -24,17 +27,34 @@ describe('package', () => {
       console.log(JSON.stringify({ same: cjs.getOtelkit() === a, cjsRegister: typeof cjs.register }));
       await a.shutdown();
     `;
-    const out = execFileSync(process.execPath, ['--input-type=module', '-e', script], { cwd: root, encoding: 'utf8', env: { PATH: process.env.PATH } });
+    const out = execFileSync(process.execPath, ['--input-type=module', '-e', script], {
+      cwd: root,
+      encoding: 'utf8',
+      env: { PATH: process.env.PATH },
+    });
     expect(JSON.parse(out.trim().split('\n').pop()!)).toEqual({ same: true, cjsRegister: 'function' });
   });
 
   it('installs one copy of each OpenTelemetry SDK package', () => {
-    const lock = JSON.parse(readFileSync(join(root, 'package-lock.json'), 'utf8')) as { packages: Record<string, { version: string; dev?: boolean }> };
-    for (const name of ['sdk-metrics', 'core', 'resources', 'otlp-transformer', 'otlp-exporter-base', 'exporter-prometheus']) {
+    const lock = JSON.parse(readFileSync(join(root, 'package-lock.json'), 'utf8')) as {
+      packages: Record<string, { version: string; dev?: boolean }>;
+    };
+    for (const name of [
+      'sdk-metrics',
+      'core',
+      'resources',
+      'otlp-transformer',
+      'otlp-exporter-base',
+      'exporter-prometheus',
+    ]) {
       const copies = Object.entries(lock.packages).filter(
-        ([path, info]) => path.endsWith(`node_modules/@opentelemetry/${name}`) && !path.includes('otlp-proto') && !info.dev,
+        ([path, info]) =>
+          path.endsWith(`node_modules/@opentelemetry/${name}`) && !path.includes('otlp-proto') && !info.dev,
       );
-      expect(copies.map(([path, info]) => `${path}@${info.version}`), name).toHaveLength(1);
+      expect(
+        copies.map(([path, info]) => `${path}@${info.version}`),
+        name,
+      ).toHaveLength(1);
     }
   });
 });

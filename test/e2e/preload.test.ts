@@ -10,7 +10,11 @@ import { findSamples, sampleValue, scrape } from '../helpers/prom-text.js';
 
 const root = join(import.meta.dirname, '../..');
 const fixture = join(root, 'test/fixtures/core-app');
-const baseEnv = { OTEL_EXPORTER_PROMETHEUS_HOST: '127.0.0.1', OTEL_EXPORTER_PROMETHEUS_PORT: '0', OTELKIT_INSTRUMENTATIONS: 'none' };
+const baseEnv = {
+  OTEL_EXPORTER_PROMETHEUS_HOST: '127.0.0.1',
+  OTEL_EXPORTER_PROMETHEUS_PORT: '0',
+  OTELKIT_INSTRUMENTATIONS: 'none',
+};
 
 afterEach(() => stopAll());
 
@@ -56,19 +60,32 @@ describe('otelkit/register preload', () => {
     mkdirSync(join(app, 'node_modules/@opentelemetry'), { recursive: true });
     symlinkSync(root, join(app, 'node_modules/otelkit'));
     symlinkSync(join(root, 'node_modules/@opentelemetry/api'), join(app, 'node_modules/@opentelemetry/api'));
-    writeFileSync(join(app, 'app.mjs'), `
+    writeFileSync(
+      join(app, 'app.mjs'),
+      `
       import { getOtelkit } from 'otelkit';
       const a = await getOtelkit().ready;
       console.log(JSON.stringify({ metricsUrl: a.url, module: 'esm' }));
       setInterval(() => {}, 1000);
-    `);
+    `,
+    );
     const { info } = await startApp(['--import', 'otelkit/register', 'app.mjs'], {}, app);
-    expect(sampleValue(await scrape(info.metricsUrl!), 'target_info', { service_name: 'billing-api', service_version: '4.5.6' })).toBe(1);
+    expect(
+      sampleValue(await scrape(info.metricsUrl!), 'target_info', {
+        service_name: 'billing-api',
+        service_version: '4.5.6',
+      }),
+    ).toBe(1);
   });
 
-  it('neither the scrape server nor a scraper\'s keep-alive connection keeps the process alive', async () => {
+  it("neither the scrape server nor a scraper's keep-alive connection keeps the process alive", async () => {
     const child = startChild({
-      args: ['--import', 'otelkit/register', '--input-type=module', '-e', `
+      args: [
+        '--import',
+        'otelkit/register',
+        '--input-type=module',
+        '-e',
+        `
         import { getOtelkit } from 'otelkit';
         const { url } = await getOtelkit().ready;
         await (await fetch(url, { headers: { connection: 'keep-alive' } })).text();
@@ -76,7 +93,8 @@ describe('otelkit/register preload', () => {
         // Fires only if something still holds the event loop 2 s after the work is done (an exit
         // that follows at once never runs it); timed on the child's clock, not a busy parent's.
         setTimeout(() => console.log('still running: ' + process.getActiveResourcesInfo().join(',')), 2_000).unref();
-      `],
+      `,
+      ],
       env: baseEnv,
       cwd: fixture,
     });
@@ -87,14 +105,18 @@ describe('otelkit/register preload', () => {
 
   it('another global MeterProvider first: one line, otelkit does not start, no port', async () => {
     const child = startChild({
-      args: ['--input-type=module', '-e', `
+      args: [
+        '--input-type=module',
+        '-e',
+        `
         import { metrics } from '@opentelemetry/api';
         import { MeterProvider } from '@opentelemetry/sdk-metrics';
         metrics.setGlobalMeterProvider(new MeterProvider());
         const { register } = await import('otelkit');
         const otel = register({ prometheus: { host: '127.0.0.1', port: 0 }, instrumentations: [] });
         console.log(JSON.stringify({ disabled: otel.disabled, address: (await otel.ready) ?? null }));
-      `],
+      `,
+      ],
       cwd: fixture,
     });
     expect(await child.waitForJson()).toEqual({ disabled: true, address: null });
@@ -108,14 +130,18 @@ describe('otelkit/register preload', () => {
     const { port, server } = await occupiedPort();
     await new Promise((resolve) => server.close(resolve));
     const child = startChild({
-      args: ['--input-type=module', '-e', `
+      args: [
+        '--input-type=module',
+        '-e',
+        `
         import { register } from 'otelkit';
         const otel = register({ instrumentations: [] });
         await otel.shutdown();
         await new Promise((r) => setTimeout(r, 300));
         const open = await fetch('http://127.0.0.1:${port}/metrics').then(() => true, () => false);
         console.log(JSON.stringify({ open }));
-      `],
+      `,
+      ],
       env: { ...baseEnv, OTEL_EXPORTER_PROMETHEUS_PORT: String(port) },
       cwd: fixture,
     });
@@ -125,7 +151,10 @@ describe('otelkit/register preload', () => {
   it('OTEL_SDK_DISABLED=true opens no port and the app runs', async () => {
     const { port, server } = await occupiedPort();
     server.close();
-    const { child, info } = await startApp(['--import', 'otelkit/register', 'app.mjs'], { OTEL_SDK_DISABLED: 'true', OTEL_EXPORTER_PROMETHEUS_PORT: String(port) });
+    const { child, info } = await startApp(['--import', 'otelkit/register', 'app.mjs'], {
+      OTEL_SDK_DISABLED: 'true',
+      OTEL_EXPORTER_PROMETHEUS_PORT: String(port),
+    });
     expect(info.metricsUrl).toBeNull();
     await expect(fetch(`http://127.0.0.1:${port}/metrics`)).rejects.toThrow();
     expect(await (await fetch(info.appUrl!)).text()).toBe('ok');
@@ -135,12 +164,18 @@ describe('otelkit/register preload', () => {
   it('a port already in use gives one clear line and the app keeps serving', async () => {
     const { port, server } = await occupiedPort();
     try {
-      const { child, info } = await startApp(['--import', 'otelkit/register', 'app.mjs'], { OTEL_EXPORTER_PROMETHEUS_PORT: String(port) });
+      const { child, info } = await startApp(['--import', 'otelkit/register', 'app.mjs'], {
+        OTEL_EXPORTER_PROMETHEUS_PORT: String(port),
+      });
       expect(info.metricsUrl).toBeNull();
       expect(await (await fetch(info.appUrl!)).text()).toBe('ok');
       const lines = child.stderr.trim().split('\n');
       expect(lines).toHaveLength(1);
-      expect(lines[0]).toMatch(new RegExp(`^otelkit: the Prometheus endpoint could not listen on 127\\.0\\.0\\.1:${port} \\(the address is already in use\\)`));
+      expect(lines[0]).toMatch(
+        new RegExp(
+          `^otelkit: the Prometheus endpoint could not listen on 127\\.0\\.0\\.1:${port} \\(the address is already in use\\)`,
+        ),
+      );
     } finally {
       server.close();
     }
@@ -162,8 +197,12 @@ describe('otelkit/register preload', () => {
   it('a broken config file gives one line and the app runs', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'otelkit-badcfg-'));
     writeFileSync(join(dir, 'otel.config.mjs'), 'export default { cardinalityLimit: -1 };');
-    const { child, info } = await startApp(['--import', 'otelkit/register', join(fixture, 'app.mjs')], { OTELKIT_CONFIG: join(dir, 'otel.config.mjs') });
-    expect(child.stderr.trim()).toBe('otelkit: otel.config.mjs: cardinalityLimit=-1 is invalid: expected a whole number greater than 0; using 2000');
+    const { child, info } = await startApp(['--import', 'otelkit/register', join(fixture, 'app.mjs')], {
+      OTELKIT_CONFIG: join(dir, 'otel.config.mjs'),
+    });
+    expect(child.stderr.trim()).toBe(
+      'otelkit: otel.config.mjs: cardinalityLimit=-1 is invalid: expected a whole number greater than 0; using 2000',
+    );
     expect(sampleValue(await scrape(info.metricsUrl!), 'fixture_events_total', { kind: 'esm' })).toBe(3);
   });
 });

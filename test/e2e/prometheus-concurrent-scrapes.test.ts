@@ -23,7 +23,11 @@ let collections = 0;
 let hold: Promise<void> | undefined;
 
 beforeAll(async () => {
-  otel = register({ prometheus: { host: '127.0.0.1', port: 0, token: TOKEN }, instrumentations: [], serviceName: 'burst' });
+  otel = register({
+    prometheus: { host: '127.0.0.1', port: 0, token: TOKEN },
+    instrumentations: [],
+    serviceName: 'burst',
+  });
   await otel.ready;
   metrics
     .getMeter('test')
@@ -50,7 +54,11 @@ async function burst(url: string, arrived: Promise<void>) {
   const get = () => fetch(url, { headers: auth }).then(async (r) => ({ status: r.status, body: await r.text() }));
   const [gets, head, unauthorized] = await Promise.all([
     Promise.all(Array.from({ length: SCRAPES }, get)),
-    fetch(url, { method: 'HEAD', headers: auth }).then(async (r) => ({ status: r.status, length: r.headers.get('content-length'), body: await r.text() })),
+    fetch(url, { method: 'HEAD', headers: auth }).then(async (r) => ({
+      status: r.status,
+      length: r.headers.get('content-length'),
+      body: await r.text(),
+    })),
     fetch(url).then((r) => r.status),
   ]);
   hold = undefined;
@@ -94,7 +102,7 @@ describe('concurrent scrapes share one collection', () => {
     expect(sampleValue(await res.text(), 'collections', { otel_scope_name: 'test' })).toBe(collections);
   });
 
-  it('metricsHandler on the app\'s own server: the same', async () => {
+  it("metricsHandler on the app's own server: the same", async () => {
     let seen = 0;
     let allArrived!: () => void;
     const arrived = new Promise<void>((resolve) => (allArrived = resolve));
@@ -130,7 +138,9 @@ describe('concurrent scrapes share one collection', () => {
     });
     try {
       const url = `http://127.0.0.1:${await listen(server)}/metrics`;
-      const answers = await Promise.all(Array.from({ length: SCRAPES }, () => fetch(url).then(async (r) => [r.status, await r.text()])));
+      const answers = await Promise.all(
+        Array.from({ length: SCRAPES }, () => fetch(url).then(async (r) => [r.status, await r.text()])),
+      );
       expect(answers).toEqual(Array(SCRAPES).fill([500, '# metrics collection failed\n']));
       expect(collect).toHaveBeenCalledTimes(1);
       expect(errors.mock.calls.filter(([message]) => message === 'otelkit: scrape failed')).toHaveLength(1);
@@ -166,7 +176,9 @@ describe('concurrent scrapes share one collection', () => {
       await connected;
       worker.postMessage('send');
       expect(Atomics.wait(sent, 0, 0, 10_000)).toBe('ok');
-      const answers = await new Promise<string[]>((resolve, reject) => worker.once('message', resolve).once('error', reject));
+      const answers = await new Promise<string[]>((resolve, reject) =>
+        worker.once('message', resolve).once('error', reject),
+      );
       expect(answers).toHaveLength(SCRAPES);
       expect(new Set(answers).size).toBe(1);
       expect(answers[0]).toMatch(/^HTTP\/1\.1 200 /);

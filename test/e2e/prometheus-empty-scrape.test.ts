@@ -14,7 +14,12 @@ afterEach(() => stopAll());
 /** Runs `body` (ESM, after the preload) and returns the scrape URL and, if the app serves, its URL. */
 async function startApp(instrumentations: string, body = '') {
   const child = startChild({
-    args: ['--import', 'otelkit/register', '--input-type=module', '-e', `
+    args: [
+      '--import',
+      'otelkit/register',
+      '--input-type=module',
+      '-e',
+      `
       import http from 'node:http';
       import { metrics } from '@opentelemetry/api';
       import { getOtelkit } from 'otelkit';
@@ -22,7 +27,8 @@ async function startApp(instrumentations: string, body = '') {
       const { url } = await getOtelkit().ready;
       const server = http.createServer((_req, res) => res.end('ok'));
       server.listen(0, '127.0.0.1', () => console.log(JSON.stringify({ metricsUrl: url, appUrl: 'http://127.0.0.1:' + server.address().port + '/' })));
-    `],
+    `,
+    ],
     env: { ...baseEnv, OTELKIT_INSTRUMENTATIONS: instrumentations },
     cwd: fixture,
   });
@@ -54,16 +60,21 @@ describe.skipIf(!hasPromtool())('an empty scrape is valid exposition text', () =
 
     expect(await (await fetch(appUrl)).text()).toBe('ok');
     const after = await scrape(metricsUrl);
-    expect(sampleValue(after, 'http_server_request_duration_seconds_count', { http_response_status_code: '200' })).toBe(1);
+    expect(sampleValue(after, 'http_server_request_duration_seconds_count', { http_response_status_code: '200' })).toBe(
+      1,
+    );
     await expectParses(after);
   });
 
   it('instruments that report nothing (never recorded, or dropped for a TYPE clash) leave a body that parses', async () => {
-    const { metricsUrl, child } = await startApp('none', `
+    const { metricsUrl, child } = await startApp(
+      'none',
+      `
       metrics.getMeter('a').createHistogram('clash').record(1);
       metrics.getMeter('b').createGauge('clash').record(1);
       metrics.getMeter('c').createCounter('never.recorded');
-    `);
+    `,
+    );
     const text = await scrape(metricsUrl);
     expect(findSamples(text, 'clash')).toEqual([]);
     expect(text).not.toMatch(/never_recorded/);

@@ -6,7 +6,13 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { hasPrometheus, hasPromtool, promtoolCheckMetrics, startPrometheus, stopAllPrometheus } from '../helpers/prometheus.js';
+import {
+  hasPrometheus,
+  hasPromtool,
+  promtoolCheckMetrics,
+  startPrometheus,
+  stopAllPrometheus,
+} from '../helpers/prometheus.js';
 
 const GOOD = `# HELP demo_requests_total Requests served.
 # TYPE demo_requests_total counter
@@ -67,7 +73,9 @@ describe.skipIf(!hasPromtool())('promtoolCheckMetrics', () => {
     const r = await promtoolCheckMetrics('demo{ 3\n');
     expect(r).toMatchObject({ ok: false, code: 1 });
     expect(r.output).toMatch(/error while linting: text format parsing error/);
-    const twice = await promtoolCheckMetrics('# HELP a_total x\n# TYPE a_total counter\na_total 1\n# HELP a_total x\na_total 2\n');
+    const twice = await promtoolCheckMetrics(
+      '# HELP a_total x\n# TYPE a_total counter\na_total 1\n# HELP a_total x\na_total 2\n',
+    );
     expect(twice.code).toBe(1);
     expect(twice.output).toMatch(/second HELP line/);
   });
@@ -95,7 +103,10 @@ describe.skipIf(!hasPrometheus())('startPrometheus', () => {
   });
 
   it('scrapes a local endpoint; up == 1 and values are queryable', async () => {
-    const prom = await startPrometheus({ scrapeTargets: [{ url: target, bearerToken: TOKEN, job: 'demo' }], scrapeInterval: '1s' });
+    const prom = await startPrometheus({
+      scrapeTargets: [{ url: target, bearerToken: TOKEN, job: 'demo' }],
+      scrapeInterval: '1s',
+    });
     expect(prom.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
     const up = await prom.waitForQuery('up', undefined, 15_000);
     expect(up).toHaveLength(1);

@@ -41,7 +41,12 @@ describe('duration histograms over OTLP (delta) and Prometheus (cumulative) at o
     expect(pointsMatching(waits, { 'rate_limiter.name': 'otlp-limiter' })[0]!.count).toBe(1);
     const outcomes = receiver.metric('circuit_breaker.calls');
     expect(outcomes).toMatchObject({ type: 'sum', isMonotonic: true, temporality: 'delta' });
-    expect(pointsMatching(outcomes, { 'circuit_breaker.name': 'otlp-breaker', 'circuit_breaker.call.outcome': 'failure' })[0]!.value).toBe(1);
+    expect(
+      pointsMatching(outcomes, {
+        'circuit_breaker.name': 'otlp-breaker',
+        'circuit_breaker.call.outcome': 'failure',
+      })[0]!.value,
+    ).toBe(1);
 
     // One more call: the next delta export carries 1, the scrape the total 3.
     breaker.recordCall('success', 3);
@@ -51,7 +56,14 @@ describe('duration histograms over OTLP (delta) and Prometheus (cumulative) at o
     point = pointsMatching(calls, { 'circuit_breaker.name': 'otlp-breaker' })[0]!;
     expect(point).toMatchObject({ count: 1, sum: 3 });
     const text = await scrape(url);
-    expect(sampleValue(text, 'circuit_breaker_call_duration_seconds_count', { circuit_breaker_name: 'otlp-breaker' })).toBe(3);
-    expect(sampleValue(text, 'circuit_breaker_call_duration_seconds_bucket', { circuit_breaker_name: 'otlp-breaker', le: '0.025' })).toBe(1);
+    expect(
+      sampleValue(text, 'circuit_breaker_call_duration_seconds_count', { circuit_breaker_name: 'otlp-breaker' }),
+    ).toBe(3);
+    expect(
+      sampleValue(text, 'circuit_breaker_call_duration_seconds_bucket', {
+        circuit_breaker_name: 'otlp-breaker',
+        le: '0.025',
+      }),
+    ).toBe(1);
   });
 });

@@ -11,12 +11,22 @@ let url: string;
 const read = async (): Promise<Sample[]> => parsePrometheus(await scrape(url));
 
 const acquisitions = (s: Sample[], name: string) =>
-  Object.fromEntries(findSamples(s, 'rate_limiter_acquisitions_total', { rate_limiter_name: name }).map((x) => [x.labels.rate_limiter_result, x.value]));
-const waitBucket = (s: Sample[], name: string, le: string) => sampleValue(s, 'rate_limiter_wait_duration_seconds_bucket', { rate_limiter_name: name, le });
-const waitCount = (s: Sample[], name: string) => sampleValue(s, 'rate_limiter_wait_duration_seconds_count', { rate_limiter_name: name });
-const waitSum = (s: Sample[], name: string) => sampleValue(s, 'rate_limiter_wait_duration_seconds_sum', { rate_limiter_name: name });
-const queueLength = (s: Sample[], name: string) => sampleValue(s, 'rate_limiter_queue_length', { rate_limiter_name: name });
-const permits = (s: Sample[], name: string) => sampleValue(s, 'rate_limiter_permits_available', { rate_limiter_name: name });
+  Object.fromEntries(
+    findSamples(s, 'rate_limiter_acquisitions_total', { rate_limiter_name: name }).map((x) => [
+      x.labels.rate_limiter_result,
+      x.value,
+    ]),
+  );
+const waitBucket = (s: Sample[], name: string, le: string) =>
+  sampleValue(s, 'rate_limiter_wait_duration_seconds_bucket', { rate_limiter_name: name, le });
+const waitCount = (s: Sample[], name: string) =>
+  sampleValue(s, 'rate_limiter_wait_duration_seconds_count', { rate_limiter_name: name });
+const waitSum = (s: Sample[], name: string) =>
+  sampleValue(s, 'rate_limiter_wait_duration_seconds_sum', { rate_limiter_name: name });
+const queueLength = (s: Sample[], name: string) =>
+  sampleValue(s, 'rate_limiter_queue_length', { rate_limiter_name: name });
+const permits = (s: Sample[], name: string) =>
+  sampleValue(s, 'rate_limiter_permits_available', { rate_limiter_name: name });
 
 /** Seconds since `t0` on the clock the instrumentation uses. */
 const since = (t0: number) => (performance.now() - t0) / 1000;
@@ -114,7 +124,12 @@ describe('instrumentRateLimiter: bottleneck', () => {
     limiter.on('dropped', () => ++dropped === 2 && twoDropped.open());
     const held = () => twoDropped.opened.then(() => 'ok');
     const quick = async () => 'ok';
-    const results = await Promise.allSettled([limiter.schedule(held), limiter.schedule(quick), limiter.schedule(quick), limiter.schedule(quick)]);
+    const results = await Promise.allSettled([
+      limiter.schedule(held),
+      limiter.schedule(quick),
+      limiter.schedule(quick),
+      limiter.schedule(quick),
+    ]);
     expect(results.map((r) => r.status)).toEqual(['fulfilled', 'fulfilled', 'rejected', 'rejected']);
     const s = await read();
     expect(acquisitions(s, 'overflow')).toEqual({ acquired: 2, rejected: 2 });
@@ -135,14 +150,20 @@ describe('instrumentRateLimiter: rate-limiter-flexible', () => {
     instrumentRateLimiter(limiter, { name: 'rlf' });
     const t0 = performance.now();
     const settled: number[] = [];
-    const results = await Promise.allSettled([1, 2, 3, 4, 5].map((i) => limiter.consume('user-1').finally(() => (settled[i - 1] = since(t0)))));
+    const results = await Promise.allSettled(
+      [1, 2, 3, 4, 5].map((i) => limiter.consume('user-1').finally(() => (settled[i - 1] = since(t0)))),
+    );
     expect(results.map((r) => r.status)).toEqual(['fulfilled', 'fulfilled', 'fulfilled', 'rejected', 'rejected']);
     const rejection = (results[3] as PromiseRejectedResult).reason;
     expect(rejection).toBeInstanceOf(RateLimiterRes); // the library's own rejection value, untouched
     const s = await read();
     expect(acquisitions(s, 'rlf')).toEqual({ acquired: 3, rejected: 2 });
     // Memory store: no wait of its own; each recorded wait is within what the test saw.
-    expectWaits(s, 'rlf', settled.slice(0, 3).map((max) => ({ min: 0, max })));
+    expectWaits(
+      s,
+      'rlf',
+      settled.slice(0, 3).map((max) => ({ min: 0, max })),
+    );
     expect(permits(s, 'rlf')).toBe(0);
   });
 
@@ -163,11 +184,17 @@ describe('instrumentRateLimiter: rate-limiter-flexible', () => {
     // step, which its timer would have run (the library has no public call for it).
     await limiter.delete('limiter');
     const released = since(t0);
-    (queue as unknown as { _queueLimiters: { limiter: { _processFIFO(): void } } })._queueLimiters.limiter._processFIFO();
+    (
+      queue as unknown as { _queueLimiters: { limiter: { _processFIFO(): void } } }
+    )._queueLimiters.limiter._processFIFO();
     expect(await Promise.all(calls)).toEqual([1, 0, 1]);
     s = await read();
     expect(acquisitions(s, 'queue')).toEqual({ acquired: 3, rejected: 1 });
-    expectWaits(s, 'queue', [{ min: 0, max: settled[0]! }, { min: 0, max: settled[1]! }, { min: released - called, max: settled[2]! }]);
+    expectWaits(s, 'queue', [
+      { min: 0, max: settled[0]! },
+      { min: 0, max: settled[1]! },
+      { min: released - called, max: settled[2]! },
+    ]);
     expect(queueLength(s, 'queue')).toBe(0);
     expect(permits(s, 'queue')).toBe(1);
   });
@@ -224,15 +251,19 @@ describe('instrumentRateLimiter: generic', () => {
         new Promise<T>((resolve, reject) => {
           queue.push(() => {
             active++;
-            fn(...args).then(resolve, reject).finally(() => {
-              active--;
-              next();
-            });
+            fn(...args)
+              .then(resolve, reject)
+              .finally(() => {
+                active--;
+                next();
+              });
           });
           queueMicrotask(next);
         }),
       { pendingCount: { get: () => queue.length } },
-    ) as (<T>(fn: (...a: unknown[]) => Promise<T>, ...args: unknown[]) => Promise<T>) & { readonly pendingCount: number };
+    ) as (<T>(fn: (...a: unknown[]) => Promise<T>, ...args: unknown[]) => Promise<T>) & {
+      readonly pendingCount: number;
+    };
     const handle = instrumentRateLimiter(limit, { name: 'plimit' });
     const limited = handle.limiter;
     expect(limited).not.toBe(limit);
@@ -255,7 +286,11 @@ describe('instrumentRateLimiter: generic', () => {
     const s = await read();
     expect(acquisitions(s, 'plimit')).toEqual({ acquired: 3, rejected: 0 });
     // The first started at once; the others not before it returned.
-    expectWaits(s, 'plimit', [{ min: 0, max: started[0]! }, { min: released - called, max: started[1]! }, { min: released - called, max: started[2]! }]);
+    expectWaits(s, 'plimit', [
+      { min: 0, max: started[0]! },
+      { min: released - called, max: started[1]! },
+      { min: released - called, max: started[2]! },
+    ]);
     expect(waitBucket(s, 'plimit', '0.075')).toBeLessThanOrEqual(1);
     expect(instrumentRateLimiter(limit, { name: 'plimit' }).limiter).toBe(limited);
     handle.dispose();

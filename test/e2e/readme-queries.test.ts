@@ -16,12 +16,17 @@ const codes = (text: string) => [...text.matchAll(/`([^`]+)`/g)].map((m) => m[1]
 const documented = new Map<string, Set<string>>();
 const otelToProm = new Map<string, string>();
 for (const line of readme.split('\n')) {
-  const cells = line.split('|').slice(1, -1).map((c) => c.trim());
+  const cells = line
+    .split('|')
+    .slice(1, -1)
+    .map((c) => c.trim());
   const [otel, prom] = codes(cells[0] ?? '');
   if (!line.startsWith('| `') || !cells[0]!.includes('<br>') || !otel || !prom) continue;
   otelToProm.set(otel, prom);
   const same = /^as `([^`]+)`$/.exec(cells[3] ?? ''); // "as `x`": the attributes of row x
-  const attributes = same ? [...documented.get(otelToProm.get(same[1]!)!)!] : codes(cells[3] ?? '').map((a) => a.replaceAll('.', '_'));
+  const attributes = same
+    ? [...documented.get(otelToProm.get(same[1]!)!)!]
+    : codes(cells[3] ?? '').map((a) => a.replaceAll('.', '_'));
   documented.set(prom, new Set(attributes));
 }
 
@@ -47,7 +52,8 @@ function selectors(expr: string): { name: string; labels: string[] }[] {
 }
 
 function family(name: string): string | undefined {
-  for (const candidate of [name, name.replace(/_(bucket|count|sum)$/, '')]) if (documented.has(candidate)) return candidate;
+  for (const candidate of [name, name.replace(/_(bucket|count|sum)$/, '')])
+    if (documented.has(candidate)) return candidate;
   return undefined;
 }
 
@@ -64,9 +70,12 @@ describe('README alert and query examples', () => {
     const used = found.map((s) => ({ ...s, family: family(s.name) }));
     for (const s of used) {
       expect(s.family, `${s.name} is not in a README metric table`).toBeDefined();
-      for (const label of s.labels) expect([...documented.get(s.family!)!], `${s.name} has no label ${label}`).toContain(label);
+      for (const label of s.labels)
+        expect([...documented.get(s.family!)!], `${s.name} has no label ${label}`).toContain(label);
     }
-    const grouping = [...query.matchAll(/\b(?:by|without)\s*\(([^)]*)\)/g)].flatMap((m) => m[1]!.split(',').map((l) => l.trim()));
+    const grouping = [...query.matchAll(/\b(?:by|without)\s*\(([^)]*)\)/g)].flatMap((m) =>
+      m[1]!.split(',').map((l) => l.trim()),
+    );
     const labels = new Set(['le', ...used.flatMap((s) => [...documented.get(s.family!)!])]);
     for (const label of grouping) expect([...labels], `grouping label ${label}`).toContain(label);
   });
@@ -74,7 +83,12 @@ describe('README alert and query examples', () => {
   it.skipIf(!hasPromtool())('every one parses as PromQL (promtool check rules)', () => {
     const dir = mkdtempSync(join(tmpdir(), 'otelkit-readme-queries-'));
     try {
-      const rules = ['groups:', '  - name: readme', '    rules:', ...queries.flatMap((q, i) => [`      - alert: ReadmeExample${i}`, `        expr: ${JSON.stringify(q)}`])];
+      const rules = [
+        'groups:',
+        '  - name: readme',
+        '    rules:',
+        ...queries.flatMap((q, i) => [`      - alert: ReadmeExample${i}`, `        expr: ${JSON.stringify(q)}`]),
+      ];
       const file = join(dir, 'rules.yml');
       writeFileSync(file, `${rules.join('\n')}\n`);
       const r = spawnSync(PROMTOOL!, ['check', 'rules', file], { encoding: 'utf8', timeout: 20_000 });

@@ -53,9 +53,54 @@ describe('register()', () => {
     meter().createHistogram('payload.size', { unit: 'By' }).record(1000);
     const text = await read();
     const les = (name: string) => findSamples(text, name).map((s) => s.labels.le);
-    expect(les('job_duration_seconds_bucket')).toEqual(['0.005', '0.01', '0.025', '0.05', '0.075', '0.1', '0.25', '0.5', '0.75', '1', '2.5', '5', '7.5', '10', '+Inf']);
-    expect(les('job_latency_milliseconds_bucket')).toEqual(['5', '10', '25', '50', '75', '100', '250', '500', '750', '1000', '2500', '5000', '7500', '10000', '+Inf']);
-    expect(les('payload_size_bytes_bucket')).toEqual(['64', '256', '1024', '4096', '16384', '65536', '262144', '1048576', '4194304', '16777216', '67108864', '+Inf']);
+    expect(les('job_duration_seconds_bucket')).toEqual([
+      '0.005',
+      '0.01',
+      '0.025',
+      '0.05',
+      '0.075',
+      '0.1',
+      '0.25',
+      '0.5',
+      '0.75',
+      '1',
+      '2.5',
+      '5',
+      '7.5',
+      '10',
+      '+Inf',
+    ]);
+    expect(les('job_latency_milliseconds_bucket')).toEqual([
+      '5',
+      '10',
+      '25',
+      '50',
+      '75',
+      '100',
+      '250',
+      '500',
+      '750',
+      '1000',
+      '2500',
+      '5000',
+      '7500',
+      '10000',
+      '+Inf',
+    ]);
+    expect(les('payload_size_bytes_bucket')).toEqual([
+      '64',
+      '256',
+      '1024',
+      '4096',
+      '16384',
+      '65536',
+      '262144',
+      '1048576',
+      '4194304',
+      '16777216',
+      '67108864',
+      '+Inf',
+    ]);
     expect(sampleValue(text, 'job_duration_seconds_bucket', { le: '0.25' })).toBe(0);
     expect(sampleValue(text, 'job_duration_seconds_bucket', { le: '0.5' })).toBe(1);
     expect(sampleValue(text, 'payload_size_bytes_bucket', { le: '1024' })).toBe(1);
@@ -63,9 +108,16 @@ describe('register()', () => {
 
   it('explicit advice and per-name configured buckets win over unit defaults', async () => {
     meter().createHistogram('custom.latency', { unit: 's' }).record(2.5);
-    meter().createHistogram('advised.duration', { unit: 's', advice: { explicitBucketBoundaries: [0.5, 5] } }).record(1);
+    meter()
+      .createHistogram('advised.duration', { unit: 's', advice: { explicitBucketBoundaries: [0.5, 5] } })
+      .record(1);
     const text = await read();
-    expect(findSamples(text, 'custom_latency_seconds_bucket').map((s) => [s.labels.le, s.value])).toEqual([['1', 0], ['2', 0], ['3', 1], ['+Inf', 1]]);
+    expect(findSamples(text, 'custom_latency_seconds_bucket').map((s) => [s.labels.le, s.value])).toEqual([
+      ['1', 0],
+      ['2', 0],
+      ['3', 1],
+      ['+Inf', 1],
+    ]);
     expect(findSamples(text, 'advised_duration_seconds_bucket').map((s) => s.labels.le)).toEqual(['0.5', '5', '+Inf']);
   });
 
@@ -107,7 +159,7 @@ describe('register()', () => {
     expect(getOtelkit()).toBe(otel);
   });
 
-  describe('mounted on the app\'s own server', () => {
+  describe("mounted on the app's own server", () => {
     let server: Server;
     let appUrl: string;
     beforeAll(async () => {
@@ -155,7 +207,9 @@ describe('register()', () => {
     const result = spawnSync('promtool', ['check', 'metrics'], { input: text, encoding: 'utf8' });
     expect(result.error, 'promtool must be installed (.ci/run installs Debian prometheus)').toBeUndefined();
     // The test's own `ms` histogram is the one thing Prometheus conventions object to.
-    expect(`${result.stdout}${result.stderr}`.trim()).toBe('job_latency_milliseconds use base unit "seconds" instead of "milliseconds"');
+    expect(`${result.stdout}${result.stderr}`.trim()).toBe(
+      'job_latency_milliseconds use base unit "seconds" instead of "milliseconds"',
+    );
   });
 
   // Last: it stops otelkit for the rest of this file.
@@ -164,6 +218,8 @@ describe('register()', () => {
     stderr.mockClear();
     expect(register()).toBe(otel);
     const lines = stderr.mock.calls.map((c) => String(c[0]));
-    expect(lines).toEqual(['otelkit: register() after shutdown(): otelkit starts once per process and is stopped; returning the stopped handle\n']);
+    expect(lines).toEqual([
+      'otelkit: register() after shutdown(): otelkit starts once per process and is stopped; returning the stopped handle\n',
+    ]);
   });
 });

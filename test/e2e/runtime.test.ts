@@ -12,10 +12,19 @@ import { families, startFixture } from '../fixtures/http-harness.js';
 afterAll(() => stopAll());
 
 const GROUP_FAMILIES = {
-  eventloop: ['nodejs_eventloop_delay_p99_seconds', 'nodejs_eventloop_utilization_ratio', 'nodejs_eventloop_time_seconds_total'],
+  eventloop: [
+    'nodejs_eventloop_delay_p99_seconds',
+    'nodejs_eventloop_utilization_ratio',
+    'nodejs_eventloop_time_seconds_total',
+  ],
   gc: ['v8js_gc_duration_seconds'],
   heap: ['v8js_memory_heap_used_bytes', 'v8js_memory_heap_space_size_bytes'],
-  process: ['process_cpu_time_seconds_total', 'process_memory_usage_bytes', 'process_uptime_seconds', 'v8js_resource_active'],
+  process: [
+    'process_cpu_time_seconds_total',
+    'process_memory_usage_bytes',
+    'process_uptime_seconds',
+    'v8js_resource_active',
+  ],
 };
 
 describe('runtime metrics under the preload', () => {
@@ -28,7 +37,9 @@ describe('runtime metrics under the preload', () => {
     const one = (name: string, labels: Record<string, string> = {}) => sampleValue(text, name, labels);
 
     // event loop (values include the 10 ms sampling interval; the app stalled the loop 5 x 25 ms)
-    const [min, p50, p90, p99, max] = ['min', 'p50', 'p90', 'p99', 'max'].map((q) => one(`nodejs_eventloop_delay_${q}_seconds`));
+    const [min, p50, p90, p99, max] = ['min', 'p50', 'p90', 'p99', 'max'].map((q) =>
+      one(`nodejs_eventloop_delay_${q}_seconds`),
+    );
     expect(min).toBeGreaterThan(0);
     expect(p50).toBeGreaterThanOrEqual(min!);
     expect(p90).toBeGreaterThanOrEqual(p50!);
@@ -51,7 +62,10 @@ describe('runtime metrics under the preload', () => {
     const used = findSamples(samples, 'v8js_memory_heap_used_bytes');
     expect(used.map((s) => s.labels.v8js_heap_space_name)).toContain('old_space');
     expect(one('v8js_memory_heap_used_bytes', { v8js_heap_space_name: 'old_space' })).toBeGreaterThan(0);
-    for (const s of used) expect(s.value).toBeLessThanOrEqual(one('v8js_memory_heap_space_size_bytes', { v8js_heap_space_name: s.labels.v8js_heap_space_name! })!);
+    for (const s of used)
+      expect(s.value).toBeLessThanOrEqual(
+        one('v8js_memory_heap_space_size_bytes', { v8js_heap_space_name: s.labels.v8js_heap_space_name! })!,
+      );
 
     // process
     expect(one('process_cpu_time_seconds_total', { cpu_mode: 'user' })).toBeGreaterThan(0);
@@ -77,7 +91,11 @@ describe('runtime groups', () => {
   });
 
   it('a group started alone reports its metrics and none of the others', async () => {
-    const otel = register({ prometheus: { host: '127.0.0.1', port: 0 }, instrumentations: [], serviceName: 'runtime-groups' });
+    const otel = register({
+      prometheus: { host: '127.0.0.1', port: 0 },
+      instrumentations: [],
+      serviceName: 'runtime-groups',
+    });
     const { url } = (await otel.ready)!;
     try {
       const heap = instrumentRuntime({ groups: ['heap'] });

@@ -10,7 +10,10 @@ export interface BothExporters {
   url: string;
 }
 
-export async function registerBothExporters(temporality: 'cumulative' | 'delta', options: OtelkitUserConfig): Promise<BothExporters> {
+export async function registerBothExporters(
+  temporality: 'cumulative' | 'delta',
+  options: OtelkitUserConfig,
+): Promise<BothExporters> {
   const receiver = await startOtlpReceiver({ protocol: 'http/protobuf' });
   const otel = register({
     exporters: ['prometheus', 'otlp'],

@@ -190,7 +190,8 @@ export function startChild(options: ChildOptions): Child {
         return undefined;
       };
       function check() {
-        const found = (stream !== 'stderr' ? scan('stdout') : undefined) ?? (stream !== 'stdout' ? scan('stderr') : undefined);
+        const found =
+          (stream !== 'stderr' ? scan('stdout') : undefined) ?? (stream !== 'stdout' ? scan('stderr') : undefined);
         if (found !== undefined) {
           finish();
           resolve(found);
@@ -228,23 +229,23 @@ export function startChild(options: ChildOptions): Child {
       return exit;
     },
     waitForLine,
-    async waitForJson<T = Record<string, unknown>>(predicate: (value: T) => boolean = () => true, timeoutMs = 10_000): Promise<T> {
+    async waitForJson<T = Record<string, unknown>>(
+      predicate: (value: T) => boolean = () => true,
+      timeoutMs = 10_000,
+    ): Promise<T> {
       let parsed: T | undefined;
-      await waitForLine(
-        (line) => {
-          const t = line.trim();
-          if (!t.startsWith('{')) return false;
-          try {
-            const v = JSON.parse(t) as T;
-            if (!predicate(v)) return false;
-            parsed = v;
-            return true;
-          } catch {
-            return false;
-          }
-        },
-        timeoutMs,
-      );
+      await waitForLine((line) => {
+        const t = line.trim();
+        if (!t.startsWith('{')) return false;
+        try {
+          const v = JSON.parse(t) as T;
+          if (!predicate(v)) return false;
+          parsed = v;
+          return true;
+        } catch {
+          return false;
+        }
+      }, timeoutMs);
       return parsed!;
     },
     kill(signal: NodeJS.Signals = 'SIGTERM') {

@@ -29,9 +29,7 @@ export function parsePrometheus(text: string): Sample[] {
 /** Samples named `name` whose labels include every pair in `match`. */
 export function findSamples(text: string | Sample[], name: string, match: Record<string, string> = {}): Sample[] {
   const samples = typeof text === 'string' ? parsePrometheus(text) : text;
-  return samples.filter(
-    (s) => s.name === name && Object.entries(match).every(([k, v]) => s.labels[k] === v),
-  );
+  return samples.filter((s) => s.name === name && Object.entries(match).every(([k, v]) => s.labels[k] === v));
 }
 
 /** The single value of a sample; throws when absent or ambiguous so the test says why. */

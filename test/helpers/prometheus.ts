@@ -55,7 +55,10 @@ export interface PromtoolResult {
 export function promtoolCheckMetrics(text: string, timeoutMs = 10_000): Promise<PromtoolResult> {
   if (!PROMTOOL) return Promise.reject(new Error('promtool is not installed (apt-get install prometheus)'));
   return new Promise((resolve, reject) => {
-    const proc = spawn(PROMTOOL, ['check', 'metrics'], { stdio: ['pipe', 'pipe', 'pipe'], env: { PATH: process.env.PATH ?? '' } });
+    const proc = spawn(PROMTOOL, ['check', 'metrics'], {
+      stdio: ['pipe', 'pipe', 'pipe'],
+      env: { PATH: process.env.PATH ?? '' },
+    });
     let output = '';
     proc.stdout.on('data', (c: Buffer) => (output += c.toString('utf8')));
     proc.stderr.on('data', (c: Buffer) => (output += c.toString('utf8')));
@@ -136,7 +139,11 @@ export interface PrometheusServer {
    * Polls `query(promql)` until the result is non-empty and satisfies `predicate`; the first
    * scrape only happens ~6 s after start. Rejects after timeoutMs with the last result and target health.
    */
-  waitForQuery(promql: string, predicate?: (samples: PromSample[]) => boolean, timeoutMs?: number): Promise<PromSample[]>;
+  waitForQuery(
+    promql: string,
+    predicate?: (samples: PromSample[]) => boolean,
+    timeoutMs?: number,
+  ): Promise<PromSample[]>;
   /** Active targets from /api/v1/targets. */
   targets(): Promise<PrometheusTarget[]>;
   /** Prometheus' own log (stderr), for assertion messages. */
@@ -171,7 +178,8 @@ function duration(d: string | number | undefined): string {
 
 function buildConfig(targets: Array<string | ScrapeTarget>, interval: string): string {
   const scrapeConfigs = targets.map((t, i) => {
-    const target: ScrapeTarget = typeof t === 'string' ? { url: /^[a-z]+:\/\//i.test(t) ? t : `http://${t}/metrics` } : t;
+    const target: ScrapeTarget =
+      typeof t === 'string' ? { url: /^[a-z]+:\/\//i.test(t) ? t : `http://${t}/metrics` } : t;
     const u = new URL(target.url);
     const params: Record<string, string[]> = {};
     for (const [k, v] of u.searchParams) (params[k] ??= []).push(v);
@@ -188,7 +196,14 @@ function buildConfig(targets: Array<string | ScrapeTarget>, interval: string): s
     return job;
   });
   // YAML is a superset of JSON.
-  return JSON.stringify({ global: { scrape_interval: interval, scrape_timeout: interval, evaluation_interval: interval }, scrape_configs: scrapeConfigs }, null, 2);
+  return JSON.stringify(
+    {
+      global: { scrape_interval: interval, scrape_timeout: interval, evaluation_interval: interval },
+      scrape_configs: scrapeConfigs,
+    },
+    null,
+    2,
+  );
 }
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
@@ -265,10 +280,12 @@ async function startOnce(options: PrometheusOptions): Promise<PrometheusServer> 
   const api = async <T>(path: string): Promise<T> => {
     const res = await fetch(url + path, { signal: AbortSignal.timeout(5000) });
     const body = (await res.json()) as { status: string; data: T; error?: string; errorType?: string };
-    if (body.status !== 'success') throw new Error(`Prometheus ${path}: ${body.errorType ?? res.status}: ${body.error ?? ''}`);
+    if (body.status !== 'success')
+      throw new Error(`Prometheus ${path}: ${body.errorType ?? res.status}: ${body.error ?? ''}`);
     return body.data;
   };
-  const queryRaw = (promql: string) => api<{ resultType: string; result: unknown }>(`/api/v1/query?query=${encodeURIComponent(promql)}`);
+  const queryRaw = (promql: string) =>
+    api<{ resultType: string; result: unknown }>(`/api/v1/query?query=${encodeURIComponent(promql)}`);
   const query = async (promql: string): Promise<PromSample[]> => {
     const data = await queryRaw(promql);
     if (data.resultType === 'vector') {

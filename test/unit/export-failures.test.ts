@@ -7,7 +7,12 @@ import { ExportFailureLog, exportCause } from '../../src/exporters/export-failur
 function log() {
   let now = 0;
   const lines: string[] = [];
-  const failures = new ExportFailureLog({ endpoint: 'localhost:4317', now: () => now, error: (l) => lines.push(`E ${l}`), warn: (l) => lines.push(`W ${l}`) });
+  const failures = new ExportFailureLog({
+    endpoint: 'localhost:4317',
+    now: () => now,
+    error: (l) => lines.push(`E ${l}`),
+    warn: (l) => lines.push(`W ${l}`),
+  });
   return { failures, lines, advance: (ms: number) => (now += ms) };
 }
 
@@ -15,7 +20,11 @@ describe('export failure log', () => {
   it('says the first failure once, with its cause and what to check', () => {
     const { failures, lines } = log();
     failures.failed('ECONNREFUSED 127.0.0.1:4317');
-    expect(lines).toEqual([expect.stringMatching(/^E otelkit: OTLP export to localhost:4317 failed \(ECONNREFUSED 127\.0\.0\.1:4317\).*OTEL_EXPORTER_OTLP_ENDPOINT/)]);
+    expect(lines).toEqual([
+      expect.stringMatching(
+        /^E otelkit: OTLP export to localhost:4317 failed \(ECONNREFUSED 127\.0\.0\.1:4317\).*OTEL_EXPORTER_OTLP_ENDPOINT/,
+      ),
+    ]);
   });
 
   it('five minutes of failures at a 1 s interval: the first line and one summary a minute', () => {
@@ -25,7 +34,9 @@ describe('export failure log', () => {
       advance(1000);
     }
     expect(lines).toHaveLength(5);
-    expect(lines[1]).toMatch(/^E otelkit: 60 OTLP exports to localhost:4317 failed in the last minute; last error: ECONNREFUSED 127\.0\.0\.1:4317\. Check/);
+    expect(lines[1]).toMatch(
+      /^E otelkit: 60 OTLP exports to localhost:4317 failed in the last minute; last error: ECONNREFUSED 127\.0\.0\.1:4317\. Check/,
+    );
     expect(lines.slice(2).every((l) => l.includes('60 OTLP exports'))).toBe(true);
   });
 
@@ -54,7 +65,8 @@ describe('export failure log', () => {
   });
 
   it('causes: the network error out of a gRPC status, HTTP status, first line otherwise', () => {
-    const grpc = '14 UNAVAILABLE: No connection established. Last error: Error: connect ECONNREFUSED 127.0.0.1:4317 (2026-11-27T12:00:00.000Z)';
+    const grpc =
+      '14 UNAVAILABLE: No connection established. Last error: Error: connect ECONNREFUSED 127.0.0.1:4317 (2026-11-27T12:00:00.000Z)';
     expect(exportCause({ message: grpc, code: 14 })).toBe('ECONNREFUSED 127.0.0.1:4317');
     expect(exportCause({ message: 'connect ECONNREFUSED 127.0.0.1:9.' })).toBe('ECONNREFUSED 127.0.0.1:9');
     expect(exportCause({ message: 'Service Unavailable', code: 503 })).toBe('HTTP 503 Service Unavailable');

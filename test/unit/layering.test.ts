@@ -17,13 +17,17 @@ function sourceFiles(dir: string): string[] {
 /** Relative specifiers of static imports/exports, dynamic import() and require(), resolved to repository paths. */
 function importsOf(file: string): string[] {
   const text = readFileSync(join(root, file), 'utf8');
-  const specifiers = [...text.matchAll(/(?:\bfrom\s*|\bimport\s*\(\s*|\brequire\s*\(\s*|^\s*import\s+)['"](\.{1,2}\/[^'"]+)['"]/gm)].map((m) => m[1]!);
+  const specifiers = [
+    ...text.matchAll(/(?:\bfrom\s*|\bimport\s*\(\s*|\brequire\s*\(\s*|^\s*import\s+)['"](\.{1,2}\/[^'"]+)['"]/gm),
+  ].map((m) => m[1]!);
   return specifiers.map((s) => relative(root, resolve(root, dirname(file), s)).replace(/\.js$/, '.ts'));
 }
 
 describe('layering', () => {
   it(`no file under src/ but ${REGISTRY} imports from instrumentations/`, () => {
-    const importing = sourceFiles('src').filter((file) => importsOf(file).some((target) => target.startsWith('instrumentations/')));
+    const importing = sourceFiles('src').filter((file) =>
+      importsOf(file).some((target) => target.startsWith('instrumentations/')),
+    );
     // Exactly the registry: also proves the scan sees its imports.
     expect(importing).toEqual([REGISTRY]);
   });

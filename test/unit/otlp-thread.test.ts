@@ -18,7 +18,11 @@ import { resolveConfig } from '../../src/config/resolve.js';
 import { ExportFailureLog } from '../../src/exporters/export-failures.js';
 import { ThreadedOtlpExporter, preferredTemporality, type StartWorker } from '../../src/exporters/otlp-thread.js';
 
-const packages = { cumulative: CumulativeTemporalitySelector, delta: DeltaTemporalitySelector, lowmemory: LowMemoryTemporalitySelector } as const;
+const packages = {
+  cumulative: CumulativeTemporalitySelector,
+  delta: DeltaTemporalitySelector,
+  lowmemory: LowMemoryTemporalitySelector,
+} as const;
 const metrics: ResourceMetrics = { resource: resourceFromAttributes({ 'service.name': 't' }), scopeMetrics: [] };
 
 /** An export thread from inline code, given `port` like the real one. */
@@ -33,23 +37,35 @@ function inlineWorker(code: string): StartWorker {
 
 function recordingLog(): { log: ExportFailureLog; lines: string[] } {
   const lines: string[] = [];
-  const log = new ExportFailureLog({ endpoint: 'http://collector:4318/v1/metrics', error: (l) => lines.push(l), warn: (l) => lines.push(l) });
+  const log = new ExportFailureLog({
+    endpoint: 'http://collector:4318/v1/metrics',
+    error: (l) => lines.push(l),
+    warn: (l) => lines.push(l),
+  });
   return { log, lines };
 }
 
-const exportOnce = (exporter: ThreadedOtlpExporter) => new Promise<ExportResult>((resolve) => exporter.export(metrics, resolve));
+const exportOnce = (exporter: ThreadedOtlpExporter) =>
+  new Promise<ExportResult>((resolve) => exporter.export(metrics, resolve));
 
 describe('OTLP export thread, main side', () => {
   it('answers temporality exactly as the exporter packages do, for every preference and instrument type', () => {
     for (const [preference, selector] of Object.entries(packages)) {
       for (const type of Object.values(InstrumentType)) {
-        expect([preference, type, preferredTemporality(preference as keyof typeof packages, type)]).toEqual([preference, type, selector(type)]);
+        expect([preference, type, preferredTemporality(preference as keyof typeof packages, type)]).toEqual([
+          preference,
+          type,
+          selector(type),
+        ]);
       }
     }
   });
 
   it('exponential histograms: histograms only', async () => {
-    const { config } = resolveConfig({ OTEL_EXPORTER_OTLP_METRICS_DEFAULT_HISTOGRAM_AGGREGATION: 'base2_exponential_bucket_histogram' }, []);
+    const { config } = resolveConfig(
+      { OTEL_EXPORTER_OTLP_METRICS_DEFAULT_HISTOGRAM_AGGREGATION: 'base2_exponential_bucket_histogram' },
+      [],
+    );
     const exporter = new ThreadedOtlpExporter(config, inlineWorker(''));
     expect(exporter.selectAggregation(InstrumentType.HISTOGRAM).type).toBe(AggregationType.EXPONENTIAL_HISTOGRAM);
     expect(exporter.selectAggregation(InstrumentType.COUNTER).type).toBe(AggregationType.DEFAULT);
@@ -59,7 +75,13 @@ describe('OTLP export thread, main side', () => {
   it('a thread that cannot start: exports are logged as failed, the SDK is not told twice, flush and shutdown resolve', async () => {
     const { config } = resolveConfig({}, []);
     const { log, lines } = recordingLog();
-    const exporter = new ThreadedOtlpExporter(config, () => { throw new Error('no threads here'); }, log);
+    const exporter = new ThreadedOtlpExporter(
+      config,
+      () => {
+        throw new Error('no threads here');
+      },
+      log,
+    );
     expect((await exportOnce(exporter)).code).toBe(ExportResultCode.SUCCESS);
     expect((await exportOnce(exporter)).code).toBe(ExportResultCode.SUCCESS);
     await exporter.forceFlush();
@@ -94,7 +116,10 @@ describe('OTLP export thread, main side', () => {
 
   it('a synchronous export to a thread that never answers gives up after its timeout', async () => {
     const { config } = resolveConfig({}, []);
-    const exporter = new ThreadedOtlpExporter({ ...config, otlp: { ...config.otlp, timeoutMs: 100 } }, inlineWorker(`port.on('message', () => {});`));
+    const exporter = new ThreadedOtlpExporter(
+      { ...config, otlp: { ...config.otlp, timeoutMs: 100 } },
+      inlineWorker(`port.on('message', () => {});`),
+    );
     const t0 = performance.now();
     expect(exporter.exportSync(metrics, 50)).toEqual({ ok: false, reason: 'no answer within 50 ms' });
     expect(performance.now() - t0).toBeGreaterThanOrEqual(45);

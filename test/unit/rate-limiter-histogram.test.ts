@@ -1,6 +1,12 @@
 // The duration histograms otelkit aggregates itself (src/histograms/),
 // collected through its MetricProducer by a cumulative and a delta reader at once.
-import { AggregationTemporality, DataPointType, MeterProvider, MetricReader, type HistogramMetricData } from '@opentelemetry/sdk-metrics';
+import {
+  AggregationTemporality,
+  DataPointType,
+  MeterProvider,
+  MetricReader,
+  type HistogramMetricData,
+} from '@opentelemetry/sdk-metrics';
 import { describe, expect, it } from 'vitest';
 import { defaultConfig } from '../../src/config/defaults.js';
 import { publishMeter } from '../../src/meter-handoff.js';
@@ -15,7 +21,10 @@ class TestReader extends MetricReader {
 const cumulativeProducer = createInstrumentationProducer();
 const deltaProducer = createInstrumentationProducer();
 const cumulative = new TestReader({ metricProducers: [cumulativeProducer] });
-const delta = new TestReader({ metricProducers: [deltaProducer], aggregationTemporalitySelector: () => AggregationTemporality.DELTA });
+const delta = new TestReader({
+  metricProducers: [deltaProducer],
+  aggregationTemporalitySelector: () => AggregationTemporality.DELTA,
+});
 cumulativeProducer.bind(cumulative);
 deltaProducer.bind(delta);
 const provider = new MeterProvider({ readers: [cumulative, delta] });
@@ -61,7 +70,9 @@ describe('duration histograms through the instrumentation producer', () => {
     breaker.recordCall('failure', 2);
     const b = await histogram(cumulative, 'circuit_breaker.call.duration');
     expect(b!.dataPoints[0]!.value).toMatchObject({ count: 2, sum: 2.3, min: 0.3, max: 2 });
-    expect(b!.dataPoints[0]!.value.buckets.boundaries).toEqual([0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10]);
+    expect(b!.dataPoints[0]!.value.buckets.boundaries).toEqual([
+      0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10,
+    ]);
     // The delta reader already reported the 0.3 s call in its earlier collections.
     const bd = await histogram(delta, 'circuit_breaker.call.duration');
     expect(bd!.dataPoints[0]!.value.count).toBe(1);

@@ -39,7 +39,9 @@ describe('series policy', () => {
     expect(sdkCycleLimit(5, false)).toBe(5);
     const config = { histogramBuckets: { 'viewed.latency': [1, 2, 3] }, cardinalityLimit: 5 };
     const cumulating = new Cumulation(() => AggregationTemporality.CUMULATIVE, 5);
-    expect(bucketViews(config, true)[0]!.aggregationCardinalityLimit).toBe(cumulating.sdkCardinalityLimit(InstrumentType.HISTOGRAM));
+    expect(bucketViews(config, true)[0]!.aggregationCardinalityLimit).toBe(
+      cumulating.sdkCardinalityLimit(InstrumentType.HISTOGRAM),
+    );
     expect(bucketViews(config, false)[0]!.aggregationCardinalityLimit).toBe(5);
   });
 

@@ -1,4 +1,9 @@
-import { AggregationTemporality, DataPointType, type MetricData, type ResourceMetrics } from '@opentelemetry/sdk-metrics';
+import {
+  AggregationTemporality,
+  DataPointType,
+  type MetricData,
+  type ResourceMetrics,
+} from '@opentelemetry/sdk-metrics';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { describe, expect, it } from 'vitest';
 import { unitSuffix, withUnitSuffixes } from '../../src/exporters/unit-suffix.js';
@@ -34,21 +39,26 @@ function sum(name: string, unit: string, isMonotonic = true): MetricData {
 }
 
 function names(metrics: MetricData[]): string[] {
-  const rm: ResourceMetrics = { resource: resourceFromAttributes({}), scopeMetrics: [{ scope: { name: 's' }, metrics }] };
+  const rm: ResourceMetrics = {
+    resource: resourceFromAttributes({}),
+    scopeMetrics: [{ scope: { name: 's' }, metrics }],
+  };
   return withUnitSuffixes(rm).scopeMetrics[0]!.metrics.map((m) => m.descriptor.name);
 }
 
 describe('withUnitSuffixes', () => {
   it('appends the unit, keeps _total last, and leaves names that already say their unit', () => {
-    expect(names([sum('cpu.time', 's'), sum('requests_total', 's'), sum('wait_seconds', 's'), sum('queue.depth', '{item}', false)])).toEqual([
-      'cpu.time_seconds',
-      'requests_seconds',
-      'wait_seconds',
-      'queue.depth',
-    ]);
+    expect(
+      names([
+        sum('cpu.time', 's'),
+        sum('requests_total', 's'),
+        sum('wait_seconds', 's'),
+        sum('queue.depth', '{item}', false),
+      ]),
+    ).toEqual(['cpu.time_seconds', 'requests_seconds', 'wait_seconds', 'queue.depth']);
   });
 
-  it('never renames into another metric\'s name (that would duplicate series)', () => {
+  it("never renames into another metric's name (that would duplicate series)", () => {
     expect(names([sum('dup', 's'), sum('dup_seconds', 's')])).toEqual(['dup', 'dup_seconds']);
   });
 });

@@ -4,9 +4,9 @@
 import { createServer, request, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { register, setHttpRoute, instrumentHttpServer, type OtelkitHandle } from '../src/index.js';
-import { scrape } from './helpers/prom-text.js';
-import { labelKey as k, send, seriesOf } from './fixtures/http-harness.js';
+import { register, setHttpRoute, instrumentHttpServer, type OtelkitHandle } from '../../src/index.js';
+import { scrape } from '../helpers/prom-text.js';
+import { labelKey as k, send, seriesOf } from '../fixtures/http-harness.js';
 
 let otel: OtelkitHandle;
 let metricsUrl: string;
@@ -60,9 +60,21 @@ describe('HTTP server options', () => {
   });
 
   it('excluded paths: exact (query ignored) and prefix with *; near misses are counted', async () => {
-    const before = seriesOf(await scrape(metricsUrl), 'http_server_request_duration_seconds_count')[k({ ...common, http_response_status_code: '200' })] ?? 0;
-    await send(base, [['GET', '/skip'], ['GET', '/skip?x=1'], ['GET', '/internal/a'], ['GET', '/internal/b/c'], ['GET', '/skipped'], ['GET', '/internal']]);
-    const after = seriesOf(await scrape(metricsUrl), 'http_server_request_duration_seconds_count')[k({ ...common, http_response_status_code: '200' })];
+    const before =
+      seriesOf(await scrape(metricsUrl), 'http_server_request_duration_seconds_count')[
+        k({ ...common, http_response_status_code: '200' })
+      ] ?? 0;
+    await send(base, [
+      ['GET', '/skip'],
+      ['GET', '/skip?x=1'],
+      ['GET', '/internal/a'],
+      ['GET', '/internal/b/c'],
+      ['GET', '/skipped'],
+      ['GET', '/internal'],
+    ]);
+    const after = seriesOf(await scrape(metricsUrl), 'http_server_request_duration_seconds_count')[
+      k({ ...common, http_response_status_code: '200' })
+    ];
     expect(after! - before).toBe(2); // /skipped and /internal
   });
 
@@ -73,19 +85,27 @@ describe('HTTP server options', () => {
     req.end();
     await arrived;
     let text = await scrape(metricsUrl);
-    expect(seriesOf(text, 'http_server_active_requests')[k({ http_request_method: 'GET', url_scheme: 'http' })]).toBe(1);
+    expect(seriesOf(text, 'http_server_active_requests')[k({ http_request_method: 'GET', url_scheme: 'http' })]).toBe(
+      1,
+    );
     req.destroy();
     // The server sees the abort when the closed socket reaches it: wait for that, not for a fixed time.
-    const activeNow = () => seriesOf(text, 'http_server_active_requests')[k({ http_request_method: 'GET', url_scheme: 'http' })];
+    const activeNow = () =>
+      seriesOf(text, 'http_server_active_requests')[k({ http_request_method: 'GET', url_scheme: 'http' })];
     do {
       await new Promise((resolve) => setTimeout(resolve, 10));
       text = await scrape(metricsUrl);
     } while (activeNow() !== 0);
-    expect(seriesOf(text, 'http_server_request_duration_seconds_count')[k({ ...common, error_type: 'aborted' })]).toBe(1);
+    expect(seriesOf(text, 'http_server_request_duration_seconds_count')[k({ ...common, error_type: 'aborted' })]).toBe(
+      1,
+    );
   });
 
   it('past the cardinality limit new attribute sets share one overflow series', async () => {
-    await send(base, Array.from({ length: 30 }, (_, i): [string, string] => ['GET', `/route/${i}`]));
+    await send(
+      base,
+      Array.from({ length: 30 }, (_, i): [string, string] => ['GET', `/route/${i}`]),
+    );
     const counts = seriesOf(await scrape(metricsUrl), 'http_server_request_duration_seconds_count');
     expect(Object.keys(counts)).toHaveLength(12);
     const overflow = counts[k({ otel_metric_overflow: 'true' })]!;
@@ -95,7 +115,10 @@ describe('HTTP server options', () => {
 
   it('a second instrumentHttpServer() shares the subscription: no double counting, and disposing it leaves the first running', async () => {
     const extra = instrumentHttpServer();
-    const count = async () => seriesOf(await scrape(metricsUrl), 'http_server_request_duration_seconds_count')[k({ ...common, http_request_method: 'POST', http_response_status_code: '200', http_route: '/echo' })];
+    const count = async () =>
+      seriesOf(await scrape(metricsUrl), 'http_server_request_duration_seconds_count')[
+        k({ ...common, http_request_method: 'POST', http_response_status_code: '200', http_route: '/echo' })
+      ];
     const before = await count();
     await fetch(`${base}/echo`, { method: 'POST', body: 'x' }).then((r) => r.text());
     expect(await count()).toBe(before! + 1); // counted once, not twice

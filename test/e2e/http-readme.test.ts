@@ -8,13 +8,13 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { DataPointType, MeterProvider, MetricReader, type MetricData } from '@opentelemetry/sdk-metrics';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { defaultConfig } from '../src/config/defaults.js';
-import { startDefaultInstrumentations } from '../src/instrumentations.js';
-import { publishMeter } from '../src/meter-handoff.js';
-import { createInstrumentationProducer } from '../src/histograms/producer.js';
-import { stopAll } from './helpers/child.js';
-import { scrape } from './helpers/prom-text.js';
-import { families, send, startFixture } from './fixtures/http-harness.js';
+import { defaultConfig } from '../../src/config/defaults.js';
+import { startDefaultInstrumentations } from '../../src/instrumentations.js';
+import { publishMeter } from '../../src/meter-handoff.js';
+import { createInstrumentationProducer } from '../../src/histograms/producer.js';
+import { stopAll } from '../helpers/child.js';
+import { scrape } from '../helpers/prom-text.js';
+import { families, send, startFixture } from '../fixtures/http-harness.js';
 
 interface Row {
   name: string;
@@ -26,13 +26,19 @@ interface Row {
 
 /** Rows of every `| Metric | Unit | Type | Attributes | … |` table in the given README sections. */
 function readmeRows(sections: string[]): Row[] {
-  const readme = readFileSync(join(import.meta.dirname, '../README.md'), 'utf8');
+  const readme = readFileSync(join(import.meta.dirname, '../../README.md'), 'utf8');
   const rows: Row[] = [];
   for (const section of sections) {
-    const body = readme.slice(readme.indexOf(`<!-- section:${section} -->`), readme.indexOf(`<!-- /section:${section} -->`));
+    const body = readme.slice(
+      readme.indexOf(`<!-- section:${section} -->`),
+      readme.indexOf(`<!-- /section:${section} -->`),
+    );
     for (const line of body.split('\n')) {
       if (!line.startsWith('| `')) continue;
-      const cells = line.split('|').slice(1, -1).map((c) => c.trim());
+      const cells = line
+        .split('|')
+        .slice(1, -1)
+        .map((c) => c.trim());
       const codes = (cell: string) => [...cell.matchAll(/`([^`]+)`/g)].map((m) => m[1]!);
       const [name, prometheus] = codes(cells[0]!);
       const unit = codes(cells[1]!)[0];
@@ -42,7 +48,8 @@ function readmeRows(sections: string[]): Row[] {
   }
   // "as `x`": the attributes of row x
   for (const row of rows) {
-    if (row.attributes.length === 1 && rows.some((r) => r.name === row.attributes[0])) row.attributes = rows.find((r) => r.name === row.attributes[0])!.attributes;
+    if (row.attributes.length === 1 && rows.some((r) => r.name === row.attributes[0]))
+      row.attributes = rows.find((r) => r.name === row.attributes[0])!.attributes;
   }
   return rows;
 }
@@ -82,7 +89,11 @@ describe('README metric tables', () => {
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-    await send(base, [['GET', '/a'], ['POST', '/a'], ['GET', '/fail']]);
+    await send(base, [
+      ['GET', '/a'],
+      ['POST', '/a'],
+      ['GET', '/fail'],
+    ]);
     await new Promise<void>((resolve) => request(`${base}/a`, (r) => r.resume().on('end', resolve)).end());
     await fetch('http://127.0.0.1:47/').catch(() => {}); // connection refused: error.type
     let garbage: unknown[] = [];
@@ -123,20 +134,33 @@ describe('README metric tables', () => {
 
   it('the HTTP server duration carries every documented attribute in this traffic', () => {
     const server = exported.get('http.server.request.duration')!;
-    expect([...server.attributes].sort()).toEqual(['error.type', 'http.request.method', 'http.response.status_code', 'network.protocol.version', 'url.scheme']);
+    expect([...server.attributes].sort()).toEqual([
+      'error.type',
+      'http.request.method',
+      'http.response.status_code',
+      'network.protocol.version',
+      'url.scheme',
+    ]);
     // http.route is covered by the framework tests; here no route is set.
     const client = exported.get('http.client.request.duration')!;
-    expect([...client.attributes].sort()).toEqual(rows.find((r) => r.name === 'http.client.request.duration')!.attributes.sort());
+    expect([...client.attributes].sort()).toEqual(
+      rows.find((r) => r.name === 'http.client.request.duration')!.attributes.sort(),
+    );
   });
 
   it('the Prometheus names in the tables are what a real scrape (under the preload) shows', async () => {
-    const app = await startFixture('http-runtime.mjs', { nodeArgs: ['--expose-gc'], env: { OTELKIT_HTTP_BODY_SIZES: 'true' } });
+    const app = await startFixture('http-runtime.mjs', {
+      nodeArgs: ['--expose-gc'],
+      env: { OTELKIT_HTTP_BODY_SIZES: 'true' },
+    });
     await send(app.appUrl, [['POST', '/call']]);
     const types = families(await scrape(app.metricsUrl));
     const promType = (t: string) => (t === 'updowncounter' ? 'gauge' : t);
     for (const row of rows) {
       const family = row.type === 'counter' ? row.prometheus.replace(/_total$/, '') : row.prometheus;
-      expect(types.get(row.prometheus) ?? types.get(family), `${row.prometheus} in the scrape`).toBe(promType(row.type));
+      expect(types.get(row.prometheus) ?? types.get(family), `${row.prometheus} in the scrape`).toBe(
+        promType(row.type),
+      );
     }
     const documented = new Set(rows.flatMap((r) => [r.prometheus, r.prometheus.replace(/_total$/, '')]));
     const mine = [...types.keys()].filter((n) => /^(http|nodejs|v8js|process)_/.test(n));

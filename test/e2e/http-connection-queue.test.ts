@@ -7,9 +7,15 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { connect, type AddressInfo, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { register, setHttpRoute, instrumentHttpServer, type Instrumentation, type OtelkitHandle } from '../src/index.js';
-import { scrape } from './helpers/prom-text.js';
-import { labelKey as k, seriesOf } from './fixtures/http-harness.js';
+import {
+  register,
+  setHttpRoute,
+  instrumentHttpServer,
+  type Instrumentation,
+  type OtelkitHandle,
+} from '../../src/index.js';
+import { scrape } from '../helpers/prom-text.js';
+import { labelKey as k, seriesOf } from '../fixtures/http-harness.js';
 
 let otel: OtelkitHandle;
 let metricsUrl: string;
@@ -58,14 +64,21 @@ afterAll(async () => {
 const GET = { http_request_method: 'GET', network_protocol_version: '1.1', url_scheme: 'http' };
 const counts = async () => seriesOf(await scrape(metricsUrl), 'http_server_request_duration_seconds_count');
 const sums = async () => seriesOf(await scrape(metricsUrl), 'http_server_request_duration_seconds_sum');
-const active = async () => seriesOf(await scrape(metricsUrl), 'http_server_active_requests')[k({ http_request_method: 'GET', url_scheme: 'http' })] ?? 0;
+const active = async () =>
+  seriesOf(await scrape(metricsUrl), 'http_server_active_requests')[
+    k({ http_request_method: 'GET', url_scheme: 'http' })
+  ] ?? 0;
 const ok = (route: string) => k({ ...GET, http_response_status_code: '200', http_route: route });
 const aborted = (route?: string) => k({ ...GET, error_type: 'aborted', ...(route ? { http_route: route } : {}) });
 
 /** Opens a raw connection and writes `paths` as pipelined GETs in one write. */
 function pipeline(paths: string[], last = 'keep-alive'): { socket: Socket; received: Promise<string> } {
   const socket = connect(port, '127.0.0.1');
-  const text = paths.map((p, i) => `GET ${p} HTTP/1.1\r\nHost: x\r\nConnection: ${i === paths.length - 1 ? last : 'keep-alive'}\r\n\r\n`).join('');
+  const text = paths
+    .map(
+      (p, i) => `GET ${p} HTTP/1.1\r\nHost: x\r\nConnection: ${i === paths.length - 1 ? last : 'keep-alive'}\r\n\r\n`,
+    )
+    .join('');
   socket.write(text);
   let received = '';
   socket.on('data', (d) => (received += d));
@@ -101,7 +114,8 @@ describe('HTTP server: per-connection request queue', () => {
     const elapsed = (performance.now() - t0) / 1000;
     expect(body.match(/HTTP\/1\.1 200/g)).toHaveLength(5);
     const after = await counts();
-    for (const route of ['/slow', '/p1', '/p2', '/p3']) expect((after[ok(route)] ?? 0) - (before[ok(route)] ?? 0)).toBe(1);
+    for (const route of ['/slow', '/p1', '/p2', '/p3'])
+      expect((after[ok(route)] ?? 0) - (before[ok(route)] ?? 0)).toBe(1);
     expect(after[ok('/skip')]).toBeUndefined();
     // /p1.. waited behind /slow (HTTP/1.1 answers in order): each took at least its 60 ms, in
     // seconds, and no longer than the client saw the whole exchange take (which catches a unit slip).
@@ -117,12 +131,21 @@ describe('HTTP server: per-connection request queue', () => {
   it('one connection, the same route with other statuses and methods in turn: each response lands in its own series', async () => {
     const before = await counts();
     const socket = connect(port, '127.0.0.1');
-    const request = (method: string, code: number, last = false) => `${method} /status?code=${code} HTTP/1.1\r\nHost: x\r\nConnection: ${last ? 'close' : 'keep-alive'}\r\n\r\n`;
-    socket.write(request('GET', 200) + request('GET', 404) + request('GET', 200) + request('POST', 200) + request('GET', 404) + request('GET', 200, true));
+    const request = (method: string, code: number, last = false) =>
+      `${method} /status?code=${code} HTTP/1.1\r\nHost: x\r\nConnection: ${last ? 'close' : 'keep-alive'}\r\n\r\n`;
+    socket.write(
+      request('GET', 200) +
+        request('GET', 404) +
+        request('GET', 200) +
+        request('POST', 200) +
+        request('GET', 404) +
+        request('GET', 200, true),
+    );
     socket.resume();
     await new Promise((resolve) => socket.on('close', resolve));
     const after = await counts();
-    const series = (method: string, code: string) => k({ ...GET, http_request_method: method, http_response_status_code: code, http_route: '/status' });
+    const series = (method: string, code: string) =>
+      k({ ...GET, http_request_method: method, http_response_status_code: code, http_route: '/status' });
     const added = (key: string) => (after[key] ?? 0) - (before[key] ?? 0);
     expect(added(series('GET', '200'))).toBe(3);
     expect(added(series('GET', '404'))).toBe(2);
@@ -131,7 +154,9 @@ describe('HTTP server: per-connection request queue', () => {
 
   it('a connection closed mid-request: the request being answered is aborted with its route; one queued behind it has none', async () => {
     const before = await counts();
-    const arrivedBoth = new Promise<void>((resolve) => (arrived = () => arrivals.includes('/hold-a') && arrivals.includes('/hold-b') && resolve()));
+    const arrivedBoth = new Promise<void>(
+      (resolve) => (arrived = () => arrivals.includes('/hold-a') && arrivals.includes('/hold-b') && resolve()),
+    );
     const { socket } = pipeline(['/hold-a', '/hold-b']);
     await arrivedBoth;
     expect(await active()).toBe(2);
@@ -162,11 +187,13 @@ describe('HTTP server: per-connection request queue', () => {
     expect(await active()).toBe(0);
   });
 
-  it('a connection whose requests finish between sweeps gets no close listener of otelkit\'s', async () => {
+  it("a connection whose requests finish between sweeps gets no close listener of otelkit's", async () => {
     // Node's own listeners on a server socket during a request, with the instrumentation off
     const listeners = async (socket: Socket, path: string) => {
       let text = '';
-      const got = new Promise<void>((resolve) => socket.on('data', (d) => (text += d) && text.includes(';') && resolve()));
+      const got = new Promise<void>((resolve) =>
+        socket.on('data', (d) => (text += d) && text.includes(';') && resolve()),
+      );
       socket.write(`GET ${path} HTTP/1.1\r\nHost: x\r\n\r\n`);
       await got;
       socket.removeAllListeners('data');
@@ -202,7 +229,7 @@ describe('HTTP server: per-connection request queue', () => {
     expect((after[ok('/after-d')] ?? 0) - (before[ok('/after-d')] ?? 0)).toBe(1);
     // /after-d waited behind /hold-d for at least the 80 ms above, and no longer than the test
     const s = await sums();
-    expect(s[ok("/after-d")]).toBeGreaterThanOrEqual(0.07);
+    expect(s[ok('/after-d')]).toBeGreaterThanOrEqual(0.07);
     expect(await active()).toBe(0);
   });
 
@@ -247,7 +274,12 @@ describe('HTTP server: per-connection request queue', () => {
     socket.resume();
     await new Promise((resolve) => socket.on('close', resolve));
     const after = await counts();
-    const key = k({ ...GET, network_protocol_version: '1.0', http_response_status_code: '200', http_route: '/old-client' });
+    const key = k({
+      ...GET,
+      network_protocol_version: '1.0',
+      http_response_status_code: '200',
+      http_route: '/old-client',
+    });
     expect((after[key] ?? 0) - (before[key] ?? 0)).toBe(1);
   });
 

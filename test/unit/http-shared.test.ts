@@ -1,12 +1,19 @@
 // Unit checks of the small HTTP helpers.
 import { describe, expect, it } from 'vitest';
-import { KNOWN_METHODS, METHOD_NAMES, OTHER_METHOD_INDEX, errorType, methodIndex } from '../instrumentations/http-shared.js';
-import { splitHostPort } from '../instrumentations/http-client.js';
+import {
+  KNOWN_METHODS,
+  METHOD_NAMES,
+  OTHER_METHOD_INDEX,
+  errorType,
+  methodIndex,
+} from '../../instrumentations/http-shared.js';
+import { splitHostPort } from '../../instrumentations/http-client.js';
 
 describe('HTTP helpers', () => {
   it('methodIndex: the nine standard methods by exact name, anything else _OTHER', () => {
-    KNOWN_METHODS.forEach((m, i) => expect(methodIndex(m)).toBe(i));
-    for (const other of ['get', 'PROPFIND', 'QUERY', '', undefined, 42]) expect(METHOD_NAMES[methodIndex(other)]).toBe('_OTHER');
+    for (const [i, m] of KNOWN_METHODS.entries()) expect(methodIndex(m)).toBe(i);
+    for (const other of ['get', 'PROPFIND', 'QUERY', '', undefined, 42])
+      expect(METHOD_NAMES[methodIndex(other)]).toBe('_OTHER');
     expect(OTHER_METHOD_INDEX).toBe(KNOWN_METHODS.length);
   });
 
@@ -19,7 +26,9 @@ describe('HTTP helpers', () => {
   });
 
   it('errorType: code, else class name, else _OTHER; never an unbounded message', () => {
-    expect(errorType(Object.assign(new Error('connect ECONNREFUSED 1.2.3.4:5'), { code: 'ECONNREFUSED' }))).toBe('ECONNREFUSED');
+    expect(errorType(Object.assign(new Error('connect ECONNREFUSED 1.2.3.4:5'), { code: 'ECONNREFUSED' }))).toBe(
+      'ECONNREFUSED',
+    );
     expect(errorType(new TypeError('x'))).toBe('TypeError');
     expect(errorType('boom')).toBe('_OTHER');
     expect(errorType({ code: 'x'.repeat(100) })).toBe('_OTHER');

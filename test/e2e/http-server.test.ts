@@ -4,9 +4,9 @@
 // (standalone and mounted on the app) and excluded paths never counted.
 import { randomUUID } from 'node:crypto';
 import { afterAll, describe, expect, it } from 'vitest';
-import { stopAll } from './helpers/child.js';
-import { scrape } from './helpers/prom-text.js';
-import { send, seriesOf, startFixture } from './fixtures/http-harness.js';
+import { stopAll } from '../helpers/child.js';
+import { scrape } from '../helpers/prom-text.js';
+import { send, seriesOf, startFixture } from '../fixtures/http-harness.js';
 
 afterAll(() => stopAll());
 

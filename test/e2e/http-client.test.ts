@@ -5,9 +5,9 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { stopAll } from './helpers/child.js';
-import { scrape } from './helpers/prom-text.js';
-import { labelKey as k, send, seriesOf, startFixture } from './fixtures/http-harness.js';
+import { stopAll } from '../helpers/child.js';
+import { scrape } from '../helpers/prom-text.js';
+import { labelKey as k, send, seriesOf, startFixture } from '../fixtures/http-harness.js';
 
 let backend: Server;
 let backendPort: number;
@@ -39,7 +39,10 @@ const SEQUENCE: [string, string][] = [
 ];
 
 async function run(fixture: string, preload: '--import' | '--require') {
-  const app = await startFixture(fixture, { preload, env: { BACKEND_URL: `http://127.0.0.1:${backendPort}`, CLOSED_PORT: String(closedPort) } });
+  const app = await startFixture(fixture, {
+    preload,
+    env: { BACKEND_URL: `http://127.0.0.1:${backendPort}`, CLOSED_PORT: String(closedPort) },
+  });
   expect(await send(app.appUrl, SEQUENCE)).toEqual([200, 200, 500, 200, 404, 404, 404, 404, 404]);
   const text = await scrape(app.metricsUrl);
   await app.child.stop();
@@ -68,7 +71,12 @@ describe('plain node:http apps', () => {
   });
 
   it('client: http.get and fetch to one server share series; 5xx and connection errors carry error.type', () => {
-    const to = (port: number) => ({ http_request_method: 'GET', server_address: '127.0.0.1', server_port: String(port), url_scheme: 'http' });
+    const to = (port: number) => ({
+      http_request_method: 'GET',
+      server_address: '127.0.0.1',
+      server_port: String(port),
+      url_scheme: 'http',
+    });
     const expected = {
       // one http.get + one fetch
       [k({ ...to(backendPort), http_response_status_code: '200' })]: 2,
