@@ -65,7 +65,8 @@ class ClientMetrics {
     let d = this.destinations.get(rawKey);
     if (d === undefined) {
       const attributes = make();
-      const canonical = `${String(attributes['url.scheme'])}://${String(attributes['server.address'])}:${String(attributes['server.port'])}`;
+      const scheme = String(attributes['url.scheme']);
+      const canonical = `${scheme}://${String(attributes['server.address'])}:${String(attributes['server.port'])}`;
       d = this.destinations.get(canonical);
       if (d === undefined) {
         d = { attributes, byStatus: new Map(), byError: new Map() };

@@ -152,7 +152,10 @@ const SWEEP_INTERVAL_MS = 1000;
 const state = otelkitState();
 
 const PROTOCOLS = ['1.1', '1.0', '2'] as const;
-/** Index into PROTOCOLS (3: other). From the version numbers: `httpVersion` is a fresh string per request, so comparing it costs a string comparison. */
+/**
+ * Index into PROTOCOLS (3: other). From the version numbers: `httpVersion` is a fresh
+ * string per request, so comparing it costs a string comparison.
+ */
 function protocolIndex(major: number, minor: number): number {
   return major === 1 ? (minor === 1 ? 0 : minor === 0 ? 1 : 3) : major === 2 && minor === 0 ? 2 : 3;
 }
@@ -164,7 +167,10 @@ class ServerMetrics {
   private readonly byRoute = new Map<string, Map<number, SeriesEntry>>();
   /** integer key -> series, for requests without a route (kept apart: no string-keyed lookup for them) */
   private readonly noRoute = new Map<number, SeriesEntry>();
-  /** Bit `slot` (methodIndex * 2 + (https ? 1 : 0)) set once a request of that slot was seen: its active count is reported from then on, 0 included. */
+  /**
+   * Bit `slot` (methodIndex * 2 + (https ? 1 : 0)) set once a request of that slot was
+   * seen: its active count is reported from then on, 0 included.
+   */
   private activeSeen = 0;
   requestSize: Histogram | undefined;
   responseSize: Histogram | undefined;

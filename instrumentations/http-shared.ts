@@ -98,7 +98,8 @@ export class SeriesTable {
     if (this.entries.length >= this.limit) {
       if (!this.overflow) {
         diag.warn(
-          `otelkit: ${this.histogram.name} reached ${this.limit} attribute sets; further ones are reported as otel.metric.overflow=true`,
+          `otelkit: ${this.histogram.name} reached ${this.limit} attribute sets; ` +
+            'further ones are reported as otel.metric.overflow=true',
         );
         this.overflow = { attributes: OVERFLOW_ATTRIBUTES, duration: this.histogram.series(OVERFLOW_ATTRIBUTES) };
         this.entries.push(this.overflow);

@@ -35,7 +35,8 @@ export function instrumentHttpSpans(config: Record<string, unknown> = {}): Instr
   } catch {
     warnOnce(
       'instrumentation-http-missing',
-      'OTELKIT_HTTP_MODE=instrumentation-http needs @opentelemetry/instrumentation-http (npm install @opentelemetry/instrumentation-http); HTTP spans are off, HTTP metrics are unaffected',
+      'OTELKIT_HTTP_MODE=instrumentation-http needs @opentelemetry/instrumentation-http ' +
+        '(npm install @opentelemetry/instrumentation-http); HTTP spans are off, HTTP metrics are unaffected',
     );
     return noopInstrumentation;
   }

@@ -38,7 +38,8 @@ export function register(options?: OtelkitUserConfig): OtelkitHandle {
     else
       warnOnce(
         'register-twice',
-        'register() was already called (by the otelkit/register preload or your code); returning the existing handle, later options are ignored',
+        'register() was already called (by the otelkit/register preload or your code); ' +
+          'returning the existing handle, later options are ignored',
       );
     return state.handle;
   }

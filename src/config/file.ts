@@ -43,7 +43,9 @@ export function loadConfigFile(env: Record<string, string | undefined>, cwd: str
   if (found === undefined) return {};
   if (typeof found === 'object') {
     return {
-      problem: `${SPECIAL_ENV.configFile}=${JSON.stringify(env[SPECIAL_ENV.configFile])}: no file at ${found.missing}; using environment and defaults only`,
+      problem:
+        `${SPECIAL_ENV.configFile}=${JSON.stringify(env[SPECIAL_ENV.configFile])}: no file at ${found.missing}; ` +
+        'using environment and defaults only',
     };
   }
   try {

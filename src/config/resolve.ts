@@ -46,7 +46,8 @@ export function resolveConfig(env: Env, sources: ConfigSource[]): ResolvedConfig
   capExportTimeout(config, origins, problems);
   if (config.otlp.histogram === 'exponential' && config.exporters.includes('prometheus')) {
     problems.push(
-      'exponential histograms go to OTLP only; the Prometheus text format cannot carry them, so the scrape keeps explicit buckets',
+      'exponential histograms go to OTLP only; the Prometheus text format cannot carry them, ' +
+        'so the scrape keeps explicit buckets',
     );
   }
   return { config, problems };
@@ -63,7 +64,8 @@ function capExportTimeout(config: OtelkitConfig, origins: Map<string, string>, p
   if (timeoutFrom !== undefined && config.exporters.some((e) => e !== 'prometheus')) {
     const intervalFrom = origins.get('exportIntervalMs') ?? 'the default OTEL_METRIC_EXPORT_INTERVAL';
     problems.push(
-      `${timeoutFrom} (${config.exportTimeoutMs} ms) is longer than ${intervalFrom} (${config.exportIntervalMs} ms); using ${config.exportIntervalMs}`,
+      `${timeoutFrom} (${config.exportTimeoutMs} ms) is longer than ${intervalFrom} ` +
+        `(${config.exportIntervalMs} ms); using ${config.exportIntervalMs}`,
     );
   }
   config.exportTimeoutMs = config.exportIntervalMs;
@@ -179,7 +181,8 @@ function resolveResource(env: Env, sources: ConfigSource[], problems: string[]):
       const parsed = p.nonEmptyString(value);
       if (parsed instanceof Invalid)
         problems.push(
-          `${source.label}: ${key === 'service.name' ? 'serviceName' : 'serviceVersion'}=${JSON.stringify(value)} is invalid: expected ${parsed.accepted}; ignoring it`,
+          `${source.label}: ${key === 'service.name' ? 'serviceName' : 'serviceVersion'}=${JSON.stringify(value)} ` +
+            `is invalid: expected ${parsed.accepted}; ignoring it`,
         );
       else attributes[key] = parsed;
     }
@@ -189,7 +192,8 @@ function resolveResource(env: Env, sources: ConfigSource[], problems: string[]):
     const parsed = p.keyValues(rawAttributes);
     if (parsed instanceof Invalid)
       problems.push(
-        `${SPECIAL_ENV.resourceAttributes}=${JSON.stringify(rawAttributes)} is invalid: expected ${parsed.accepted}; ignoring it`,
+        `${SPECIAL_ENV.resourceAttributes}=${JSON.stringify(rawAttributes)} is invalid: ` +
+          `expected ${parsed.accepted}; ignoring it`,
       );
     else Object.assign(attributes, parsed);
   }

@@ -20,7 +20,10 @@ export type DefaultInstrumentationName =
   | 'runtime-heap'
   | 'runtime-process';
 
-/** `diagnostics-channel`: otelkit's metrics only. `instrumentation-http`: the same metrics plus @opentelemetry/instrumentation-http's spans. */
+/**
+ * `diagnostics-channel`: otelkit's metrics only. `instrumentation-http`: the same metrics
+ * plus @opentelemetry/instrumentation-http's spans.
+ */
 export type HttpMode = 'diagnostics-channel' | 'instrumentation-http';
 
 export interface PrometheusConfig {

@@ -49,7 +49,8 @@ export class ExportFailureLog {
       const minutes = Math.round((now - this.lastLineAt) / SUMMARY_EVERY_MS);
       const span = minutes <= 1 ? 'the last minute' : `the last ${minutes} minutes`;
       this.error(
-        `otelkit: ${this.failedSinceLine} OTLP export${this.failedSinceLine === 1 ? '' : 's'} to ${this.endpoint} failed in ${span}; ` +
+        `otelkit: ${this.failedSinceLine} OTLP export${plural(this.failedSinceLine)} to ${this.endpoint} ` +
+          `failed in ${span}; ` +
           `last error: ${cause}. Check the collector at that address, or OTEL_EXPORTER_OTLP_ENDPOINT.`,
       );
     } else return;
@@ -60,13 +61,16 @@ export class ExportFailureLog {
   succeeded(): void {
     if (!this.failing) return;
     this.warn(
-      `otelkit: OTLP export to ${this.endpoint} works again, after ${this.failedInAll} failed export${this.failedInAll === 1 ? '' : 's'}`,
+      `otelkit: OTLP export to ${this.endpoint} works again, ` +
+        `after ${this.failedInAll} failed export${plural(this.failedInAll)}`,
     );
     this.failing = false;
     this.failedInAll = 0;
     this.failedSinceLine = 0;
   }
 }
+
+const plural = (n: number): string => (n === 1 ? '' : 's');
 
 /**
  * One short cause from an exporter error: `ECONNREFUSED 127.0.0.1:4317` out of a

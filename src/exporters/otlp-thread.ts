@@ -146,7 +146,8 @@ export class ThreadedOtlpExporter implements PushMetricExporter {
     else if (this.waiting.push(metrics) > MAX_WAITING_DELTA) {
       this.waiting.shift();
       this.failures.failed(
-        `the collector is slower than the export interval; more than ${MAX_WAITING_DELTA} delta exports waited, the oldest was dropped`,
+        `the collector is slower than the export interval; more than ${MAX_WAITING_DELTA} delta exports waited, ` +
+          'the oldest was dropped',
       );
     }
     this.sendNext();
