@@ -16,6 +16,8 @@ export function defaultConfig(): OtelkitConfig {
       path: '/metrics',
       unitSuffixes: true,
       server: true,
+      resourceLabels: [],
+      scopeLabels: true,
     },
     otlp: {
       endpoint: 'http://localhost:4318/v1/metrics',
@@ -33,6 +35,7 @@ export function defaultConfig(): OtelkitConfig {
     cardinalityLimit: DEFAULT_CARDINALITY_LIMIT,
     instrumentations: ['http-server', 'http-client', 'runtime'],
     http: { excludePaths: [...DEFAULT_EXCLUDED_PATHS], bodySizes: false, mode: 'diagnostics-channel' },
+    runtime: { names: 'otel' },
     shutdownTimeoutMs: 3_000,
   };
 }

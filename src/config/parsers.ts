@@ -1,3 +1,5 @@
+import { prometheusLabelName } from '../util/prometheus-label.js';
+
 /**
  * Value parsers shared by env variables (strings) and config files (typed values).
  * Each returns the parsed value or an Invalid carrying what is accepted, so the
@@ -119,6 +121,41 @@ export const stringList: Parser<string[]> = (raw) => {
   const items = Array.isArray(raw) ? raw : typeof raw === 'string' ? raw.split(',') : undefined;
   if (!items?.every((i) => typeof i === 'string')) return new Invalid('a comma list of strings');
   return (items as string[]).map((i) => i.trim()).filter((i) => i !== '');
+};
+
+/**
+ * A metric name prefix: letters, digits and `_`, starting with a letter (no `:`, which
+ * Prometheus keeps for recording rules). The serializer adds the joining `_`, so a
+ * trailing one is dropped; the empty string means no prefix.
+ */
+export const metricPrefix: Parser<string> = (raw) => {
+  const prefix = typeof raw === 'string' ? raw.trim().replace(/_+$/, '') : undefined;
+  return prefix !== undefined && /^([a-zA-Z][a-zA-Z0-9_]*)?$/.test(prefix)
+    ? prefix
+    : new Invalid('letters, digits and _, starting with a letter, e.g. myapp');
+};
+
+/**
+ * Resource attribute keys to copy onto every series. Each must become a distinct
+ * Prometheus label that no series carries already: not `le` (histogram buckets), not
+ * `otel_scope_*` (the scope labels), not starting with a digit once sanitized.
+ */
+export const resourceLabelList: Parser<string[]> = (raw) => {
+  const accepted = 'a comma list of resource attribute names, e.g. service.name,deployment.environment.name';
+  const keys = stringList(raw);
+  if (keys instanceof Invalid) return new Invalid(accepted);
+  const labels = new Map<string, string>();
+  for (const key of keys) {
+    if (!/^[\w.\-/]+$/.test(key)) return new Invalid(`${accepted} (letters, digits, . _ - /)`);
+    const label = prometheusLabelName(key);
+    const clash = labels.get(label);
+    if (clash !== undefined) return new Invalid(`${accepted}; "${clash}" and "${key}" are both the label ${label}`);
+    if (label === 'le' || label.startsWith('otel_scope_'))
+      return new Invalid(`${accepted}; the label ${label} is otelkit's own`);
+    if (/^[0-9]/.test(label)) return new Invalid(`${accepted}; a label cannot start with a digit ("${key}")`);
+    labels.set(label, key);
+  }
+  return keys;
 };
 
 /**

@@ -37,6 +37,9 @@ export const SETTINGS: Setting[] = [
   s('prometheus.token', ['OTELKIT_PROMETHEUS_TOKEN'], p.nonEmptyString),
   s('prometheus.unitSuffixes', ['OTELKIT_PROMETHEUS_UNIT_SUFFIXES'], p.boolean),
   s('prometheus.server', ['OTELKIT_PROMETHEUS_SERVER'], p.boolean),
+  s('prometheus.prefix', ['OTELKIT_PROMETHEUS_PREFIX'], p.metricPrefix),
+  s('prometheus.resourceLabels', ['OTELKIT_PROMETHEUS_RESOURCE_LABELS'], p.resourceLabelList),
+  s('prometheus.scopeLabels', ['OTELKIT_PROMETHEUS_SCOPE_LABELS'], p.boolean),
   s('otlp.protocol', otlp('PROTOCOL'), p.oneOf(['http/protobuf', 'http/json', 'grpc'] as const)),
   s('otlp.headers', otlp('HEADERS'), p.keyValues, true),
   s('otlp.timeoutMs', otlp('TIMEOUT'), p.positiveInteger),
@@ -60,6 +63,7 @@ export const SETTINGS: Setting[] = [
   s('http.mode', ['OTELKIT_HTTP_MODE'], p.oneOf(['diagnostics-channel', 'instrumentation-http'] as const)),
   s('http.excludePaths', ['OTELKIT_HTTP_EXCLUDE_PATHS'], p.stringList),
   s('http.bodySizes', ['OTELKIT_HTTP_BODY_SIZES'], p.boolean),
+  s('runtime.names', ['OTELKIT_RUNTIME_NAMES'], p.oneOf(['otel', 'prom-client'] as const)),
   s('shutdownTimeoutMs', ['OTELKIT_SHUTDOWN_TIMEOUT'], p.milliseconds),
 ];
 
@@ -88,5 +92,6 @@ export const USER_CONFIG_KEYS = [
   'cardinalityLimit',
   'instrumentations',
   'http',
+  'runtime',
   'shutdownTimeoutMs',
 ] as const;

@@ -8,6 +8,8 @@ export type OtlpProtocol = 'http/protobuf' | 'http/json' | 'grpc';
 export type TemporalityPreference = 'cumulative' | 'delta' | 'lowmemory';
 export type LogLevel = 'none' | 'error' | 'warn' | 'info' | 'debug' | 'verbose' | 'all';
 export type HistogramKind = 'explicit' | 'exponential';
+/** Names of the runtime metrics: OpenTelemetry's semantic conventions, or prom-client's default metrics. */
+export type RuntimeNames = 'otel' | 'prom-client';
 
 /** Names of the instrumentation groups register() can start on its own. */
 export type DefaultInstrumentationName =
@@ -39,6 +41,12 @@ export interface PrometheusConfig {
   unitSuffixes: boolean;
   /** Start the standalone server; false when only the mountable handler is used. */
   server: boolean;
+  /** Prepended to every metric name with an underscore (`myapp` -> `myapp_http_...`); not to `target_info`. */
+  prefix?: string;
+  /** Resource attributes copied as labels onto every series (`service.name` -> `service_name`). */
+  resourceLabels: string[];
+  /** The `otel_scope_name` / `otel_scope_version` labels on every series. */
+  scopeLabels: boolean;
 }
 
 export interface OtlpConfig {
@@ -62,6 +70,11 @@ export interface HttpInstrumentationConfig {
   mode?: HttpMode;
 }
 
+export interface RuntimeConfig {
+  /** `prom-client`: prom-client's default metric names instead of the OpenTelemetry ones. */
+  names: RuntimeNames;
+}
+
 export interface OtelkitConfig {
   disabled: boolean;
   /** Resource attributes, `service.name` included when known. */
@@ -79,6 +92,7 @@ export interface OtelkitConfig {
   /** Default instrumentations register() starts. */
   instrumentations: DefaultInstrumentationName[];
   http: HttpInstrumentationConfig;
+  runtime: RuntimeConfig;
   /** Upper bound on the flush done at SIGTERM/SIGINT/beforeExit. */
   shutdownTimeoutMs: number;
 }
@@ -99,5 +113,6 @@ export type OtelkitUserConfig = {
   cardinalityLimit?: number;
   instrumentations?: DefaultInstrumentationName[];
   http?: Partial<HttpInstrumentationConfig>;
+  runtime?: Partial<RuntimeConfig>;
   shutdownTimeoutMs?: number;
 };
