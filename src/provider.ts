@@ -37,6 +37,9 @@ export function buildProvider(config: OtelkitConfig): BuiltProvider {
     if (name === 'prometheus') {
       reader = prometheus = new PrometheusReader({
         unitSuffixes: config.prometheus.unitSuffixes,
+        prefix: config.prometheus.prefix,
+        resourceLabels: config.prometheus.resourceLabels,
+        scopeLabels: config.prometheus.scopeLabels,
         cardinalityLimit: config.cardinalityLimit,
         metricProducers: [producer],
       });

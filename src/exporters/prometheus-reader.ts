@@ -16,6 +16,7 @@ import {
   type MetricProducer,
 } from '@opentelemetry/sdk-metrics';
 import { Cumulation } from './cumulative.js';
+import { ResourceLabels } from './resource-labels.js';
 import { withUnitSuffixes } from './unit-suffix.js';
 
 export interface PrometheusReaderOptions {
@@ -23,10 +24,17 @@ export interface PrometheusReaderOptions {
   cardinalityLimit: number;
   /** Extra producers collected with the SDK's (otelkit's own duration histograms). */
   metricProducers?: MetricProducer[];
+  /** Prepended to metric names with `_` by the serializer; `target_info` keeps its name. */
+  prefix?: string;
+  /** Resource attribute keys copied as labels onto every series. */
+  resourceLabels?: readonly string[];
+  /** false: no `otel_scope_*` labels. Default true. */
+  scopeLabels?: boolean;
 }
 
 export class PrometheusReader extends MetricReader {
-  private readonly serializer = new PrometheusSerializer();
+  private readonly serializer: PrometheusSerializer;
+  private readonly resourceLabels: ResourceLabels | undefined;
   private readonly cumulation: Cumulation;
   /** The collection that scrapes arriving now join; undefined when none runs. */
   private inFlight: Promise<Buffer> | undefined;
@@ -39,6 +47,17 @@ export class PrometheusReader extends MetricReader {
       metricProducers: options.metricProducers,
     });
     this.cumulation = cumulation;
+    // The exporter's own options: the prefix (it leaves target_info unprefixed) and the
+    // scope labels. Resource labels are added before it runs (resource-labels.ts says why).
+    const withoutScopeLabels = options.scopeLabels === false;
+    this.serializer = new PrometheusSerializer(
+      options.prefix || undefined,
+      false,
+      undefined,
+      false,
+      withoutScopeLabels,
+    );
+    this.resourceLabels = options.resourceLabels?.length ? new ResourceLabels(options.resourceLabels) : undefined;
   }
 
   /** What this reader hands out: cumulative, whatever the SDK aggregates in (for metric producers). */
@@ -85,9 +104,9 @@ export class PrometheusReader extends MetricReader {
       if (errors.length) diag.error('otelkit: errors while collecting metrics for a scrape', ...errors);
       // Host/process detectors settle asynchronously; target_info must not race them.
       await resourceMetrics.resource.waitForAsyncAttributes?.();
-      const text = this.serializer.serialize(
-        this.options.unitSuffixes ? withUnitSuffixes(resourceMetrics) : resourceMetrics,
-      );
+      let metrics = this.options.unitSuffixes ? withUnitSuffixes(resourceMetrics) : resourceMetrics;
+      if (this.resourceLabels) metrics = this.resourceLabels.apply(metrics);
+      const text = this.serializer.serialize(metrics);
       // With no metrics the serializer ends on its "# no registered metrics" comment
       // without a newline, which Prometheus and promtool reject: every line must end in one.
       return text.endsWith('\n') ? text : `${text}\n`;
