@@ -21,6 +21,8 @@ import { isDisabled, onMeter } from '../src/meter-handoff.js';
 import { clock } from '../src/util/clock.js';
 import { tryOrLog } from '../src/util/errors.js';
 import { disposeOnce, noopInstrumentation, type Instrumentation } from '../src/instrumentation.js';
+import type { RuntimeNames } from '../src/config/types.js';
+import { instrumentPromClientRuntime } from './runtime-prom-client.js';
 
 export const RUNTIME_GROUPS = ['eventloop', 'gc', 'heap', 'process'] as const;
 export type RuntimeGroup = (typeof RUNTIME_GROUPS)[number];
@@ -30,6 +32,8 @@ export interface RuntimeInstrumentationOptions {
   groups?: RuntimeGroup[];
   /** Event-loop delay sampling resolution in ms (runtime-node's `monitoringPrecision`). Default 10. */
   eventLoopResolutionMs?: number;
+  /** `prom-client`: prom-client's default metrics (runtime-prom-client.ts) instead of these. Default `otel`. */
+  names?: RuntimeNames;
 }
 
 /** runtime-node collector class names per group. */
@@ -44,6 +48,8 @@ const COLLECTORS: Record<string, RuntimeGroup> = {
 
 /** Starts the runtime metrics of `groups`. Returns a handle whose dispose() stops them. */
 export function instrumentRuntime(options: RuntimeInstrumentationOptions = {}): Instrumentation {
+  if (options.names === 'prom-client')
+    return instrumentPromClientRuntime({ ...options, groups: options.groups ?? [...RUNTIME_GROUPS] });
   if (isDisabled()) return noopInstrumentation;
   const groups = new Set<RuntimeGroup>(options.groups ?? RUNTIME_GROUPS);
   if (groups.size === 0) return noopInstrumentation;

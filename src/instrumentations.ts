@@ -36,7 +36,7 @@ export function startDefaultInstrumentations(config: OtelkitConfig): Instrumenta
     start('instrumentation-http', () => instrumentHttpSpans());
   }
   const groups = runtimeGroups(names);
-  if (groups.length > 0) start('runtime', () => instrumentRuntime({ groups }));
+  if (groups.length > 0) start('runtime', () => instrumentRuntime({ groups, names: config.runtime.names }));
   return {
     dispose() {
       for (const i of started.splice(0)) tryOrLog('stopping an instrumentation failed', () => i.dispose());
