@@ -3,13 +3,26 @@
 // an app under the preload, and with promtool. Bad values: one line each, app runs.
 import { afterAll, describe, expect, it } from 'vitest';
 import { stopAll } from '../helpers/child.js';
-import { hasPromtool, promtoolCheckMetrics } from '../helpers/prometheus.js';
+import {
+  hasPrometheus,
+  hasPromtool,
+  promtoolCheckMetrics,
+  startPrometheus,
+  stopAllPrometheus,
+} from '../helpers/prometheus.js';
 import { scrape } from '../helpers/prom-text.js';
 import { startFixture } from '../fixtures/http-harness.js';
 
-afterAll(() => stopAll());
+afterAll(() => Promise.all([stopAll(), stopAllPrometheus()]));
 
 const BASE_ENV = { OTEL_SERVICE_NAME: 'checkout', OTELKIT_INSTRUMENTATIONS: 'none' };
+const ALL_OPTIONS = {
+  ...BASE_ENV,
+  OTEL_RESOURCE_ATTRIBUTES: 'deployment.environment.name=prod',
+  OTELKIT_PROMETHEUS_PREFIX: 'myapp',
+  OTELKIT_PROMETHEUS_RESOURCE_LABELS: 'service.name,deployment.environment.name',
+  OTELKIT_PROMETHEUS_SCOPE_LABELS: 'false',
+};
 const samples = (text: string) => text.split('\n').filter((l) => l !== '' && !l.startsWith('#'));
 const otelkitLines = (stderr: string) => stderr.split('\n').filter((l) => l.startsWith('otelkit: '));
 
@@ -24,15 +37,7 @@ describe('Prometheus compatibility options', () => {
   });
 
   it('prefix, resource labels and no scope labels, together', async () => {
-    const app = await startFixture('prometheus-compat.mjs', {
-      env: {
-        ...BASE_ENV,
-        OTEL_RESOURCE_ATTRIBUTES: 'deployment.environment.name=prod',
-        OTELKIT_PROMETHEUS_PREFIX: 'myapp',
-        OTELKIT_PROMETHEUS_RESOURCE_LABELS: 'service.name,deployment.environment.name',
-        OTELKIT_PROMETHEUS_SCOPE_LABELS: 'false',
-      },
-    });
+    const app = await startFixture('prometheus-compat.mjs', { env: ALL_OPTIONS });
     const text = await scrape(app.metricsUrl);
     const lines = samples(text);
     const env = 'deployment_environment_name="prod"';
@@ -107,6 +112,26 @@ describe('Prometheus compatibility options', () => {
       'otelkit: OTELKIT_RUNTIME_NAMES="prometheus" is invalid: expected one of otel, prom-client; using otel',
     );
     expect(app.child.exit).toBeUndefined();
+    await app.child.stop();
+  });
+});
+
+describe.skipIf(!hasPrometheus())('a real Prometheus', () => {
+  it('ingests the scrape with every option on, a metric with its own service.name included', async () => {
+    const app = await startFixture('prometheus-compat.mjs', { env: ALL_OPTIONS });
+    const prometheus = await startPrometheus({ scrapeTargets: [{ url: app.metricsUrl, job: 'compat' }] });
+    const [own] = await prometheus.waitForQuery('myapp_jobs_done_total', undefined, 30_000);
+    expect(own!.metric).toEqual({
+      __name__: 'myapp_jobs_done_total',
+      service_name: 'billing',
+      deployment_environment_name: 'prod',
+      job: 'compat',
+      instance: new URL(app.metricsUrl).host,
+    });
+    const orders = await prometheus.query('myapp_orders_placed_total{service_name="checkout"}');
+    expect(orders.map((s) => s.value)).toEqual([3]);
+    expect((await prometheus.targets()).map((t) => [t.health, t.lastError])).toEqual([['up', '']]);
+    await prometheus.stop();
     await app.child.stop();
   });
 });
