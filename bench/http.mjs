@@ -36,6 +36,7 @@ import { createRequire, syncBuiltinESMExports } from 'node:module';
 import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
+import { benchApp } from './app.mjs';
 import { floorHandlers, median } from './shared.mjs';
 
 // Extra variants for diagnosis (BENCH_VARIANTS=plain,otelkit-core,otelkit-server,...):
@@ -59,7 +60,7 @@ else await main();
 async function serve(variant) {
   const require = createRequire(import.meta.url);
   let metricsUrl = null;
-  let handler = (_req, res) => res.end('hello world');
+  let { handler, path } = await benchApp();
   if (variant.startsWith('otelkit')) {
     const { register } = await import('../dist/index.js');
     // otelkit:<a>+<b>: register() with exactly those instrumentations (e.g. otelkit:runtime-gc+http-server)
@@ -104,10 +105,11 @@ async function serve(variant) {
       labelNames: ['method', 'route', 'status_code'],
       buckets: [0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10],
     });
+    const app = handler;
     handler = (req, res) => {
       const end = histogram.startTimer();
-      res.on('finish', () => end({ method: req.method, route: '/', status_code: res.statusCode }));
-      res.end('hello world');
+      res.on('finish', () => end({ method: req.method, route: req.route?.path ?? '/', status_code: res.statusCode }));
+      app(req, res);
     };
   } else if (variant !== 'plain') {
     throw new Error(`unknown variant ${variant}`);
@@ -122,7 +124,7 @@ async function serve(variant) {
     }
     handler(req, res);
   });
-  server.listen(0, '127.0.0.1', () => console.log(JSON.stringify({ port: server.address().port, metricsUrl })));
+  server.listen(0, '127.0.0.1', () => console.log(JSON.stringify({ port: server.address().port, path, metricsUrl })));
 }
 
 // ---- load side ----------------------------------------------------------------------
@@ -247,8 +249,8 @@ async function startServer(variant, pin) {
       once(child.stdout, 'data'),
       new Promise((_, reject) => setTimeout(() => reject(new Error(`${variant} server did not start`)), 15_000)),
     ]);
-    const { port, metricsUrl } = JSON.parse(String(line).trim().split('\n')[0]);
-    return { child, url: `http://127.0.0.1:${port}/`, metricsUrl };
+    const { port, path, metricsUrl } = JSON.parse(String(line).trim().split('\n')[0]);
+    return { child, url: `http://127.0.0.1:${port}${path}`, cpuUrl: `http://127.0.0.1:${port}/__cpu`, metricsUrl };
   } catch (err) {
     await stopServer(child);
     throw err;
@@ -261,10 +263,10 @@ async function stopServer(child) {
 }
 
 async function run(load, variant, { pin, seconds, warmup, connections }) {
-  const { child, url, metricsUrl } = await startServer(variant, pin);
+  const { child, url, cpuUrl, metricsUrl } = await startServer(variant, pin);
   try {
     if (warmup > 0) await load(url, connections, warmup);
-    const cpu = () => serverCpu({ url });
+    const cpu = () => serverCpu({ cpuUrl });
     const cpuBefore = await cpu();
     const [machine0, own0, t0] = [safe(cpuTimes), safe(ownAndChildrenSeconds), performance.now()];
     const r = await load(url, connections, seconds);
@@ -320,7 +322,7 @@ async function pair(load, variant, i, { pin, seconds, warmup, connections }) {
 
 /** The server's CPU time so far, µs (its GET /__cpu). */
 async function serverCpu(server) {
-  return Number(await (await fetch(`${server.url}__cpu`)).text());
+  return Number(await (await fetch(server.cpuUrl)).text());
 }
 
 /** wrk, one thread, pinned to CPU 1: requests and p99 (ms) from its --latency report. */
