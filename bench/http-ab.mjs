@@ -11,7 +11,8 @@
 //
 // Variants (BENCH_VARIANTS): otelkit (instrumentHttpServer() after register()),
 // floor (two clock reads, two WeakMap lookups, one bucket increment), clock (two clock
-// reads only), noop (two empty subscribers: what merely being called costs). Server on CPU 0, wrk on CPU 1 (wrk required), 127.0.0.1.
+// reads only), noop (two empty subscribers: what merely being called costs).
+// Server on CPU 0, wrk on CPU 1 (wrk required), 127.0.0.1.
 // Usage: npm run bench:http-ab   Env: BENCH_SECONDS (16), BENCH_WINDOW_MS (200), BENCH_CONNECTIONS (50),
 //        BENCH_APP (hello | express: see bench/app.mjs)
 import { spawn, spawnSync } from 'node:child_process';
@@ -119,7 +120,8 @@ async function main() {
     await once(child, 'exit');
   };
   console.log(
-    `# in-process on/off A/B, app ${process.env.BENCH_APP ?? 'hello'}, ${seconds} s per variant, ${process.env.BENCH_WINDOW_MS ?? 200} ms windows, ${connections} connections, Node ${process.version}`,
+    `# in-process on/off A/B, app ${process.env.BENCH_APP ?? 'hello'}, ${seconds} s per variant, ` +
+      `${process.env.BENCH_WINDOW_MS ?? 200} ms windows, ${connections} connections, Node ${process.version}`,
   );
   console.log(
     '| variant | CPU per request, on / off: median of neighbouring windows (quartiles) | requests/s, on / off |',
@@ -148,7 +150,8 @@ async function main() {
       }
       const q = (xs, p) => [...xs].sort((x, y) => x - y)[Math.floor((xs.length - 1) * p)];
       console.log(
-        `| ${variant} | ${median(cpu).toFixed(3)} (${q(cpu, 0.25).toFixed(2)}..${q(cpu, 0.75).toFixed(2)}), ${cpu.length} pairs | ${median(rate).toFixed(3)} |`,
+        `| ${variant} | ${median(cpu).toFixed(3)} (${q(cpu, 0.25).toFixed(2)}..${q(cpu, 0.75).toFixed(2)}), ` +
+          `${cpu.length} pairs | ${median(rate).toFixed(3)} |`,
       );
     } finally {
       child.kill('SIGKILL');

@@ -47,9 +47,13 @@ const CACHE_SIM = process.env.BENCH_CACHE_SIM === '1';
 /** One cell of callgrind_annotate's table: a count with or without its percentage, or `.` for none. */
 const CELL = /^\s*(?:([\d,]+)(?:\s+\(\s*[\d.]+%\))?|\.)(?=\s)/;
 const SERVER = fileURLToPath(new URL('http.mjs', import.meta.url));
-/** Whose code counts as the instrumentation's own (script URLs in V8's perf map): otelkit's build, not a dependency's dist/. */
+/**
+ * Whose code counts as the instrumentation's own (script URLs in V8's perf map):
+ * otelkit's build, not a dependency's dist/.
+ */
 const OWN_CODE = new RegExp(
-  `${escapeRegExp(fileURLToPath(new URL('../dist/', import.meta.url)))}|/bench/shared\\.mjs|/node_modules/(prom-client|@opentelemetry)/`,
+  `${escapeRegExp(fileURLToPath(new URL('../dist/', import.meta.url)))}|/bench/shared\\.mjs` +
+    '|/node_modules/(prom-client|@opentelemetry)/',
 );
 
 if (spawnSync('valgrind', ['--version']).error) {
@@ -59,7 +63,9 @@ if (spawnSync('valgrind', ['--version']).error) {
 
 const dir = mkdtempSync(join(tmpdir(), 'otelkit-callgrind-'));
 console.log(
-  `# ${VARIANTS.join(', ')}: user-space instructions per request under callgrind${CACHE_SIM ? ' (with L1 data-cache simulation)' : ''}, app ${process.env.BENCH_APP ?? 'hello'}, ${WINDOWS} windows x ${REQUESTS} requests after ${WARMUP_REQUESTS} warm-up, Node ${process.version}`,
+  `# ${VARIANTS.join(', ')}: user-space instructions per request under callgrind` +
+    `${CACHE_SIM ? ' (with L1 data-cache simulation)' : ''}, app ${process.env.BENCH_APP ?? 'hello'}, ` +
+    `${WINDOWS} windows x ${REQUESTS} requests after ${WARMUP_REQUESTS} warm-up, Node ${process.version}`,
 );
 const results = {};
 try {
@@ -68,7 +74,8 @@ try {
     const r = results[variant];
     const misses = CACHE_SIM ? `; L1d misses in own code ${r.ownMisses.map((x) => x.toFixed(1)).join(', ')}` : '';
     console.log(
-      `${variant}: ${r.total.map(Math.round).join(', ')} per request; own code ${r.own.map(Math.round).join(', ')}${misses}`,
+      `${variant}: ${r.total.map(Math.round).join(', ')} per request; ` +
+        `own code ${r.own.map(Math.round).join(', ')}${misses}`,
     );
   }
 } finally {
@@ -77,7 +84,8 @@ try {
 
 const base = results.plain ? median(results.plain.total) : undefined;
 console.log(
-  `\n| variant | instructions per request | ratio to plain | in the instrumentation's own functions |${CACHE_SIM ? ' L1 data-cache misses in its own functions |' : ''}`,
+  "\n| variant | instructions per request | ratio to plain | in the instrumentation's own functions |" +
+    `${CACHE_SIM ? ' L1 data-cache misses in its own functions |' : ''}`,
 );
 console.log(`|---|---|---|---|${CACHE_SIM ? '---|' : ''}`);
 for (const v of VARIANTS) {
@@ -85,7 +93,8 @@ for (const v of VARIANTS) {
   const own = median(results[v].own);
   const misses = CACHE_SIM ? ` ${median(results[v].ownMisses).toFixed(1)} |` : '';
   console.log(
-    `| ${v} | ${Math.round(total)} | ${base ? (total / base).toFixed(3) : '-'} | ${Math.round(own)} (${((own / total) * 100).toFixed(1)}%) |${misses}`,
+    `| ${v} | ${Math.round(total)} | ${base ? (total / base).toFixed(3) : '-'} | ` +
+      `${Math.round(own)} (${((own / total) * 100).toFixed(1)}%) |${misses}`,
   );
 }
 
@@ -151,7 +160,8 @@ async function measure(variant) {
 async function load(url, amount) {
   // valgrind slows the server 50-100x (more with the cache simulation): autocannon's 10 s default timeout is too short
   const r = await autocannon({ url, connections: 10, amount, timeout: 120 });
-  // A few connection errors under valgrind's slowdown shift a per-request count by as few parts in 10 000; more would not be the same workload.
+  // A few connection errors under valgrind's slowdown shift a per-request count by as few parts in 10 000;
+  // more would not be the same workload.
   if (r.non2xx || r.errors > amount / 1000)
     throw new Error(`${r.errors} errors (${r.timeouts} timeouts), ${r.non2xx} non-2xx`);
   if (r.errors) console.error(`(${r.errors} connection errors in ${amount} requests: ignored)`);

@@ -139,7 +139,8 @@ async function main() {
   const tool = process.env.BENCH_LOAD ?? (spawnSync('wrk', ['-v']).error ? 'autocannon' : 'wrk');
   const load = tool === 'wrk' ? wrkLoad(pin) : autocannonLoad((await import('autocannon')).default);
   console.log(
-    `# ${reps} reps x ${VARIANTS.length} variants, ${seconds} s each (+${warmup} s warm-up), ${connections} connections, load: ${tool}, Node ${process.version}, ` +
+    `# ${reps} reps x ${VARIANTS.length} variants, ${seconds} s each (+${warmup} s warm-up), ` +
+      `${connections} connections, load: ${tool}, Node ${process.version}, ` +
       (pin ? 'server on CPU 0, load on CPU 1' : 'no taskset / single CPU: server and load share CPUs'),
   );
 
@@ -156,8 +157,10 @@ async function main() {
         if (!r || a.foreign < r.foreign) r = a;
       }
       results[variant].push(r);
+      const recorded = r.counted !== undefined ? `  (recorded ${r.counted} requests)` : '';
       console.log(
-        `rep ${rep + 1} ${variant.padEnd(11)} ${Math.round(r.rps)} req/s  p99 ${r.p99.toFixed(2)} ms  CPU ${r.cpuPerRequest.toFixed(1)} µs/req  other jobs ${(r.foreign * 100).toFixed(0)}% of a CPU${r.counted !== undefined ? `  (recorded ${r.counted} requests)` : ''}`,
+        `rep ${rep + 1} ${variant.padEnd(11)} ${Math.round(r.rps)} req/s  p99 ${r.p99.toFixed(2)} ms  ` +
+          `CPU ${r.cpuPerRequest.toFixed(1)} µs/req  other jobs ${(r.foreign * 100).toFixed(0)}% of a CPU${recorded}`,
       );
     }
   }
@@ -167,10 +170,13 @@ async function main() {
   const pairSeconds = Number(process.env.BENCH_PAIR_SECONDS ?? 4);
   if (pairs > 0 && VARIANTS.includes(BASELINE)) {
     console.log(
-      `\n# paired: each variant and ${BASELINE} on CPU 0 at the same time, ${pairs} pairs x ${pairSeconds} s, sides alternating`,
+      `\n# paired: each variant and ${BASELINE} on CPU 0 at the same time, ` +
+        `${pairs} pairs x ${pairSeconds} s, sides alternating`,
     );
     console.log(
-      `| variant | requests served relative to ${BASELINE} at the same time: median (min..max) | server CPU per request relative to ${BASELINE}: median (min..max) | p99 latency relative to ${BASELINE}: median (min..max) |`,
+      `| variant | requests served relative to ${BASELINE} at the same time: median (min..max) ` +
+        `| server CPU per request relative to ${BASELINE}: median (min..max) ` +
+        `| p99 latency relative to ${BASELINE}: median (min..max) |`,
     );
     console.log('|---|---|---|---|');
     // the baseline against itself first: the method's own noise and bias, next to the variants.
@@ -362,7 +368,9 @@ function report(results, reps) {
   const f = (x, d = 2) => x.toFixed(d);
   const plain = results.plain;
   console.log(
-    `\n| variant | req/s median | req/s ratio to plain: median (min..max) | p99 ms median | p99 ratio to plain: median (min..max) | server CPU µs/req median | CPU ratio to plain: median (min..max) |`,
+    '\n| variant | req/s median | req/s ratio to plain: median (min..max) ' +
+      '| p99 ms median | p99 ratio to plain: median (min..max) ' +
+      '| server CPU µs/req median | CPU ratio to plain: median (min..max) |',
   );
   console.log('|---|---|---|---|---|---|---|');
   for (const v of VARIANTS) {
@@ -374,7 +382,8 @@ function report(results, reps) {
     const cr = results[v].map((r, i) => r.cpuPerRequest / plain[i].cpuPerRequest);
     const range = (xs) => `${f(median(xs))} (${f(Math.min(...xs))}..${f(Math.max(...xs))})`;
     console.log(
-      `| ${v} | ${Math.round(median(rps))} | ${range(rr)} | ${f(median(p99))} | ${range(pr)} | ${f(median(cpu), 1)} | ${range(cr)} |`,
+      `| ${v} | ${Math.round(median(rps))} | ${range(rr)} | ` +
+        `${f(median(p99))} | ${range(pr)} | ${f(median(cpu), 1)} | ${range(cr)} |`,
     );
   }
   console.log(`\n(${reps} repetitions; ratios are paired within a repetition.)`);

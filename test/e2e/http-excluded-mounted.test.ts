@@ -40,7 +40,7 @@ afterAll(async () => {
 });
 
 describe('HTTP server: excluded paths under a mounted Express router', () => {
-  it('/api/health and /api/internal/stats are counted under their full routes; /health and /internal/stats are not', async () => {
+  it('/api/health, /api/internal/stats counted under their full routes; /health, /internal/stats are not', async () => {
     expect(
       await send(base, [
         ['GET', '/api/health'],

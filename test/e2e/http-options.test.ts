@@ -128,7 +128,7 @@ describe('HTTP server options', () => {
     expect(sizes[k({ otel_metric_overflow: 'true' })]).toBe(overflow);
   });
 
-  it('a second instrumentHttpServer() shares the subscription: no double counting, and disposing it leaves the first running', async () => {
+  it('a second instrumentHttpServer(): no double counting; disposing it leaves the first running', async () => {
     const extra = instrumentHttpServer();
     const count = async () =>
       seriesOf(await scrape(metricsUrl), 'http_server_request_duration_seconds_count')[

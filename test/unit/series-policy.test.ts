@@ -33,7 +33,7 @@ describe('series policy', () => {
     expect(defaultConfig().cardinalityLimit).toBe(DEFAULT_CARDINALITY_LIMIT);
   });
 
-  it('one per-cycle rule: headroom where otelkit cumulates, the bare limit elsewhere, for readers and views alike', () => {
+  it('one per-cycle rule for readers and views: headroom where otelkit cumulates, the bare limit elsewhere', () => {
     expect(sdkCycleLimit(5, true)).toBe(10);
     expect(sdkCycleLimit(1, true)).toBe(2);
     expect(sdkCycleLimit(5, false)).toBe(5);
