@@ -118,14 +118,16 @@ describe('HTTP server: per-connection request queue', () => {
     for (const route of ['/slow', '/p1', '/p2', '/p3'])
       expect((after[ok(route)] ?? 0) - (before[ok(route)] ?? 0)).toBe(1);
     expect(after[ok('/skip')]).toBeUndefined();
-    // /p1.. waited behind /slow (HTTP/1.1 answers in order): each took at least its 60 ms, in
-    // seconds, and no longer than the client saw the whole exchange take (which catches a unit slip).
+    // In seconds, and no longer than the client saw the whole exchange take (which catches a unit slip).
     const s = await sums();
     for (const route of ['/slow', '/p3']) {
       const seconds = s[ok(route)]! - (beforeSums[ok(route)] ?? 0);
-      expect(seconds, route).toBeGreaterThanOrEqual(0.05);
+      expect(seconds, route).toBeGreaterThan(0);
       expect(seconds, route).toBeLessThanOrEqual(elapsed);
     }
+    // /p3's clock starts when Node parses it, which a busy machine may do in a later read than
+    // /slow's: only /slow's own 60 ms are certain.
+    expect(s[ok('/slow')]! - (beforeSums[ok('/slow')] ?? 0)).toBeGreaterThanOrEqual(0.05);
     expect(await active()).toBe(0);
   });
 
