@@ -11,8 +11,10 @@
 //
 // Variants (BENCH_VARIANTS): otelkit (instrumentHttpServer() after register()),
 // floor (two clock reads, two WeakMap lookups, one bucket increment), clock (two clock
-// reads only), noop (two empty subscribers: what merely being called costs). Server on CPU 0, wrk on CPU 1 (wrk required), 127.0.0.1.
-// Usage: npm run bench:http-ab   Env: BENCH_SECONDS (16), BENCH_WINDOW_MS (200), BENCH_CONNECTIONS (50)
+// reads only), noop (two empty subscribers: what merely being called costs).
+// Server on CPU 0, wrk on CPU 1 (wrk required), 127.0.0.1.
+// Usage: npm run bench:http-ab   Env: BENCH_SECONDS (16), BENCH_WINDOW_MS (200), BENCH_CONNECTIONS (50),
+//        BENCH_APP (hello | express: see bench/app.mjs)
 import { spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
@@ -20,6 +22,7 @@ import { createServer } from 'node:http';
 import { availableParallelism } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
+import { benchApp } from './app.mjs';
 import { floorHandlers, median } from './shared.mjs';
 
 const START = 'http.server.request.start';
@@ -67,6 +70,7 @@ async function serve(variant) {
   subscribe(START, noop);
   subscribe(FINISH, noop);
   const { on, off } = await switches(variant);
+  const { handler, path } = await benchApp();
   const windowMs = Number(process.env.BENCH_WINDOW_MS ?? 200);
   let served = 0;
   let enabled = false;
@@ -95,9 +99,9 @@ async function serve(variant) {
       return res.end(JSON.stringify(windows));
     }
     served++;
-    res.end('hello world');
+    handler(req, res);
   });
-  server.listen(0, '127.0.0.1', () => console.log(JSON.stringify({ port: server.address().port })));
+  server.listen(0, '127.0.0.1', () => console.log(JSON.stringify({ port: server.address().port, path })));
 }
 
 async function main() {
@@ -116,7 +120,8 @@ async function main() {
     await once(child, 'exit');
   };
   console.log(
-    `# in-process on/off A/B, ${seconds} s per variant, ${process.env.BENCH_WINDOW_MS ?? 200} ms windows, ${connections} connections, Node ${process.version}`,
+    `# in-process on/off A/B, app ${process.env.BENCH_APP ?? 'hello'}, ${seconds} s per variant, ` +
+      `${process.env.BENCH_WINDOW_MS ?? 200} ms windows, ${connections} connections, Node ${process.version}`,
   );
   console.log(
     '| variant | CPU per request, on / off: median of neighbouring windows (quartiles) | requests/s, on / off |',
@@ -128,10 +133,11 @@ async function main() {
     });
     try {
       const [line] = await once(child.stdout, 'data');
-      const base = `http://127.0.0.1:${JSON.parse(String(line)).port}`;
-      await wrk(`${base}/`, 2); // warm-up, instrumentation off
+      const { port, path } = JSON.parse(String(line));
+      const base = `http://127.0.0.1:${port}`;
+      await wrk(`${base}${path}`, 2); // warm-up, instrumentation off
       await fetch(`${base}/__start`).then((r) => r.text());
-      await wrk(`${base}/`, seconds);
+      await wrk(`${base}${path}`, seconds);
       const windows = await fetch(`${base}/__stop`).then((r) => r.json());
       const cpu = [];
       const rate = [];
@@ -144,7 +150,8 @@ async function main() {
       }
       const q = (xs, p) => [...xs].sort((x, y) => x - y)[Math.floor((xs.length - 1) * p)];
       console.log(
-        `| ${variant} | ${median(cpu).toFixed(3)} (${q(cpu, 0.25).toFixed(2)}..${q(cpu, 0.75).toFixed(2)}), ${cpu.length} pairs | ${median(rate).toFixed(3)} |`,
+        `| ${variant} | ${median(cpu).toFixed(3)} (${q(cpu, 0.25).toFixed(2)}..${q(cpu, 0.75).toFixed(2)}), ` +
+          `${cpu.length} pairs | ${median(rate).toFixed(3)} |`,
       );
     } finally {
       child.kill('SIGKILL');

@@ -29,7 +29,7 @@
 // Usage: npm run bench:http-instructions   (needs valgrind; about 3 min per variant, twice that with BENCH_CACHE_SIM=1)
 // Env: BENCH_VARIANTS (plain,floor,otelkit-server), BENCH_REQUESTS (10000 per
 //      window), BENCH_WINDOWS (3 measured, after two unmeasured; the median is reported),
-//      BENCH_CACHE_SIM (0)
+//      BENCH_CACHE_SIM (0), BENCH_APP (hello | express: see bench/app.mjs)
 import { spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
@@ -47,8 +47,14 @@ const CACHE_SIM = process.env.BENCH_CACHE_SIM === '1';
 /** One cell of callgrind_annotate's table: a count with or without its percentage, or `.` for none. */
 const CELL = /^\s*(?:([\d,]+)(?:\s+\(\s*[\d.]+%\))?|\.)(?=\s)/;
 const SERVER = fileURLToPath(new URL('http.mjs', import.meta.url));
-/** Whose code counts as the instrumentation's own (script URLs in V8's perf map). */
-const OWN_CODE = /\/dist\/|\/bench\/shared\.mjs|\/node_modules\/(prom-client|@opentelemetry)\//;
+/**
+ * Whose code counts as the instrumentation's own (script URLs in V8's perf map):
+ * otelkit's build, not a dependency's dist/.
+ */
+const OWN_CODE = new RegExp(
+  `${escapeRegExp(fileURLToPath(new URL('../dist/', import.meta.url)))}|/bench/shared\\.mjs` +
+    '|/node_modules/(prom-client|@opentelemetry)/',
+);
 
 if (spawnSync('valgrind', ['--version']).error) {
   console.log('# bench:http-instructions needs valgrind (apt-get install valgrind); skipped');
@@ -57,7 +63,9 @@ if (spawnSync('valgrind', ['--version']).error) {
 
 const dir = mkdtempSync(join(tmpdir(), 'otelkit-callgrind-'));
 console.log(
-  `# ${VARIANTS.join(', ')}: user-space instructions per request under callgrind${CACHE_SIM ? ' (with L1 data-cache simulation)' : ''}, ${WINDOWS} windows x ${REQUESTS} requests after ${WARMUP_REQUESTS} warm-up, Node ${process.version}`,
+  `# ${VARIANTS.join(', ')}: user-space instructions per request under callgrind` +
+    `${CACHE_SIM ? ' (with L1 data-cache simulation)' : ''}, app ${process.env.BENCH_APP ?? 'hello'}, ` +
+    `${WINDOWS} windows x ${REQUESTS} requests after ${WARMUP_REQUESTS} warm-up, Node ${process.version}`,
 );
 const results = {};
 try {
@@ -66,7 +74,8 @@ try {
     const r = results[variant];
     const misses = CACHE_SIM ? `; L1d misses in own code ${r.ownMisses.map((x) => x.toFixed(1)).join(', ')}` : '';
     console.log(
-      `${variant}: ${r.total.map(Math.round).join(', ')} per request; own code ${r.own.map(Math.round).join(', ')}${misses}`,
+      `${variant}: ${r.total.map(Math.round).join(', ')} per request; ` +
+        `own code ${r.own.map(Math.round).join(', ')}${misses}`,
     );
   }
 } finally {
@@ -75,7 +84,8 @@ try {
 
 const base = results.plain ? median(results.plain.total) : undefined;
 console.log(
-  `\n| variant | instructions per request | ratio to plain | in the instrumentation's own functions |${CACHE_SIM ? ' L1 data-cache misses in its own functions |' : ''}`,
+  "\n| variant | instructions per request | ratio to plain | in the instrumentation's own functions |" +
+    `${CACHE_SIM ? ' L1 data-cache misses in its own functions |' : ''}`,
 );
 console.log(`|---|---|---|---|${CACHE_SIM ? '---|' : ''}`);
 for (const v of VARIANTS) {
@@ -83,7 +93,8 @@ for (const v of VARIANTS) {
   const own = median(results[v].own);
   const misses = CACHE_SIM ? ` ${median(results[v].ownMisses).toFixed(1)} |` : '';
   console.log(
-    `| ${v} | ${Math.round(total)} | ${base ? (total / base).toFixed(3) : '-'} | ${Math.round(own)} (${((own / total) * 100).toFixed(1)}%) |${misses}`,
+    `| ${v} | ${Math.round(total)} | ${base ? (total / base).toFixed(3) : '-'} | ` +
+      `${Math.round(own)} (${((own / total) * 100).toFixed(1)}%) |${misses}`,
   );
 }
 
@@ -115,7 +126,8 @@ async function measure(variant) {
         setTimeout(() => reject(new Error(`${variant} did not start under valgrind`)), 180_000),
       ),
     ]);
-    const url = `http://127.0.0.1:${JSON.parse(String(line).split('\n')[0]).port}/`;
+    const { port, path } = JSON.parse(String(line).split('\n')[0]);
+    const url = `http://127.0.0.1:${port}${path}`;
     const control = (...args) => {
       const r = spawnSync('callgrind_control', [...args, String(child.pid)], { encoding: 'utf8' });
       if (r.status !== 0) throw new Error(`callgrind_control ${args.join(' ')} failed: ${r.stderr}`);
@@ -148,10 +160,15 @@ async function measure(variant) {
 async function load(url, amount) {
   // valgrind slows the server 50-100x (more with the cache simulation): autocannon's 10 s default timeout is too short
   const r = await autocannon({ url, connections: 10, amount, timeout: 120 });
-  // A few connection errors under valgrind's slowdown shift a per-request count by as few parts in 10 000; more would not be the same workload.
+  // A few connection errors under valgrind's slowdown shift a per-request count by as few parts in 10 000;
+  // more would not be the same workload.
   if (r.non2xx || r.errors > amount / 1000)
     throw new Error(`${r.errors} errors (${r.timeouts} timeouts), ${r.non2xx} non-2xx`);
   if (r.errors) console.error(`(${r.errors} connection errors in ${amount} requests: ignored)`);
+}
+
+function escapeRegExp(text) {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
 
 /** V8's perf map: code address ranges and their function names (script URL included). */

@@ -36,6 +36,7 @@ import { createRequire, syncBuiltinESMExports } from 'node:module';
 import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
+import { benchApp } from './app.mjs';
 import { floorHandlers, median } from './shared.mjs';
 
 // Extra variants for diagnosis (BENCH_VARIANTS=plain,otelkit-core,otelkit-server,...):
@@ -59,7 +60,7 @@ else await main();
 async function serve(variant) {
   const require = createRequire(import.meta.url);
   let metricsUrl = null;
-  let handler = (_req, res) => res.end('hello world');
+  let { handler, path } = await benchApp();
   if (variant.startsWith('otelkit')) {
     const { register } = await import('../dist/index.js');
     // otelkit:<a>+<b>: register() with exactly those instrumentations (e.g. otelkit:runtime-gc+http-server)
@@ -104,10 +105,11 @@ async function serve(variant) {
       labelNames: ['method', 'route', 'status_code'],
       buckets: [0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10],
     });
+    const app = handler;
     handler = (req, res) => {
       const end = histogram.startTimer();
-      res.on('finish', () => end({ method: req.method, route: '/', status_code: res.statusCode }));
-      res.end('hello world');
+      res.on('finish', () => end({ method: req.method, route: req.route?.path ?? '/', status_code: res.statusCode }));
+      app(req, res);
     };
   } else if (variant !== 'plain') {
     throw new Error(`unknown variant ${variant}`);
@@ -122,7 +124,7 @@ async function serve(variant) {
     }
     handler(req, res);
   });
-  server.listen(0, '127.0.0.1', () => console.log(JSON.stringify({ port: server.address().port, metricsUrl })));
+  server.listen(0, '127.0.0.1', () => console.log(JSON.stringify({ port: server.address().port, path, metricsUrl })));
 }
 
 // ---- load side ----------------------------------------------------------------------
@@ -137,7 +139,8 @@ async function main() {
   const tool = process.env.BENCH_LOAD ?? (spawnSync('wrk', ['-v']).error ? 'autocannon' : 'wrk');
   const load = tool === 'wrk' ? wrkLoad(pin) : autocannonLoad((await import('autocannon')).default);
   console.log(
-    `# ${reps} reps x ${VARIANTS.length} variants, ${seconds} s each (+${warmup} s warm-up), ${connections} connections, load: ${tool}, Node ${process.version}, ` +
+    `# ${reps} reps x ${VARIANTS.length} variants, ${seconds} s each (+${warmup} s warm-up), ` +
+      `${connections} connections, load: ${tool}, Node ${process.version}, ` +
       (pin ? 'server on CPU 0, load on CPU 1' : 'no taskset / single CPU: server and load share CPUs'),
   );
 
@@ -154,8 +157,10 @@ async function main() {
         if (!r || a.foreign < r.foreign) r = a;
       }
       results[variant].push(r);
+      const recorded = r.counted !== undefined ? `  (recorded ${r.counted} requests)` : '';
       console.log(
-        `rep ${rep + 1} ${variant.padEnd(11)} ${Math.round(r.rps)} req/s  p99 ${r.p99.toFixed(2)} ms  CPU ${r.cpuPerRequest.toFixed(1)} µs/req  other jobs ${(r.foreign * 100).toFixed(0)}% of a CPU${r.counted !== undefined ? `  (recorded ${r.counted} requests)` : ''}`,
+        `rep ${rep + 1} ${variant.padEnd(11)} ${Math.round(r.rps)} req/s  p99 ${r.p99.toFixed(2)} ms  ` +
+          `CPU ${r.cpuPerRequest.toFixed(1)} µs/req  other jobs ${(r.foreign * 100).toFixed(0)}% of a CPU${recorded}`,
       );
     }
   }
@@ -165,10 +170,13 @@ async function main() {
   const pairSeconds = Number(process.env.BENCH_PAIR_SECONDS ?? 4);
   if (pairs > 0 && VARIANTS.includes(BASELINE)) {
     console.log(
-      `\n# paired: each variant and ${BASELINE} on CPU 0 at the same time, ${pairs} pairs x ${pairSeconds} s, sides alternating`,
+      `\n# paired: each variant and ${BASELINE} on CPU 0 at the same time, ` +
+        `${pairs} pairs x ${pairSeconds} s, sides alternating`,
     );
     console.log(
-      `| variant | requests served relative to ${BASELINE} at the same time: median (min..max) | server CPU per request relative to ${BASELINE}: median (min..max) | p99 latency relative to ${BASELINE}: median (min..max) |`,
+      `| variant | requests served relative to ${BASELINE} at the same time: median (min..max) ` +
+        `| server CPU per request relative to ${BASELINE}: median (min..max) ` +
+        `| p99 latency relative to ${BASELINE}: median (min..max) |`,
     );
     console.log('|---|---|---|---|');
     // the baseline against itself first: the method's own noise and bias, next to the variants.
@@ -247,8 +255,8 @@ async function startServer(variant, pin) {
       once(child.stdout, 'data'),
       new Promise((_, reject) => setTimeout(() => reject(new Error(`${variant} server did not start`)), 15_000)),
     ]);
-    const { port, metricsUrl } = JSON.parse(String(line).trim().split('\n')[0]);
-    return { child, url: `http://127.0.0.1:${port}/`, metricsUrl };
+    const { port, path, metricsUrl } = JSON.parse(String(line).trim().split('\n')[0]);
+    return { child, url: `http://127.0.0.1:${port}${path}`, cpuUrl: `http://127.0.0.1:${port}/__cpu`, metricsUrl };
   } catch (err) {
     await stopServer(child);
     throw err;
@@ -261,10 +269,10 @@ async function stopServer(child) {
 }
 
 async function run(load, variant, { pin, seconds, warmup, connections }) {
-  const { child, url, metricsUrl } = await startServer(variant, pin);
+  const { child, url, cpuUrl, metricsUrl } = await startServer(variant, pin);
   try {
     if (warmup > 0) await load(url, connections, warmup);
-    const cpu = () => serverCpu({ url });
+    const cpu = () => serverCpu({ cpuUrl });
     const cpuBefore = await cpu();
     const [machine0, own0, t0] = [safe(cpuTimes), safe(ownAndChildrenSeconds), performance.now()];
     const r = await load(url, connections, seconds);
@@ -320,7 +328,7 @@ async function pair(load, variant, i, { pin, seconds, warmup, connections }) {
 
 /** The server's CPU time so far, µs (its GET /__cpu). */
 async function serverCpu(server) {
-  return Number(await (await fetch(`${server.url}__cpu`)).text());
+  return Number(await (await fetch(server.cpuUrl)).text());
 }
 
 /** wrk, one thread, pinned to CPU 1: requests and p99 (ms) from its --latency report. */
@@ -360,7 +368,9 @@ function report(results, reps) {
   const f = (x, d = 2) => x.toFixed(d);
   const plain = results.plain;
   console.log(
-    `\n| variant | req/s median | req/s ratio to plain: median (min..max) | p99 ms median | p99 ratio to plain: median (min..max) | server CPU µs/req median | CPU ratio to plain: median (min..max) |`,
+    '\n| variant | req/s median | req/s ratio to plain: median (min..max) ' +
+      '| p99 ms median | p99 ratio to plain: median (min..max) ' +
+      '| server CPU µs/req median | CPU ratio to plain: median (min..max) |',
   );
   console.log('|---|---|---|---|---|---|---|');
   for (const v of VARIANTS) {
@@ -372,7 +382,8 @@ function report(results, reps) {
     const cr = results[v].map((r, i) => r.cpuPerRequest / plain[i].cpuPerRequest);
     const range = (xs) => `${f(median(xs))} (${f(Math.min(...xs))}..${f(Math.max(...xs))})`;
     console.log(
-      `| ${v} | ${Math.round(median(rps))} | ${range(rr)} | ${f(median(p99))} | ${range(pr)} | ${f(median(cpu), 1)} | ${range(cr)} |`,
+      `| ${v} | ${Math.round(median(rps))} | ${range(rr)} | ` +
+        `${f(median(p99))} | ${range(pr)} | ${f(median(cpu), 1)} | ${range(cr)} |`,
     );
   }
   console.log(`\n(${reps} repetitions; ratios are paired within a repetition.)`);

@@ -1,7 +1,8 @@
 // A burst of concurrent scrapes against an app with some series: how many
 // collections the app runs, and how long its own requests wait meanwhile.
 // `node bench/scrape-burst.mjs` (after `npm run build`); BENCH_SCRAPES (default 200),
-// BENCH_ROUNDS (default 5), BENCH_SERIES (counter series, default 1000; a tenth as many histogram series). See bench/README.md.
+// BENCH_ROUNDS (default 5), BENCH_SERIES (counter series, default 1000; a tenth as many histogram series).
+// See bench/README.md.
 import { spawn } from 'node:child_process';
 import { createServer, get } from 'node:http';
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
@@ -90,8 +91,10 @@ async function driver() {
     });
   }
   child.kill();
-  const col = (k, d = 0) =>
-    `${median(rows.map((r) => r[k])).toFixed(d)} (${Math.min(...rows.map((r) => r[k])).toFixed(d)}..${Math.max(...rows.map((r) => r[k])).toFixed(d)})`;
+  const col = (k, d = 0) => {
+    const xs = rows.map((r) => r[k]);
+    return `${median(xs).toFixed(d)} (${Math.min(...xs).toFixed(d)}..${Math.max(...xs).toFixed(d)})`;
+  };
   console.log(`${SCRAPES} concurrent scrapes of ${rows[0].bytes} bytes, ${ROUNDS} rounds; median (min..max)`);
   console.log(`  answered 200:                   ${col('ok')}`);
   console.log(`  collections run:                ${col('collections')}`);

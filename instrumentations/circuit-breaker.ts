@@ -12,7 +12,7 @@
  */
 import { diag, ValueType, type BatchObservableResult, type Meter, type Observable } from '@opentelemetry/api';
 import type { OtelkitConfig } from '../src/config/types.js';
-import { DurationHistogram, type DurationSeries } from '../src/histograms/duration-histogram.js';
+import { InPlaceHistogram, type HistogramSeries } from '../src/histograms/in-place-histogram.js';
 import { observeSettled } from './shared/settle.js';
 import { Family, listen, safeRead, wrapMethod, type Built, type Unhook } from './shared/targets.js';
 import type { Instrumentation } from '../src/instrumentation.js';
@@ -47,7 +47,7 @@ type TransitionAttrs = NameAttrs & {
   'circuit_breaker.to_state': CircuitState;
 };
 
-let callDuration: DurationHistogram | undefined;
+let callDuration: InPlaceHistogram | undefined;
 
 class BreakerRecord {
   success = 0;
@@ -55,7 +55,7 @@ class BreakerRecord {
   timeout = 0;
   rejected = 0;
   fallback = 0;
-  callSeries: DurationSeries | undefined;
+  callSeries: HistogramSeries | undefined;
   readonly transitions = new Map<string, { attrs: TransitionAttrs; count: number }>();
   readonly attrs: NameAttrs;
   readonly outcomeAttrs: Record<CallOutcome, NameAttrs & { 'circuit_breaker.call.outcome': CallOutcome }>;
@@ -116,7 +116,7 @@ let instruments: BreakerInstruments | undefined;
 const family = new Family<BreakerRecord>({
   kind: 'circuit breaker',
   instruments(meter: Meter, config: OtelkitConfig): Observable[] {
-    callDuration = new DurationHistogram(meter, config, {
+    callDuration = new InPlaceHistogram(meter, config, {
       name: 'circuit_breaker.call.duration',
       description: 'Duration of calls the breaker let through',
       live: () => Array.from(family.live, (r) => r.callSeries),

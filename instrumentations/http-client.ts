@@ -17,16 +17,9 @@ import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import type { Attributes, Meter } from '@opentelemetry/api';
 import type { OtelkitConfig } from '../src/config/types.js';
 import { isDisabled, onMeter } from '../src/meter-handoff.js';
-import {
-  METHOD_NAMES,
-  SeriesTable,
-  errorType,
-  guard,
-  methodIndex,
-  shareSubscription,
-  type SharedSubscription,
-  type SeriesEntry,
-} from './http-shared.js';
+import { errorType, methodName } from './http-attributes.js';
+import { HttpSeriesTable, type HttpSeries } from './http-series.js';
+import { guard, shareSubscription, type SharedSubscription } from './shared/channel-subscription.js';
 import { clock, secondsSince } from '../src/util/clock.js';
 import { processSingleton } from '../src/process-singleton.js';
 import { noopInstrumentation, type Instrumentation } from '../src/instrumentation.js';
@@ -36,24 +29,22 @@ const kStart = Symbol.for('otelkit.http.client.start');
 /** One destination (scheme + host + port) and its series. */
 interface Destination {
   attributes: Attributes;
-  byStatus: Map<number, SeriesEntry>;
-  byError: Map<string, SeriesEntry>;
+  /** By method and status, and by method and error type. */
+  byStatus: Map<string, HttpSeries>;
+  byError: Map<string, HttpSeries>;
 }
 
 /** Bound on remembered destinations (raw and canonical keys); far above the series limit, which overflows first. */
 const MAX_DESTINATIONS = 10_000;
 
 class ClientMetrics {
-  private readonly durations: SeriesTable;
+  private readonly durations: HttpSeriesTable;
   private readonly destinations = new Map<string, Destination>();
 
   constructor(meter: Meter, config: OtelkitConfig) {
-    this.durations = new SeriesTable(
-      meter,
-      config,
-      'http.client.request.duration',
-      'Duration of HTTP client requests.',
-    );
+    this.durations = new HttpSeriesTable(meter, config, {
+      duration: { name: 'http.client.request.duration', description: 'Duration of HTTP client requests.' },
+    });
   }
 
   /**
@@ -78,10 +69,10 @@ class ClientMetrics {
   }
 
   record(dest: Destination, method: unknown, status: number, error: string | undefined, seconds: number): void {
-    const m = methodIndex(method);
-    let entry: SeriesEntry | undefined;
+    const m = methodName(method);
+    let entry: HttpSeries | undefined;
     if (error === undefined) {
-      const key = status * 16 + m;
+      const key = `${m} ${status}`;
       entry = dest.byStatus.get(key);
       if (entry === undefined) {
         entry = this.create(dest, m, status, status >= 400 ? String(status) : undefined);
@@ -98,8 +89,8 @@ class ClientMetrics {
     entry.duration.record(seconds);
   }
 
-  private create(dest: Destination, m: number, status: number, error: string | undefined): SeriesEntry {
-    const a: Attributes = { ...dest.attributes, 'http.request.method': METHOD_NAMES[m]! };
+  private create(dest: Destination, method: string, status: number, error: string | undefined): HttpSeries {
+    const a: Attributes = { ...dest.attributes, 'http.request.method': method };
     if (status > 0) a['http.response.status_code'] = status;
     if (error !== undefined) a['error.type'] = error;
     return this.durations.create(a);

@@ -17,7 +17,7 @@
  */
 import { ValueType, type BatchObservableResult, type Meter, type Observable } from '@opentelemetry/api';
 import type { OtelkitConfig } from '../src/config/types.js';
-import { DurationHistogram, type DurationSeries } from '../src/histograms/duration-histogram.js';
+import { InPlaceHistogram, type HistogramSeries } from '../src/histograms/in-place-histogram.js';
 import { isThenable, observeSettled } from './shared/settle.js';
 import {
   Family,
@@ -51,7 +51,7 @@ type Fn = (this: unknown, ...args: unknown[]) => unknown;
 type Target = Record<string, unknown>;
 type Reader = () => number | undefined | Promise<number | undefined>;
 
-let waitHistogram: DurationHistogram | undefined;
+let waitHistogram: InPlaceHistogram | undefined;
 
 class LimiterRecord {
   acquired = 0;
@@ -61,7 +61,7 @@ class LimiterRecord {
   readonly rejectedAttrs: { 'rate_limiter.name': string; 'rate_limiter.result': 'rejected' };
   queueLength: Reader = () => undefined;
   available: Reader = () => undefined;
-  wait: DurationSeries | undefined;
+  wait: HistogramSeries | undefined;
   /** Function targets: the instrumented stand-in. */
   wrapped: unknown;
 
@@ -88,7 +88,7 @@ let instruments: LimiterInstruments | undefined;
 const family = new Family<LimiterRecord>({
   kind: 'rate limiter',
   instruments(meter: Meter, config: OtelkitConfig): Observable[] {
-    waitHistogram = new DurationHistogram(meter, config, {
+    waitHistogram = new InPlaceHistogram(meter, config, {
       name: 'rate_limiter.wait.duration',
       description: 'Time a call waited before the limiter let it through',
       live: () => Array.from(family.live, (r) => r.wait),

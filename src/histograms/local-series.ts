@@ -1,13 +1,13 @@
 /**
- * The in-place duration series: what an instrumented target records into on its hot
+ * The in-place histogram series: what an instrumented target records into on its hot
  * path, read by the producer (producer.ts) at collection.
  */
 import type { Attributes } from '@opentelemetry/api';
 
-/** What a record holds to record its durations. */
-export interface DurationSeries {
-  /** `seconds` must be a finite number >= 0 (callers check). */
-  record(seconds: number): void;
+/** What a target holds to record its values (durations in seconds, sizes in bytes). */
+export interface HistogramSeries {
+  /** `value` must be a finite number >= 0 (callers check). */
+  record(value: number): void;
 }
 
 /**
@@ -28,7 +28,7 @@ const BUCKETS = 4;
  * so a duration in the first buckets touches one line; the +Infinity bound ends the
  * scan without a length check.
  */
-export class LocalSeries implements DurationSeries {
+export class LocalSeries implements HistogramSeries {
   private readonly data: Float64Array;
   readonly startMs = Date.now();
 
@@ -44,15 +44,15 @@ export class LocalSeries implements DurationSeries {
     this.data[MAX] = -Infinity;
   }
 
-  record(seconds: number): void {
+  record(value: number): void {
     const d = this.data;
     let i = BUCKETS;
-    while (seconds > d[i]!) i += 2; // upper bounds are inclusive, as in the SDK; stops at +Infinity at the latest
+    while (value > d[i]!) i += 2; // upper bounds are inclusive, as in the SDK; stops at +Infinity at the latest
     d[i + 1]!++;
-    d[SUM] = d[SUM]! + seconds;
+    d[SUM] = d[SUM]! + value;
     d[COUNT]!++;
-    if (seconds < d[MIN]!) d[MIN] = seconds;
-    if (seconds > d[MAX]!) d[MAX] = seconds;
+    if (value < d[MIN]!) d[MIN] = value;
+    if (value > d[MAX]!) d[MAX] = value;
   }
 
   /** A copy of the bucket counts. */

@@ -1,5 +1,5 @@
 /**
- * The MetricProducer that hands the in-place duration histograms (duration-histogram.ts)
+ * The MetricProducer that hands the in-place histograms (in-place-histogram.ts)
  * to a reader at collection, as standard explicit-bucket histograms.
  */
 import { ValueType } from '@opentelemetry/api';
@@ -108,8 +108,8 @@ export function createInstrumentationProducer(): InstrumentationProducer {
             descriptor: {
               name: histogram.name,
               description: histogram.description,
-              unit: 's',
-              valueType: ValueType.DOUBLE,
+              unit: histogram.unit ?? 's',
+              valueType: histogram.unit === 'By' ? ValueType.INT : ValueType.DOUBLE,
             },
             aggregationTemporality: delta ? AggregationTemporality.DELTA : AggregationTemporality.CUMULATIVE,
             dataPointType: DataPointType.HISTOGRAM,

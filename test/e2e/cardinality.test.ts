@@ -65,7 +65,7 @@ const isOverflow = (labels: Record<string, unknown>) =>
   labels.otel_metric_overflow === 'true' || labels['otel.metric.overflow'] === true;
 
 describe('the cardinality limit holds across collections', () => {
-  it('a counter seeing 4 new attribute sets per collection: at most 5 series, the first 4 keep counting, the rest overflow', async () => {
+  it('counter, 4 new attribute sets per collection: max 5 series, first 4 keep counting, rest overflow', async () => {
     const counter = meter().createCounter('tenant.hits');
     let adds = 0;
     let startTimes: number[] | undefined;
@@ -176,7 +176,7 @@ describe('the cardinality limit holds across collections', () => {
     ['a histogram without a view', 'plain.burst', 'plain_burst_seconds'],
     ['a view-configured histogram (histogramBuckets)', 'viewed.burst', 'viewed_burst_seconds'],
   ] as const) {
-    it(`${kind}: attribute sets with their own series keep them through a burst of ${LIMIT} new ones in one interval`, async () => {
+    it(`${kind}: known attribute sets keep their series through ${LIMIT} new ones in one interval`, async () => {
       const histogram = meter().createHistogram(name, { unit: 's' });
       for (let i = 0; i < LIMIT - 1; i++) histogram.record(0.5, { key: `k${i}` });
       await collect();
@@ -267,7 +267,7 @@ describe('the cardinality limit holds across collections', () => {
     }
   });
 
-  it("otelkit's own duration histograms (the instrumentation producer) are not double counted and keep min/max", async () => {
+  it("otelkit's own duration histograms (instrumentation producer) are not double counted, keep min/max", async () => {
     const breaker = instrumentCircuitBreaker({}, { name: 'card' });
     for (let round = 1; round <= 3; round++) {
       breaker.recordCall('success', 0.3);
@@ -323,7 +323,7 @@ function exponential(rm: ResourceMetrics, name: string): ExponentialHistogramMet
 }
 
 describe('CumulativeState', () => {
-  it("exponential histograms cumulate exactly as the SDK's own cumulative aggregation (scales and bucket ranges differ per cycle)", async () => {
+  it('exponential histograms (per-cycle scales and bucket ranges) cumulate exactly as the SDK cumulates', async () => {
     const aggregationSelector = (type: InstrumentType) =>
       type === InstrumentType.HISTOGRAM
         ? { type: AggregationType.EXPONENTIAL_HISTOGRAM }
@@ -422,7 +422,7 @@ describe('CumulativeState', () => {
     expect(point.value).toBe(2);
   });
 
-  it('the SDK per-cycle cap leaves headroom; async instruments keep the bare limit and their cumulative temporality', () => {
+  it('SDK per-cycle cap leaves headroom; async instruments keep the bare limit and cumulative temporality', () => {
     const c = new Cumulation(() => AggregationTemporality.CUMULATIVE, 5);
     expect(c.sdkTemporality(InstrumentType.COUNTER)).toBe(AggregationTemporality.DELTA);
     expect(c.sdkTemporality(InstrumentType.OBSERVABLE_COUNTER)).toBe(AggregationTemporality.CUMULATIVE);

@@ -73,7 +73,7 @@ describe('instrumentCircuitBreaker: opossum', () => {
     expect(calls(s, 'early').success).toBe(1);
   });
 
-  it('open on failures, rejects, half-open after resetTimeout, closed on success: states and transitions at each step', async () => {
+  it('open on failures, rejects, half-open after resetTimeout, closed on success: states and transitions', async () => {
     // opossum's clock is faked: the breaker stays open until the test moves time past resetTimeout,
     // however long the scrapes in between take.
     vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'Date'] });
@@ -141,7 +141,8 @@ describe('instrumentCircuitBreaker: opossum', () => {
       expect(durationCount(s, 'slow')).toBe(2);
       const sum = sampleValue(s, 'circuit_breaker_call_duration_seconds_sum', { circuit_breaker_name: 'slow' });
       expect(sum).toBeGreaterThanOrEqual(0.045); // the 50 ms timeout, in seconds
-      expect(sum).toBeLessThanOrEqual(elapsed + 0.002); // both calls, within the time the test saw them take (ms rounding)
+      // both calls, within the time the test saw them take (ms rounding)
+      expect(sum).toBeLessThanOrEqual(elapsed + 0.002);
     } finally {
       breaker.shutdown();
     }

@@ -53,16 +53,36 @@ add('module', 'mts', 'throws', '--require');
 const valid = cases.filter((c) => c.body === 'esm' || c.body === 'cjs' || c.body === 'enum');
 const broken = cases.filter((c) => !valid.includes(c));
 
+/** A source file: the lines, each ended by a newline. */
+function sourceLines(...lines: string[]): string {
+  return `${lines.join('\n')}\n`;
+}
+
 function configSource(c: Case): string {
   const settings = `{ serviceName: 'svc-${c.name}', prometheus: { path: '/m-${c.name}' } }`;
   const ts = c.ext.endsWith('ts');
   switch (c.body) {
     case 'esm':
-      return `import { defineConfig } from 'otelkit';\n${ts ? `const settings: Parameters<typeof defineConfig>[0] = ${settings};\nexport default defineConfig(settings);` : `export default defineConfig(${settings});`}\n`;
+      return sourceLines(
+        "import { defineConfig } from 'otelkit';",
+        ...(ts
+          ? [
+              `const settings: Parameters<typeof defineConfig>[0] = ${settings};`,
+              'export default defineConfig(settings);',
+            ]
+          : [`export default defineConfig(${settings});`]),
+      );
     case 'cjs':
-      return `const { defineConfig } = require('otelkit');\nconst serviceName${ts ? ': string' : ''} = 'svc-${c.name}';\nmodule.exports = defineConfig({ serviceName, prometheus: { path: '/m-${c.name}' } });\n`;
+      return sourceLines(
+        "const { defineConfig } = require('otelkit');",
+        `const serviceName${ts ? ': string' : ''} = 'svc-${c.name}';`,
+        `module.exports = defineConfig({ serviceName, prometheus: { path: '/m-${c.name}' } });`,
+      );
     case 'enum':
-      return `enum Path { Metrics = '/m-${c.name}' }\nexport default { serviceName: 'svc-${c.name}', prometheus: { path: Path.Metrics } };\n`;
+      return sourceLines(
+        `enum Path { Metrics = '/m-${c.name}' }`,
+        `export default { serviceName: 'svc-${c.name}', prometheus: { path: Path.Metrics } };`,
+      );
     case 'syntax-error':
       return `export default {{\n`;
     case 'throws':
@@ -112,8 +132,11 @@ beforeAll(async () => {
     writeFileSync(join(dir, `otel.config.${c.ext}`), configSource(c));
     writeFileSync(
       join(dir, 'app.cjs'),
-      `const { config } = require('otelkit').getOtelkit();\n` +
-        `console.log(JSON.stringify({ path: config.prometheus.path, service: config.resourceAttributes['service.name'] ?? null }));\n`,
+      sourceLines(
+        "const { config } = require('otelkit').getOtelkit();",
+        "const service = config.resourceAttributes['service.name'] ?? null;",
+        'console.log(JSON.stringify({ path: config.prometheus.path, service }));',
+      ),
     );
   }
   await runAll(3);

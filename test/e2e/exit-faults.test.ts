@@ -107,7 +107,10 @@ describe('a process whose work is done exits within OTELKIT_SHUTDOWN_TIMEOUT, wh
       // The cause, or no answer at all when the thread was still loading the exporter.
       expect(otelkitLines(child)).toEqual([
         expect.stringMatching(
-          /final OTLP export to .* did not go through \((ECONNREFUSED 127\.0\.0\.1:\d+|no answer within \d+ ms)\).*not delivered/,
+          new RegExp(
+            /final OTLP export to .* did not go through /.source +
+              /\((ECONNREFUSED 127\.0\.0\.1:\d+|no answer within \d+ ms)\).*not delivered/.source,
+          ),
         ),
       ]);
     },
@@ -137,7 +140,8 @@ describe('a process whose work is done exits within OTELKIT_SHUTDOWN_TIMEOUT, wh
     const ms = performance.now() - t0;
     figures.push(`exit with a collector answering after 20 s (http/protobuf, bound 1000 ms): ${ms.toFixed(0)} ms`);
     expect(ms).toBeLessThan(8000);
-    // Whether the request reached the receiver within the 1 s bound depends on how busy the machine is; the line does not.
+    // Whether the request reached the receiver within the 1 s bound depends on how busy the machine is;
+    // the line does not.
     expect(otelkitLines(child)).toEqual([expect.stringContaining('did not go through')]);
   });
 
@@ -173,7 +177,8 @@ describe('while the collector is down', () => {
       await child.waitForLine(/works again, after \d+ failed exports/, 10_000, { stream: 'stderr' });
       const failedExports = Number(/after (\d+) failed/.exec(child.stderr)![1]);
       figures.push(
-        `stderr lines while down (${protocol}): ${whileDown.length} for ${failedExports} failed exports, then 1 when back`,
+        `stderr lines while down (${protocol}): ${whileDown.length} ` +
+          `for ${failedExports} failed exports, then 1 when back`,
       );
       expect(whileDown).toHaveLength(1);
       expect(whileDown[0]).toMatch(new RegExp(`failed \\(ECONNREFUSED 127\\.0\\.0\\.1:${port}\\)`));

@@ -38,8 +38,9 @@ beforeAll(async () => {
   instrumentation = instrumentHttpServer();
   server = createServer((req: IncomingMessage, res: ServerResponse) => {
     const path = req.url ?? '';
+    // /empty-route sets an empty route, /unrouted none; every other path is its own template here
     if (path === '/empty-route') setHttpRoute(req, '');
-    else if (path !== '/unrouted') setHttpRoute(req, path.replace(/\?.*/, '')); // every other path is its own template here
+    else if (path !== '/unrouted') setHttpRoute(req, path.replace(/\?.*/, ''));
     arrivals.push(path);
     arrived?.();
     if (path.startsWith('/hold')) {
@@ -105,7 +106,7 @@ async function waitFor(predicate: () => boolean): Promise<void> {
 }
 
 describe('HTTP server: per-connection request queue', () => {
-  it('pipelined requests (five in flight, an excluded one among them) each count once, under their own route, in order', async () => {
+  it('pipelined requests (five in flight, one excluded) each count once, under their own route, in order', async () => {
     const before = await counts();
     const beforeSums = await sums();
     const t0 = performance.now();
@@ -117,18 +118,20 @@ describe('HTTP server: per-connection request queue', () => {
     for (const route of ['/slow', '/p1', '/p2', '/p3'])
       expect((after[ok(route)] ?? 0) - (before[ok(route)] ?? 0)).toBe(1);
     expect(after[ok('/skip')]).toBeUndefined();
-    // /p1.. waited behind /slow (HTTP/1.1 answers in order): each took at least its 60 ms, in
-    // seconds, and no longer than the client saw the whole exchange take (which catches a unit slip).
+    // In seconds, and no longer than the client saw the whole exchange take (which catches a unit slip).
     const s = await sums();
     for (const route of ['/slow', '/p3']) {
       const seconds = s[ok(route)]! - (beforeSums[ok(route)] ?? 0);
-      expect(seconds, route).toBeGreaterThanOrEqual(0.05);
+      expect(seconds, route).toBeGreaterThan(0);
       expect(seconds, route).toBeLessThanOrEqual(elapsed);
     }
+    // /p3's clock starts when Node parses it, which a busy machine may do in a later read than
+    // /slow's: only /slow's own 60 ms are certain.
+    expect(s[ok('/slow')]! - (beforeSums[ok('/slow')] ?? 0)).toBeGreaterThanOrEqual(0.05);
     expect(await active()).toBe(0);
   });
 
-  it('one connection, the same route with other statuses and methods in turn: each response lands in its own series', async () => {
+  it('one connection, one route, statuses and methods changing: each response lands in its own series', async () => {
     const before = await counts();
     const socket = connect(port, '127.0.0.1');
     const request = (method: string, code: number, last = false) =>
@@ -152,7 +155,7 @@ describe('HTTP server: per-connection request queue', () => {
     expect(added(series('POST', '200'))).toBe(1);
   });
 
-  it('a connection closed mid-request: the request being answered is aborted with its route; one queued behind it has none', async () => {
+  it('connection closed mid-request: request being answered aborted with its route; one queued has none', async () => {
     const before = await counts();
     const arrivedBoth = new Promise<void>(
       (resolve) => (arrived = () => arrivals.includes('/hold-a') && arrivals.includes('/hold-b') && resolve()),
@@ -170,7 +173,7 @@ describe('HTTP server: per-connection request queue', () => {
     expect(await active()).toBe(0);
   });
 
-  it('a connection closed mid-request before any scrape or sweep saw it: the abort is recorded by the next scrape, with its route', async () => {
+  it('connection closed mid-request, unseen by scrape/sweep: the next scrape records the abort and route', async () => {
     const before = await counts();
     const beforeSums = await sums();
     const t0 = performance.now();
@@ -211,7 +214,7 @@ describe('HTTP server: per-connection request queue', () => {
     on.destroy();
   });
 
-  it('switched off and on while a request is in flight, the next one pipelined behind it: the unseen one keeps its place', async () => {
+  it('off and on with a request in flight, the next pipelined behind it: the unseen one keeps its place', async () => {
     const before = await counts();
     const { socket, received } = await holding('/hold-d');
     instrumentation.dispose();
@@ -233,7 +236,7 @@ describe('HTTP server: per-connection request queue', () => {
     expect(await active()).toBe(0);
   });
 
-  it('a request in flight across an off/on finishes first: the connection is still followed (active count, abort found)', async () => {
+  it('request in flight across off/on ends first: connection still followed (active count, abort found)', async () => {
     const before = await counts();
     const { socket } = await holding('/hold-f');
     let text = '';
@@ -252,7 +255,7 @@ describe('HTTP server: per-connection request queue', () => {
     expect(await active()).toBe(0);
   });
 
-  it('a request that finished while the instrumentation was off is not recorded as aborted when its connection closes later', async () => {
+  it('a request done while instrumentation was off is not recorded as aborted when its connection closes', async () => {
     const before = await counts();
     const { socket } = await holding('/hold-e');
     instrumentation.dispose();
@@ -292,7 +295,7 @@ describe('HTTP server: per-connection request queue', () => {
     expect((after[key] ?? 0) - (before[key] ?? 0)).toBe(3);
   });
 
-  it('switched off and on while a request is in flight: that request is dropped, the next one on the same connection is paired correctly', async () => {
+  it('off and on with a request in flight: it is dropped, the next on its connection is paired correctly', async () => {
     const before = await counts();
     const { socket, received } = await holding('/hold-c');
     expect(await active()).toBe(1);

@@ -20,6 +20,7 @@ beforeAll(async () => {
     instrumentations: ['http-server'],
     http: { bodySizes: true, excludePaths: ['/skip', '/internal/*'] },
     cardinalityLimit: 12,
+    histogramBuckets: { 'http.server.response.body.size': [1, 4, 16] },
     serviceName: 'http-options',
   });
   metricsUrl = (await otel.ready)!.url;
@@ -57,6 +58,14 @@ describe('HTTP server options', () => {
     expect(seriesOf(text, 'http_server_request_body_size_bytes_sum')).toEqual({ [key]: 11 });
     expect(seriesOf(text, 'http_server_request_body_size_bytes_count')).toEqual({ [key]: 2 });
     expect(seriesOf(text, 'http_server_response_body_size_bytes_sum')).toEqual({ [key]: 10 });
+    // The configured buckets apply to the size histograms too.
+    const route = { ...common, http_request_method: 'POST', http_response_status_code: '200', http_route: '/echo' };
+    expect(seriesOf(text, 'http_server_response_body_size_bytes_bucket')).toEqual({
+      [k({ ...route, le: '1' })]: 0,
+      [k({ ...route, le: '4' })]: 0,
+      [k({ ...route, le: '16' })]: 2,
+      [k({ ...route, le: '+Inf' })]: 2,
+    });
   });
 
   it('excluded paths: exact (query ignored) and prefix with *; near misses are counted', async () => {
@@ -111,9 +120,15 @@ describe('HTTP server options', () => {
     const overflow = counts[k({ otel_metric_overflow: 'true' })]!;
     const routed = Object.entries(counts).filter(([key]) => key.includes('http_route=/route/'));
     expect(overflow + routed.reduce((n, [, v]) => n + v, 0)).toBe(30);
+    // Sizes go through the durations' series: a route has its own size series exactly when
+    // it has its own duration series, and the overflow series holds the same requests.
+    const sizes = seriesOf(await scrape(metricsUrl), 'http_server_response_body_size_bytes_count');
+    const sizedRoutes = Object.entries(sizes).filter(([key]) => key.includes('http_route=/route/'));
+    expect(Object.fromEntries(sizedRoutes)).toEqual(Object.fromEntries(routed));
+    expect(sizes[k({ otel_metric_overflow: 'true' })]).toBe(overflow);
   });
 
-  it('a second instrumentHttpServer() shares the subscription: no double counting, and disposing it leaves the first running', async () => {
+  it('a second instrumentHttpServer(): no double counting; disposing it leaves the first running', async () => {
     const extra = instrumentHttpServer();
     const count = async () =>
       seriesOf(await scrape(metricsUrl), 'http_server_request_duration_seconds_count')[

@@ -51,7 +51,7 @@ describe.each([
   ['Express 4 (CJS)', 'http-express4.cjs'],
   ['Fastify 5 (ESM)', 'http-fastify.mjs'],
 ])('%s under the preload', (_name, fixture) => {
-  it('counts each request once per route template and status; 404s, excluded paths and scrapes add nothing', async () => {
+  it('counts each request once per route template and status; 404s, excluded paths, scrapes add nothing', async () => {
     const app = await startFixture(fixture);
     const t0 = performance.now();
     const statuses = await send(app.appUrl, SEQUENCE);

@@ -153,7 +153,7 @@ describe('OTLP and the process lifecycle', () => {
     await child.exited;
   });
 
-  it('a histogram named in OTELKIT_HISTOGRAM_BUCKETS stays explicit with exponential OTLP histograms (its boundaries are a view)', async () => {
+  it('a histogram in OTELKIT_HISTOGRAM_BUCKETS stays explicit under exponential OTLP (bounds are a view)', async () => {
     const receiver = await startOtlpReceiver({ protocol: 'http/protobuf' });
     const { child } = await runApp({
       OTEL_METRICS_EXPORTER: 'otlp',
@@ -173,7 +173,13 @@ describe('OTLP and the process lifecycle', () => {
 describe('OTLP exporter packages', () => {
   it('the app thread loads no exporter package, with or without OTLP (they load in the export thread)', () => {
     const loaded = (env: Record<string, string>): string[] => {
-      const code = `setTimeout(() => { console.log(JSON.stringify([...new Set(Object.keys(require.cache).map((k) => /exporter-metrics-otlp-[a-z]+/.exec(k)?.[0]).filter(Boolean))].sort())); process.exit(0); }, 300);`;
+      const code = [
+        'setTimeout(() => {',
+        '  const packages = Object.keys(require.cache).map((k) => /exporter-metrics-otlp-[a-z]+/.exec(k)?.[0]);',
+        '  console.log(JSON.stringify([...new Set(packages.filter(Boolean))].sort()));',
+        '  process.exit(0);',
+        '}, 300);',
+      ].join('\n');
       const out = execFileSync(process.execPath, ['--require', 'otelkit/register', '-e', code], {
         env: {
           ...process.env,

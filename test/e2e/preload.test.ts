@@ -122,7 +122,8 @@ describe('otelkit/register preload', () => {
     expect(await child.waitForJson()).toEqual({ disabled: true, address: null });
     await child.exited;
     expect(child.stderr.trim().split('\n')).toEqual([
-      'otelkit: another MeterProvider is already registered globally, so otelkit did not start; use the otelkit/register preload, or call register() before any other OpenTelemetry metrics setup',
+      'otelkit: another MeterProvider is already registered globally, so otelkit did not start; ' +
+        'use the otelkit/register preload, or call register() before any other OpenTelemetry metrics setup',
     ]);
   });
 
@@ -173,7 +174,8 @@ describe('otelkit/register preload', () => {
       expect(lines).toHaveLength(1);
       expect(lines[0]).toMatch(
         new RegExp(
-          `^otelkit: the Prometheus endpoint could not listen on 127\\.0\\.0\\.1:${port} \\(the address is already in use\\)`,
+          `^otelkit: the Prometheus endpoint could not listen on 127\\.0\\.0\\.1:${port} ` +
+            '\\(the address is already in use\\)',
         ),
       );
     } finally {

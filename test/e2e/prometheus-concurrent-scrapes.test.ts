@@ -6,6 +6,7 @@ import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { createServer, type Server } from 'node:http';
 import { Worker } from 'node:worker_threads';
 import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
 import { diag, metrics } from '@opentelemetry/api';
 import { MeterProvider } from '@opentelemetry/sdk-metrics';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
@@ -16,6 +17,8 @@ import { sampleValue } from '../helpers/prom-text.js';
 
 const TOKEN = 'burst-token';
 const SCRAPES = 50;
+/** Opens n connections; on 'send' writes a scrape on each, then wakes the main thread; posts back the raw answers. */
+const SENDER = join(import.meta.dirname, '../fixtures/scrape-sender.cjs');
 const auth = { authorization: `Bearer ${TOKEN}` };
 
 let otel: OtelkitHandle;
@@ -120,7 +123,7 @@ describe('concurrent scrapes share one collection', () => {
     }
   });
 
-  it('a failed collection answers 500 to every scrape that shared it, logs once, and the next scrape collects afresh', async () => {
+  it('a failed collection: 500 to every scrape sharing it, logged once, the next scrape collects afresh', async () => {
     const reader = new PrometheusReader({ unitSuffixes: true, cardinalityLimit: 100 });
     const provider = new MeterProvider({ readers: [reader] });
     provider.getMeter('own').createCounter('own.events').add(2);
@@ -157,7 +160,7 @@ describe('concurrent scrapes share one collection', () => {
     }
   });
 
-  it('scrapes the server reads in one event-loop turn share a collection, though a collection never waits on I/O', async () => {
+  it('scrapes read in one event-loop turn share a collection, though a collection never waits on I/O', async () => {
     // Without a hold, a collection runs in microtasks only, which Node drains after
     // every I/O callback. Here all requests are already in the kernel when the loop
     // next polls: the main thread is blocked while a worker thread sends them.
@@ -171,7 +174,7 @@ describe('concurrent scrapes share one collection', () => {
     const server = createServer((req, res) => serveScrape(reader, undefined, req, res));
     server.on('connection', () => ++connections === SCRAPES && allConnected());
     const sent = new Int32Array(new SharedArrayBuffer(4));
-    const worker = new Worker(SENDER, { eval: true, workerData: { port: await listen(server), n: SCRAPES, sent } });
+    const worker = new Worker(SENDER, { workerData: { port: await listen(server), n: SCRAPES, sent } });
     try {
       await connected;
       worker.postMessage('send');
@@ -193,28 +196,3 @@ describe('concurrent scrapes share one collection', () => {
     }
   });
 });
-
-/** Opens n connections; on 'send' writes a scrape on each, then wakes the main thread; posts back the raw answers. */
-const SENDER = `
-const { parentPort, workerData } = require('node:worker_threads');
-const net = require('node:net');
-const { port, n, sent } = workerData;
-const sockets = Array.from({ length: n }, () => net.connect(port, '127.0.0.1'));
-const answers = [];
-for (const socket of sockets) {
-  let text = '';
-  socket.setEncoding('utf8').on('data', (d) => (text += d)).on('end', () => {
-    // The Date header differs between answers; the rest must not.
-    answers.push(text.replace(/\\r\\ndate: [^\\r]*/i, ''));
-    if (answers.length === n) parentPort.postMessage(answers);
-  });
-}
-parentPort.once('message', () => {
-  for (const socket of sockets) socket.write('GET /metrics HTTP/1.1\\r\\nhost: 127.0.0.1\\r\\nconnection: close\\r\\n\\r\\n');
-  // Loopback delivers within write(); the pause is slack for a loaded machine, not a measured bound.
-  setTimeout(() => {
-    Atomics.store(sent, 0, 1);
-    Atomics.notify(sent, 0);
-  }, 100);
-});
-`;

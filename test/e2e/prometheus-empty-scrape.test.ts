@@ -19,15 +19,18 @@ async function startApp(instrumentations: string, body = '') {
       'otelkit/register',
       '--input-type=module',
       '-e',
-      `
-      import http from 'node:http';
-      import { metrics } from '@opentelemetry/api';
-      import { getOtelkit } from 'otelkit';
-      ${body}
-      const { url } = await getOtelkit().ready;
-      const server = http.createServer((_req, res) => res.end('ok'));
-      server.listen(0, '127.0.0.1', () => console.log(JSON.stringify({ metricsUrl: url, appUrl: 'http://127.0.0.1:' + server.address().port + '/' })));
-    `,
+      [
+        "import http from 'node:http';",
+        "import { metrics } from '@opentelemetry/api';",
+        "import { getOtelkit } from 'otelkit';",
+        body,
+        'const { url } = await getOtelkit().ready;',
+        "const server = http.createServer((_req, res) => res.end('ok'));",
+        "server.listen(0, '127.0.0.1', () => {",
+        "  const appUrl = 'http://127.0.0.1:' + server.address().port + '/';",
+        '  console.log(JSON.stringify({ metricsUrl: url, appUrl }));',
+        '});',
+      ].join('\n'),
     ],
     env: { ...baseEnv, OTELKIT_INSTRUMENTATIONS: instrumentations },
     cwd: fixture,
@@ -66,7 +69,7 @@ describe.skipIf(!hasPromtool())('an empty scrape is valid exposition text', () =
     await expectParses(after);
   });
 
-  it('instruments that report nothing (never recorded, or dropped for a TYPE clash) leave a body that parses', async () => {
+  it('instruments reporting nothing (never recorded, dropped for a TYPE clash) leave a body that parses', async () => {
     const { metricsUrl, child } = await startApp(
       'none',
       `

@@ -77,7 +77,7 @@ describe('instrumentRateLimiter: bottleneck', () => {
     expect(waitCount(s, 'early')).toBe(1);
   });
 
-  it('minTime 150 ms: the second job waits at least 0.15 s, the third 0.30 s; the queue while the first runs', async () => {
+  it('minTime 150 ms: the second job waits at least 0.15 s, the third 0.30 s; queue while the first runs', async () => {
     const limiter = new Bottleneck({ minTime: 150, maxConcurrent: 1 });
     instrumentRateLimiter(limiter, { name: 'spaced' });
     const firstRunning = gate();
@@ -118,7 +118,8 @@ describe('instrumentRateLimiter: bottleneck', () => {
   it('highWater + OVERFLOW: dropped jobs are rejections', async () => {
     const limiter = new Bottleneck({ maxConcurrent: 1, highWater: 1, strategy: Bottleneck.strategy.OVERFLOW });
     instrumentRateLimiter(limiter, { name: 'overflow' });
-    // The first job runs until both extra jobs were dropped: one waits in the queue (the high-water mark), two overflow.
+    // The first job runs until both extra jobs were dropped: one waits in the queue (the high-water mark),
+    // two overflow.
     const twoDropped = gate();
     let dropped = 0;
     limiter.on('dropped', () => ++dropped === 2 && twoDropped.open());
@@ -167,7 +168,7 @@ describe('instrumentRateLimiter: rate-limiter-flexible', () => {
     expect(permits(s, 'rlf')).toBe(0);
   });
 
-  it('RateLimiterQueue, 2 tokens per minute: the third call waits in the queue until let through, the fourth overflows it', async () => {
+  it('RateLimiterQueue, 2 tokens/min: call 3 waits in the queue until let through, call 4 overflows it', async () => {
     const limiter = new RateLimiterMemory({ points: 2, duration: 60 });
     const queue = new RateLimiterQueue(limiter, { maxQueueSize: 1 });
     instrumentRateLimiter(queue, { name: 'queue' });
@@ -239,7 +240,7 @@ describe('instrumentRateLimiter: generic', () => {
     expect(waitBucket(s, 'sched', '0.075')).toBe(0);
   });
 
-  it('a function limiter (p-limit style): the handle gives an instrumented stand-in with the same properties', async () => {
+  it('function limiter (p-limit style): handle gives an instrumented stand-in with the same properties', async () => {
     // A concurrency-1 limit(fn, ...args) with p-limit's shape.
     const queue: (() => void)[] = [];
     let active = 0;

@@ -219,7 +219,8 @@ describe('register()', () => {
     expect(register()).toBe(otel);
     const lines = stderr.mock.calls.map((c) => String(c[0]));
     expect(lines).toEqual([
-      'otelkit: register() after shutdown(): otelkit starts once per process and is stopped; returning the stopped handle\n',
+      'otelkit: register() after shutdown(): otelkit starts once per process and is stopped; ' +
+        'returning the stopped handle\n',
     ]);
   });
 });

@@ -79,7 +79,8 @@ describe('runtime metrics under the preload', () => {
     const uptime = one('process_uptime_seconds');
     expect(uptime).toBeGreaterThan(0.1);
     expect(uptime).toBeLessThanOrEqual(elapsed);
-    expect(one('v8js_resource_active', { v8js_resource_type: 'TCPServerWrap' })).toBeGreaterThanOrEqual(1); // the app's server (otelkit's own is unref'd)
+    // the app's server (otelkit's own is unref'd)
+    expect(one('v8js_resource_active', { v8js_resource_type: 'TCPServerWrap' })).toBeGreaterThanOrEqual(1);
   });
 });
 

@@ -131,7 +131,10 @@ export interface PrometheusServer {
   readonly dataDir: string;
   /** The config written for this server (YAML, which is JSON here). */
   readonly config: string;
-  /** Instant query; vector and scalar results as samples (NaN/±Inf as numbers). Throws on API errors and matrix results. */
+  /**
+   * Instant query; vector and scalar results as samples (NaN/±Inf as numbers).
+   * Throws on API errors and matrix results.
+   */
   query(promql: string): Promise<PromSample[]>;
   /** The raw `data` of /api/v1/query. */
   queryRaw(promql: string): Promise<{ resultType: string; result: unknown }>;

@@ -13,7 +13,7 @@ describe('.ci/run', () => {
     expect(ci).not.toMatch(/\b(pkill|killall)\b/);
   });
 
-  it('installs the Debian packages the tests use when they are missing, then npm ci, lint, typecheck and npm test', () => {
+  it('installs missing Debian packages the tests use, then runs npm ci, lint, typecheck and npm test', () => {
     expect(ci).toMatch(/apt-get update/);
     expect(ci).toMatch(/apt-get install -y --no-install-recommends [^\n]*\bprometheus\b/);
     const order = ['npm ci', 'npm run lint', 'npm run typecheck', 'npm test'].map((step) => ci.indexOf(step));

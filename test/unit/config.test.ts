@@ -298,7 +298,8 @@ describe('review fixes', () => {
     );
     expect(config.otlp.endpoint).toBe('http://base:4318/v1/metrics');
     expect(problems).toEqual([
-      'OTEL_EXPORTER_OTLP_METRICS_ENDPOINT="nope" is invalid: expected an http:// or https:// URL, e.g. http://collector:4318; using http://base:4318/v1/metrics',
+      'OTEL_EXPORTER_OTLP_METRICS_ENDPOINT="nope" is invalid: expected an http:// or https:// URL, ' +
+        'e.g. http://collector:4318; using http://base:4318/v1/metrics',
     ]);
   });
 
@@ -359,7 +360,8 @@ describe('review fixes', () => {
     ]);
     expect(defaultInterval.config.exportTimeoutMs).toBe(60000);
     expect(defaultInterval.problems).toEqual([
-      'register(): exportTimeoutMs (90000 ms) is longer than the default OTEL_METRIC_EXPORT_INTERVAL (60000 ms); using 60000',
+      'register(): exportTimeoutMs (90000 ms) is longer than the default ' +
+        'OTEL_METRIC_EXPORT_INTERVAL (60000 ms); using 60000',
     ]);
   });
 

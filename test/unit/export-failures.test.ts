@@ -22,7 +22,10 @@ describe('export failure log', () => {
     failures.failed('ECONNREFUSED 127.0.0.1:4317');
     expect(lines).toEqual([
       expect.stringMatching(
-        /^E otelkit: OTLP export to localhost:4317 failed \(ECONNREFUSED 127\.0\.0\.1:4317\).*OTEL_EXPORTER_OTLP_ENDPOINT/,
+        new RegExp(
+          /^E otelkit: OTLP export to localhost:4317 failed /.source +
+            /\(ECONNREFUSED 127\.0\.0\.1:4317\).*OTEL_EXPORTER_OTLP_ENDPOINT/.source,
+        ),
       ),
     ]);
   });
@@ -35,7 +38,10 @@ describe('export failure log', () => {
     }
     expect(lines).toHaveLength(5);
     expect(lines[1]).toMatch(
-      /^E otelkit: 60 OTLP exports to localhost:4317 failed in the last minute; last error: ECONNREFUSED 127\.0\.0\.1:4317\. Check/,
+      new RegExp(
+        /^E otelkit: 60 OTLP exports to localhost:4317 failed in the last minute; /.source +
+          /last error: ECONNREFUSED 127\.0\.0\.1:4317\. Check/.source,
+      ),
     );
     expect(lines.slice(2).every((l) => l.includes('60 OTLP exports'))).toBe(true);
   });
@@ -66,7 +72,8 @@ describe('export failure log', () => {
 
   it('causes: the network error out of a gRPC status, HTTP status, first line otherwise', () => {
     const grpc =
-      '14 UNAVAILABLE: No connection established. Last error: Error: connect ECONNREFUSED 127.0.0.1:4317 (2026-11-27T12:00:00.000Z)';
+      '14 UNAVAILABLE: No connection established. ' +
+      'Last error: Error: connect ECONNREFUSED 127.0.0.1:4317 (2026-11-27T12:00:00.000Z)';
     expect(exportCause({ message: grpc, code: 14 })).toBe('ECONNREFUSED 127.0.0.1:4317');
     expect(exportCause({ message: 'connect ECONNREFUSED 127.0.0.1:9.' })).toBe('ECONNREFUSED 127.0.0.1:9');
     expect(exportCause({ message: 'Service Unavailable', code: 503 })).toBe('HTTP 503 Service Unavailable');

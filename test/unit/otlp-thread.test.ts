@@ -72,7 +72,7 @@ describe('OTLP export thread, main side', () => {
     await exporter.shutdown();
   });
 
-  it('a thread that cannot start: exports are logged as failed, the SDK is not told twice, flush and shutdown resolve', async () => {
+  it('thread cannot start: exports logged as failed, SDK not told twice, flush and shutdown resolve', async () => {
     const { config } = resolveConfig({}, []);
     const { log, lines } = recordingLog();
     const exporter = new ThreadedOtlpExporter(

@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { bucketViews } from '../../src/buckets.js';
 import { defaultConfig } from '../../src/config/defaults.js';
 import { Cumulation } from '../../src/exporters/cumulative.js';
-import { DurationHistogram } from '../../src/histograms/duration-histogram.js';
+import { InPlaceHistogram } from '../../src/histograms/in-place-histogram.js';
 import {
   BYTES_BUCKETS,
   DEFAULT_CARDINALITY_LIMIT,
@@ -33,7 +33,7 @@ describe('series policy', () => {
     expect(defaultConfig().cardinalityLimit).toBe(DEFAULT_CARDINALITY_LIMIT);
   });
 
-  it('one per-cycle rule: headroom where otelkit cumulates, the bare limit elsewhere, for readers and views alike', () => {
+  it('one per-cycle rule for readers and views: headroom where otelkit cumulates, the bare limit elsewhere', () => {
     expect(sdkCycleLimit(5, true)).toBe(10);
     expect(sdkCycleLimit(1, true)).toBe(2);
     expect(sdkCycleLimit(5, false)).toBe(5);
@@ -48,8 +48,8 @@ describe('series policy', () => {
   it('the in-place duration histograms take boundaries and limit from it', () => {
     const meter = metrics.getMeter('series-policy-test');
     const config = { ...defaultConfig(), cardinalityLimit: 9, histogramBuckets: { 'a.duration': [0.5, 1] } };
-    const configured = new DurationHistogram(meter, config, { name: 'a.duration', description: '', live: () => [] });
-    const plain = new DurationHistogram(meter, config, { name: 'b.duration', description: '', live: () => [] });
+    const configured = new InPlaceHistogram(meter, config, { name: 'a.duration', description: '', live: () => [] });
+    const plain = new InPlaceHistogram(meter, config, { name: 'b.duration', description: '', live: () => [] });
     expect(configured.boundaries).toEqual([0.5, 1]);
     expect(plain.boundaries).toEqual(SECONDS_BUCKETS);
     expect(configured.cardinalityLimit).toBe(9);

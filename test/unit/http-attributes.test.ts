@@ -1,20 +1,13 @@
 // Unit checks of the small HTTP helpers.
 import { describe, expect, it } from 'vitest';
-import {
-  KNOWN_METHODS,
-  METHOD_NAMES,
-  OTHER_METHOD_INDEX,
-  errorType,
-  methodIndex,
-} from '../../instrumentations/http-shared.js';
+import { KNOWN_METHODS, errorType, methodName } from '../../instrumentations/http-attributes.js';
 import { splitHostPort } from '../../instrumentations/http-client.js';
 
 describe('HTTP helpers', () => {
-  it('methodIndex: the nine standard methods by exact name, anything else _OTHER', () => {
-    for (const [i, m] of KNOWN_METHODS.entries()) expect(methodIndex(m)).toBe(i);
-    for (const other of ['get', 'PROPFIND', 'QUERY', '', undefined, 42])
-      expect(METHOD_NAMES[methodIndex(other)]).toBe('_OTHER');
-    expect(OTHER_METHOD_INDEX).toBe(KNOWN_METHODS.length);
+  it('methodName: the nine standard methods by exact name, anything else _OTHER', () => {
+    for (const m of KNOWN_METHODS) expect(methodName(m)).toBe(m);
+    for (const other of ['get', 'PROPFIND', 'QUERY', '', undefined, 42, 'toString'])
+      expect(methodName(other)).toBe('_OTHER');
   });
 
   it('splitHostPort: names, IPv4, bracketed IPv6, with and without port', () => {
