@@ -110,7 +110,10 @@ export class ConnectionTracker {
   recorder: RequestRecorder | undefined;
   /** socket -> its connection; null for a connection of otelkit's own scrape server, never counted. */
   private readonly connections = new WeakMap<Socket, Connection | null>();
-  /** The connections this subscription has seen a request on, until they close: swept, and counted for active_requests. */
+  /**
+   * The connections this subscription has seen a request on, until they close: swept,
+   * and counted for active_requests.
+   */
   private readonly followed = new Set<Connection>();
   private readonly sweeper: ReturnType<typeof setInterval>;
   private stopped = false;

@@ -17,14 +17,20 @@ import { methodName } from './http-attributes.js';
 import { routeOf } from './http-route.js';
 import { HttpSeriesTable, type HttpSeries } from './http-series.js';
 
-/** The requests in flight, from the running subscription (possibly the other build's: ESM and CJS each have their own). */
+/**
+ * The requests in flight, from the running subscription (possibly the other build's:
+ * ESM and CJS each have their own).
+ */
 export interface RequestsInFlight {
   /** Records what is due for connections that closed. */
   sweep(): void;
   inFlight(): Iterable<IncomingMessage>;
 }
 
-/** The series of a connection's last finished response, and the values that led to it (kept in the connection's memo). */
+/**
+ * The series of a connection's last finished response, and the values that led to it
+ * (kept in the connection's memo).
+ */
 interface LastSeries {
   readonly route: string | undefined;
   readonly status: number;
@@ -36,7 +42,7 @@ interface LastSeries {
 
 export class ServerMetrics implements RequestRecorder {
   private readonly table: HttpSeriesTable;
-  /** The duration series by `seriesKey`. */
+  /** The series by the key `seriesFor` builds from their attribute values. */
   private readonly series = new Map<string, HttpSeries>();
   /** The (method, scheme) pairs seen so far: each one's active count is reported from then on, 0 included. */
   private readonly activeAttributes = new Map<string, Attributes>();
@@ -139,7 +145,8 @@ export class ServerMetrics implements RequestRecorder {
       if (aborted) attributes['error.type'] = 'aborted';
       else if (status >= 500) attributes['error.type'] = String(status);
       entry = this.table.create(attributes);
-      // Past the cardinality limit every new combination shares the overflow series: not remembered, so the map stays bounded.
+      // Past the cardinality limit every new combination shares the overflow series:
+      // not remembered, so the map stays bounded.
       if (!this.table.full) this.series.set(key, entry);
       this.seeActive(method, scheme);
     }
