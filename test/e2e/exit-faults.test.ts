@@ -77,7 +77,9 @@ const otelkitLines = (child: Child) => child.stderrLines.filter((line) => line.s
 describe.each(PROTOCOLS)('final export over %s', (protocol) => {
   it.each(STYLES)('arrives when the app ends by %s', async (style) => {
     const receiver = await startOtlpReceiver({ protocol });
-    const child = runApp(style, endpointEnv(protocol, receiver.baseUrl));
+    // Delivery is the point here, not the bound (tested below): a generous budget, so that
+    // a machine busy enough to slow the export thread's start does not fail it.
+    const child = runApp(style, { ...endpointEnv(protocol, receiver.baseUrl), OTELKIT_SHUTDOWN_TIMEOUT: '15000' });
     await child.waitForLine('recorded', 15_000);
     if (style === 'signal' || style === 'handler-exit') child.kill('SIGTERM');
     const exit = await child.exited;
