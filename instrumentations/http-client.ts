@@ -30,6 +30,7 @@ import {
 import { clock, secondsSince } from '../src/util/clock.js';
 import { processSingleton } from '../src/process-singleton.js';
 import { noopInstrumentation, type Instrumentation } from '../src/instrumentation.js';
+import { HTTP_CLIENT } from './metric-names.js';
 
 const kStart = Symbol.for('otelkit.http.client.start');
 
@@ -51,7 +52,7 @@ class ClientMetrics {
     this.durations = new SeriesTable(
       meter,
       config,
-      'http.client.request.duration',
+      HTTP_CLIENT.requestDuration.name,
       'Duration of HTTP client requests.',
     );
   }
