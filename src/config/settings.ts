@@ -89,4 +89,6 @@ export const USER_CONFIG_KEYS = [
   'instrumentations',
   'http',
   'shutdownTimeoutMs',
+  'slos',
+  'alerts',
 ] as const;
