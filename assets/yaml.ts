@@ -10,16 +10,20 @@
 export type YamlValue = string | number | boolean | null | YamlValue[] | { [key: string]: YamlValue | undefined };
 
 const RESERVED = /^(true|false|yes|no|on|off|null|y|n|~)$/i;
-const PLAIN = /^[A-Za-z_/$][\w./$()*+=:-]*(?: [\w./$()*+=,:-]+)*$/;
+const PLAIN = /^[\w/$(][\w./$()*+=:<>'!?%&;,-]*(?: [\w./$()*+=:<>'!?%&;,-]+)*$/;
+/** What a YAML 1.1 or 1.2 reader could take for a number. */
+const NUMERIC = /^[-+]?(\.?\d[\d_]*(\.\d*)?(e[-+]?\d+)?|0x[\da-f_]+|0o?[0-7_]+|\.(inf|nan))$/i;
 
 function scalar(value: string | number | boolean | null): string {
   if (value === null) return 'null';
+  if (!['string', 'number', 'boolean'].includes(typeof value)) throw new Error(`YAML: cannot write ${typeof value}`);
   if (typeof value === 'boolean') return String(value);
   if (typeof value === 'number') {
     if (!Number.isFinite(value)) throw new Error(`YAML: ${value} is not a finite number`);
     return String(value);
   }
-  return PLAIN.test(value) && !RESERVED.test(value) && !/:( |$)/.test(value) ? value : JSON.stringify(value);
+  const plain = PLAIN.test(value) && !RESERVED.test(value) && !NUMERIC.test(value) && !/:( |$)/.test(value);
+  return plain ? value : JSON.stringify(value);
 }
 
 const isBlock = (value: string): boolean =>
@@ -69,12 +73,12 @@ function inline(value: YamlValue, indent: string): string {
 }
 
 /** The document for `value`, ending in a newline; `comment` lines go first, as `# …`. */
-export function toYaml(value: YamlValue, comment?: string): string {
+export function toYaml(value: object, comment?: string): string {
   const head = comment
     ? `${comment
         .split('\n')
         .map((l) => `# ${l}`.trimEnd())
         .join('\n')}\n`
     : '';
-  return `${head}${lines(value, '')}\n`;
+  return `${head}${lines(value as YamlValue, '')}\n`;
 }

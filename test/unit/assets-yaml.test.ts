@@ -22,6 +22,7 @@ describe('toYaml', () => {
     ],
     numbers: [0, 1.5, -2, 1e-9],
     strings: ['true', 'null', '3', '', ' lead', 'a: b', 'x #y', '- dash', '*star', 'plain text', 'rules/*.yml'],
+    numberLike: ['1.5', '0x1f', '1e3', '.5', '1_000', '0o17', '.inf', '-2', '5m', "it's", 'a > 0.5', '(x) or y'],
     flags: { yes: true, no: false, none: null },
     empty: { list: [], map: {} },
     nested: [[1, 2], ['a']],
