@@ -28,6 +28,8 @@ import { PanelBuilder as TablePanel } from '@grafana/grafana-foundation-sdk/tabl
 import { PanelBuilder as TimeseriesPanel } from '@grafana/grafana-foundation-sdk/timeseries';
 import { sel } from '../promql.js';
 
+// A Grafana variable reference, not a JavaScript template.
+// biome-ignore lint/suspicious/noTemplateCurlyInString: Grafana's ${datasource} syntax
 export const DATASOURCE = { type: 'prometheus', uid: '${datasource}' };
 
 /** The matchers every panel query carries: the job and instance variables. */
