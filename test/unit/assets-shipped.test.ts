@@ -71,7 +71,7 @@ describe('dashboards', () => {
         panels++;
         const where = `${name}: ${panel.title}`;
         expect(panel.fieldConfig?.defaults.unit, where).toMatch(/^\w+$/);
-        expect(panel.datasource, where).toEqual({ type: 'prometheus', uid: '${datasource}' });
+        expect(panel.datasource, where).toEqual({ type: 'prometheus', uid: `\${datasource}` });
         expect(panel.targets?.length, where).toBeGreaterThan(0);
         for (const target of panel.targets ?? []) {
           const t = target as unknown as { expr: string; datasource: unknown };
