@@ -3,7 +3,10 @@
 // with a cache, a rate limiter and a circuit breaker around an outgoing HTTP call,
 // so every metric family otelkit ships has data. Run it under the preload:
 //   OTEL_SERVICE_NAME=shop node --import otelkit/register examples/monitoring/app.mjs
-// TRAFFIC=true makes it call itself a few times a second (for the compose demo).
+// TRAFFIC=true makes it call itself four times a second (the compose demo; the
+// test caps it with TRAFFIC_ROUNDS): cache hits, misses and evictions, checkouts
+// with some upstream failures, and bursts that the limiter rejects and that open
+// the breaker now and then.
 import Bottleneck from 'bottleneck';
 import express from 'express';
 import { LRUCache } from 'lru-cache';
@@ -14,8 +17,16 @@ import { getOtelkit, instrumentCache, instrumentCircuitBreaker, instrumentRateLi
 const products = new LRUCache({ max: 20, dispose: lruCacheDispose() });
 instrumentCache(products, { name: 'products' });
 
-// Two payments at a time, a short queue; beyond it calls are dropped (rejected).
-const limiter = new Bottleneck({ maxConcurrent: 2, highWater: 4, strategy: Bottleneck.strategy.OVERFLOW });
+// Two payments at a time, a short queue; beyond it calls are dropped (rejected). The
+// reservoir (permits refilled every second) shows up as rate_limiter.permits.available.
+const limiter = new Bottleneck({
+  maxConcurrent: 2,
+  highWater: 4,
+  strategy: Bottleneck.strategy.OVERFLOW,
+  reservoir: 100,
+  reservoirRefreshAmount: 100,
+  reservoirRefreshInterval: 1000,
+});
 instrumentRateLimiter(limiter, { name: 'payments' });
 
 let selfUrl = '';
@@ -26,7 +37,15 @@ const breaker = new CircuitBreaker(
     if (!res.ok) throw new Error(`upstream answered ${res.status}`);
     return res.json();
   },
-  { timeout: 2000, errorThresholdPercentage: 50, volumeThreshold: 4, resetTimeout: 1000 },
+  // Judged over one second, so a burst of failures opens it; it tries again after one second.
+  {
+    timeout: 2000,
+    errorThresholdPercentage: 50,
+    volumeThreshold: 4,
+    rollingCountTimeout: 1000,
+    rollingCountBuckets: 1,
+    resetTimeout: 1000,
+  },
 );
 instrumentCircuitBreaker(breaker, { name: 'upstream' });
 
@@ -55,16 +74,24 @@ const server = app.listen(Number(process.env.PORT ?? 3000), process.env.HOST ?? 
   selfUrl = `http://127.0.0.1:${port}`;
   const scrape = await getOtelkit()?.ready;
   console.log(JSON.stringify({ app: selfUrl, metrics: scrape?.url ?? null }));
-  if (process.env.TRAFFIC === 'true') setInterval(() => void traffic(selfUrl), 250).unref();
+  if (process.env.TRAFFIC === 'true') traffic(selfUrl, Number(process.env.TRAFFIC_ROUNDS ?? Infinity));
 });
 
-/** One round of demo traffic: cache hits and misses, checkouts, some failing. */
-export async function traffic(base) {
-  const calls = [
-    fetch(`${base}/products/${Math.floor(Math.random() * 30)}`),
-    fetch(`${base}/checkout${Math.random() < 0.3 ? '?fail=1' : ''}`, { method: 'POST' }),
-  ];
-  for (const res of await Promise.allSettled(calls)) if (res.status === 'fulfilled') await res.value.arrayBuffer();
+/** Four rounds a second, `rounds` in all. */
+function traffic(base, rounds) {
+  let round = 0;
+  const timer = setInterval(() => {
+    if (++round >= rounds) clearInterval(timer);
+    const checkout = (fail) => fetch(`${base}/checkout${fail ? '?fail=1' : ''}`, { method: 'POST' });
+    const calls = [
+      fetch(`${base}/products/${Math.floor(Math.random() * 40)}`),
+      fetch(`${base}/products/${Math.floor(Math.random() * 40)}`),
+      checkout(Math.random() < 0.2),
+    ];
+    // Every 2 s a burst the limiter partly rejects; every 4 s a failing one that opens the breaker.
+    if (round % 8 === 0) for (let i = 0; i < 8; i++) calls.push(checkout(round % 16 === 0));
+    void Promise.allSettled(calls.map((call) => call.then((res) => res.arrayBuffer())));
+  }, 250);
 }
 
 process.on('SIGTERM', () => server.close(() => process.exit(0)));
