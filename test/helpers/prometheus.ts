@@ -178,11 +178,7 @@ function duration(d: string | number | undefined): string {
   return d;
 }
 
-function buildConfig(
-  targets: Array<string | ScrapeTarget>,
-  interval: string,
-  ruleFiles: string[] = [],
-): string {
+function buildConfig(targets: Array<string | ScrapeTarget>, interval: string, ruleFiles: string[] = []): string {
   const scrapeConfigs = targets.map((t, i) => {
     const target: ScrapeTarget =
       typeof t === 'string' ? { url: /^[a-z]+:\/\//i.test(t) ? t : `http://${t}/metrics` } : t;
