@@ -1,12 +1,18 @@
 import { defineConfig } from 'tsup';
 
 // Two entries, each as ESM and CJS with types: the package (index) and the preload (the `otelkit/register`
-// export); and the OTLP export thread's script. Shared state lives on globalThis (src/process-singleton.ts),
-// so an app that loads both formats still gets one provider.
+// export); the OTLP export thread's script; and the `otelkit` command (package.json "bin": dist/cli.js).
+// Shared state lives on globalThis (src/process-singleton.ts), so an app that loads both formats still
+// gets one provider.
 export default defineConfig({
-  entry: { index: 'src/index.ts', preload: 'src/preload.ts', 'otlp-worker': 'src/exporters/otlp-worker.ts' },
+  entry: {
+    index: 'src/index.ts',
+    preload: 'src/preload.ts',
+    'otlp-worker': 'src/exporters/otlp-worker.ts',
+    cli: 'assets/cli/main.ts',
+  },
   format: ['esm', 'cjs'],
-  dts: true,
+  dts: { entry: { index: 'src/index.ts', preload: 'src/preload.ts', 'otlp-worker': 'src/exporters/otlp-worker.ts' } },
   target: 'node22',
   platform: 'node',
   sourcemap: true,

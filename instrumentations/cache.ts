@@ -24,6 +24,7 @@ import {
   type Unhook,
 } from './shared/targets.js';
 import type { Instrumentation } from '../src/instrumentation.js';
+import { CACHE } from './metric-names.js';
 
 export type CacheKind = 'map' | 'async-map' | 'lru-cache' | 'keyv' | 'cache-manager';
 
@@ -117,38 +118,38 @@ const family = new Family<CacheRecord>({
   kind: 'cache',
   instruments(meter: Meter): Observable[] {
     instruments = {
-      gets: meter.createObservableCounter('cache.gets', {
-        unit: '{get}',
+      gets: meter.createObservableCounter(CACHE.gets.name, {
+        unit: CACHE.gets.unit,
         description: 'Cache lookups, by result (hit or miss)',
         valueType: ValueType.INT,
       }),
-      puts: meter.createObservableCounter('cache.puts', {
-        unit: '{put}',
+      puts: meter.createObservableCounter(CACHE.puts.name, {
+        unit: CACHE.puts.unit,
         description: 'Entries written to the cache',
         valueType: ValueType.INT,
       }),
-      deletes: meter.createObservableCounter('cache.deletes', {
-        unit: '{delete}',
+      deletes: meter.createObservableCounter(CACHE.deletes.name, {
+        unit: CACHE.deletes.unit,
         description: 'Entries removed by an explicit delete',
         valueType: ValueType.INT,
       }),
-      evictions: meter.createObservableCounter('cache.evictions', {
-        unit: '{eviction}',
+      evictions: meter.createObservableCounter(CACHE.evictions.name, {
+        unit: CACHE.evictions.unit,
         description: 'Entries removed by the cache itself, by reason',
         valueType: ValueType.INT,
       }),
-      size: meter.createObservableUpDownCounter('cache.size', {
-        unit: '{entry}',
+      size: meter.createObservableUpDownCounter(CACHE.size.name, {
+        unit: CACHE.size.unit,
         description: 'Entries currently in the cache',
         valueType: ValueType.INT,
       }),
-      maxSize: meter.createObservableGauge('cache.max_size', {
-        unit: '{entry}',
+      maxSize: meter.createObservableGauge(CACHE.maxSize.name, {
+        unit: CACHE.maxSize.unit,
         description: 'Maximum number of entries the cache holds',
         valueType: ValueType.INT,
       }),
-      hitRatio: meter.createObservableGauge('cache.hit_ratio', {
-        unit: '1',
+      hitRatio: meter.createObservableGauge(CACHE.hitRatio.name, {
+        unit: CACHE.hitRatio.unit,
         description: 'Hits / (hits + misses) since the cache was instrumented',
       }),
     };

@@ -16,6 +16,7 @@ import { InPlaceHistogram, type HistogramSeries } from '../src/histograms/in-pla
 import { observeSettled } from './shared/settle.js';
 import { Family, listen, safeRead, wrapMethod, type Built, type Unhook } from './shared/targets.js';
 import type { Instrumentation } from '../src/instrumentation.js';
+import { CIRCUIT_BREAKER } from './metric-names.js';
 
 export type CircuitState = 'closed' | 'open' | 'half_open';
 export type CallOutcome = 'success' | 'failure' | 'timeout' | 'rejected' | 'fallback';
@@ -117,26 +118,26 @@ const family = new Family<BreakerRecord>({
   kind: 'circuit breaker',
   instruments(meter: Meter, config: OtelkitConfig): Observable[] {
     callDuration = new InPlaceHistogram(meter, config, {
-      name: 'circuit_breaker.call.duration',
+      name: CIRCUIT_BREAKER.callDuration.name,
       description: 'Duration of calls the breaker let through',
       live: () => Array.from(family.live, (r) => r.callSeries),
     });
     instruments = {
-      state: meter.createObservableGauge('circuit_breaker.state', {
+      state: meter.createObservableGauge(CIRCUIT_BREAKER.state.name, {
         description: 'Breaker state: 0 closed, 0.5 half-open, 1 open',
       }),
-      current: meter.createObservableGauge('circuit_breaker.state.current', {
-        unit: '{state}',
+      current: meter.createObservableGauge(CIRCUIT_BREAKER.stateCurrent.name, {
+        unit: CIRCUIT_BREAKER.stateCurrent.unit,
         description: '1 for the state the breaker is in, 0 for the others',
         valueType: ValueType.INT,
       }),
-      transitions: meter.createObservableCounter('circuit_breaker.transitions', {
-        unit: '{transition}',
+      transitions: meter.createObservableCounter(CIRCUIT_BREAKER.transitions.name, {
+        unit: CIRCUIT_BREAKER.transitions.unit,
         description: 'State changes, by from and to state',
         valueType: ValueType.INT,
       }),
-      calls: meter.createObservableCounter('circuit_breaker.calls', {
-        unit: '{call}',
+      calls: meter.createObservableCounter(CIRCUIT_BREAKER.calls.name, {
+        unit: CIRCUIT_BREAKER.calls.unit,
         description:
           'Calls by outcome (a fallback is counted besides the failure, timeout or rejection that caused it)',
         valueType: ValueType.INT,

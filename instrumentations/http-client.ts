@@ -23,6 +23,7 @@ import { guard, shareSubscription, type SharedSubscription } from './shared/chan
 import { clock, secondsSince } from '../src/util/clock.js';
 import { processSingleton } from '../src/process-singleton.js';
 import { noopInstrumentation, type Instrumentation } from '../src/instrumentation.js';
+import { HTTP_CLIENT } from './metric-names.js';
 
 const kStart = Symbol.for('otelkit.http.client.start');
 
@@ -43,7 +44,7 @@ class ClientMetrics {
 
   constructor(meter: Meter, config: OtelkitConfig) {
     this.durations = new HttpSeriesTable(meter, config, {
-      duration: { name: 'http.client.request.duration', description: 'Duration of HTTP client requests.' },
+      duration: { name: HTTP_CLIENT.requestDuration.name, description: 'Duration of HTTP client requests.' },
     });
   }
 

@@ -16,6 +16,7 @@ import type { RecorderMemo, RequestRecorder } from './http-server-connections.js
 import { methodName } from './http-attributes.js';
 import { routeOf } from './http-route.js';
 import { HttpSeriesTable, type HttpSeries } from './http-series.js';
+import { HTTP_SERVER } from './metric-names.js';
 
 /**
  * The requests in flight, from the running subscription (possibly the other build's:
@@ -54,21 +55,21 @@ export class ServerMetrics implements RequestRecorder {
     private readonly running: () => RequestsInFlight | undefined,
   ) {
     this.table = new HttpSeriesTable(meter, config, {
-      duration: { name: 'http.server.request.duration', description: 'Duration of HTTP server requests.' },
+      duration: { name: HTTP_SERVER.requestDuration.name, description: 'Duration of HTTP server requests.' },
       sizes: {
         request: {
-          name: 'http.server.request.body.size',
+          name: HTTP_SERVER.requestBodySize.name,
           description: 'Size of HTTP server request bodies (from Content-Length).',
         },
         response: {
-          name: 'http.server.response.body.size',
+          name: HTTP_SERVER.responseBodySize.name,
           description: 'Size of HTTP server response bodies (from Content-Length).',
         },
       },
       beforeCollect: () => this.running()?.sweep(),
     });
-    const active = meter.createObservableUpDownCounter('http.server.active_requests', {
-      unit: '{request}',
+    const active = meter.createObservableUpDownCounter(HTTP_SERVER.activeRequests.name, {
+      unit: HTTP_SERVER.activeRequests.unit,
       description: 'Number of active HTTP server requests.',
       valueType: ValueType.INT,
     });

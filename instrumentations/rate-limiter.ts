@@ -31,6 +31,7 @@ import {
 } from './shared/targets.js';
 import type { Instrumentation } from '../src/instrumentation.js';
 import { clock } from '../src/util/clock.js';
+import { RATE_LIMITER } from './metric-names.js';
 
 export type RateLimiterKind = 'bottleneck' | 'rate-limiter-flexible' | 'rate-limiter-flexible-queue' | 'generic';
 
@@ -89,23 +90,23 @@ const family = new Family<LimiterRecord>({
   kind: 'rate limiter',
   instruments(meter: Meter, config: OtelkitConfig): Observable[] {
     waitHistogram = new InPlaceHistogram(meter, config, {
-      name: 'rate_limiter.wait.duration',
+      name: RATE_LIMITER.waitDuration.name,
       description: 'Time a call waited before the limiter let it through',
       live: () => Array.from(family.live, (r) => r.wait),
     });
     instruments = {
-      acquisitions: meter.createObservableCounter('rate_limiter.acquisitions', {
-        unit: '{acquisition}',
+      acquisitions: meter.createObservableCounter(RATE_LIMITER.acquisitions.name, {
+        unit: RATE_LIMITER.acquisitions.unit,
         description: 'Permit requests, by result (acquired or rejected)',
         valueType: ValueType.INT,
       }),
-      queue: meter.createObservableUpDownCounter('rate_limiter.queue.length', {
-        unit: '{call}',
+      queue: meter.createObservableUpDownCounter(RATE_LIMITER.queueLength.name, {
+        unit: RATE_LIMITER.queueLength.unit,
         description: 'Calls waiting for a permit',
         valueType: ValueType.INT,
       }),
-      permits: meter.createObservableGauge('rate_limiter.permits.available', {
-        unit: '{permit}',
+      permits: meter.createObservableGauge(RATE_LIMITER.permitsAvailable.name, {
+        unit: RATE_LIMITER.permitsAvailable.unit,
         description: 'Permits (tokens, points, reservoir) available now',
       }),
     };

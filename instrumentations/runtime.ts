@@ -23,6 +23,7 @@ import { tryOrLog } from '../src/util/errors.js';
 import { disposeOnce, noopInstrumentation, type Instrumentation } from '../src/instrumentation.js';
 import type { RuntimeNames } from '../src/config/types.js';
 import { instrumentPromClientRuntime } from './runtime-prom-client.js';
+import { RUNTIME } from './metric-names.js';
 
 export const RUNTIME_GROUPS = ['eventloop', 'gc', 'heap', 'process'] as const;
 export type RuntimeGroup = (typeof RUNTIME_GROUPS)[number];
@@ -94,24 +95,24 @@ function startRuntimeNode(
 
 /** process.* metrics from Node's own process APIs; returns the stop function. */
 function processMetrics(meter: Meter): () => void {
-  const cpuTime = meter.createObservableCounter('process.cpu.time', {
-    unit: 's',
+  const cpuTime = meter.createObservableCounter(RUNTIME.cpuTime.name, {
+    unit: RUNTIME.cpuTime.unit,
     description: 'Total CPU seconds used by the process, by mode.',
     valueType: ValueType.DOUBLE,
   });
-  const cpuUtilization = meter.createObservableGauge('process.cpu.utilization', {
-    unit: '1',
+  const cpuUtilization = meter.createObservableGauge(RUNTIME.cpuUtilization.name, {
+    unit: RUNTIME.cpuUtilization.unit,
     description:
       'CPU time used since the last collection, divided by elapsed time and the CPUs available to the process.',
     valueType: ValueType.DOUBLE,
   });
-  const memory = meter.createObservableUpDownCounter('process.memory.usage', {
-    unit: 'By',
+  const memory = meter.createObservableUpDownCounter(RUNTIME.memoryUsage.name, {
+    unit: RUNTIME.memoryUsage.unit,
     description: 'Resident set size of the process.',
     valueType: ValueType.INT,
   });
-  const uptime = meter.createObservableGauge('process.uptime', {
-    unit: 's',
+  const uptime = meter.createObservableGauge(RUNTIME.uptime.name, {
+    unit: RUNTIME.uptime.unit,
     description: 'Time since the process started.',
     valueType: ValueType.DOUBLE,
   });

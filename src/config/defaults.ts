@@ -1,5 +1,6 @@
 import type { OtelkitConfig } from './types.js';
 import { DEFAULT_CARDINALITY_LIMIT } from '../series-policy.js';
+import { defaultAlerts } from './alerts.js';
 
 /** Paths the HTTP server instrumentation skips unless configured otherwise. */
 export const DEFAULT_EXCLUDED_PATHS = ['/metrics', '/health', '/healthz', '/livez', '/readyz', '/ping'];
@@ -37,5 +38,7 @@ export function defaultConfig(): OtelkitConfig {
     http: { excludePaths: [...DEFAULT_EXCLUDED_PATHS], bodySizes: false, mode: 'diagnostics-channel' },
     runtime: { names: 'otel' },
     shutdownTimeoutMs: 3_000,
+    slos: [],
+    alerts: defaultAlerts(),
   };
 }

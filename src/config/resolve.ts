@@ -8,6 +8,9 @@ import * as p from './parsers.js';
 import { Invalid } from './parsers.js';
 import { SETTINGS, SPECIAL_ENV, USER_CONFIG_KEYS, type Setting } from './settings.js';
 import type { OtelkitConfig, OtelkitUserConfig } from './types.js';
+import { parseAlerts } from './alerts.js';
+import { SLO_HISTOGRAM, parseSlos } from './slos.js';
+import { bucketsFor } from '../series-policy.js';
 
 export interface ConfigSource {
   /** Shown in messages, e.g. `otel.config.ts` or `register()`. */
@@ -44,6 +47,7 @@ export function resolveConfig(env: Env, sources: ConfigSource[]): ResolvedConfig
   config.otlp.endpoint = resolveOtlpEndpoint(env, checked, config.otlp.protocol, problems);
   config.resourceAttributes = resolveResource(env, checked, problems);
   capExportTimeout(config, origins, problems);
+  resolveMonitoring(config, checked, problems);
   if (config.otlp.histogram === 'exponential' && config.exporters.includes('prometheus')) {
     problems.push(
       'exponential histograms go to OTLP only; the Prometheus text format cannot carry them, ' +
@@ -69,6 +73,24 @@ function capExportTimeout(config: OtelkitConfig, origins: Map<string, string>, p
     );
   }
   config.exportTimeoutMs = config.exportIntervalMs;
+}
+
+/**
+ * `slos` (from the first source that has them) and `alerts` (merged, register() over
+ * the file): only `npx otelkit assets` uses them, but a mistake is worth a line at start.
+ */
+function resolveMonitoring(config: OtelkitConfig, sources: ConfigSource[], problems: string[]): void {
+  const withSlos = sources.find((source) => source.config.slos !== undefined);
+  if (withSlos) {
+    const parsed = parseSlos(withSlos.config.slos, bucketsFor(config, SLO_HISTOGRAM, 's') ?? [], withSlos.label);
+    config.slos = parsed.slos;
+    problems.push(...parsed.problems);
+  }
+  for (const source of [...sources].reverse()) {
+    const parsed = parseAlerts(source.config.alerts, config.alerts, source.label);
+    config.alerts = parsed.alerts;
+    problems.push(...parsed.problems);
+  }
 }
 
 interface Found {

@@ -94,4 +94,6 @@ export const USER_CONFIG_KEYS = [
   'http',
   'runtime',
   'shutdownTimeoutMs',
+  'slos',
+  'alerts',
 ] as const;

@@ -75,6 +75,44 @@ export interface RuntimeConfig {
   names: RuntimeNames;
 }
 
+/**
+ * A service level objective on one HTTP route, turned into burn-rate rules by
+ * `npx otelkit assets` (the 30-day, multi-window multi-burn-rate scheme of the
+ * Google SRE workbook). The app itself does nothing with it.
+ */
+export interface SloConfig {
+  /** Becomes the `slo` label of the generated rules: letters, digits, `_`, `-`, `.`. */
+  name: string;
+  /** The route template as `http.route` carries it, e.g. `/checkout`. */
+  route: string;
+  /** Availability: the share of requests that must not answer 5xx, e.g. 0.999. */
+  objective?: number;
+  /** Latency: the share of requests (`objective`) that must take at most `threshold` seconds. */
+  latency?: { threshold: number; objective: number };
+}
+
+/** The alerts `npx otelkit assets` writes; each can be tuned or switched off (`false`). */
+export type AlertName =
+  | 'httpErrorRatio'
+  | 'httpLatencyP99'
+  | 'eventLoopDelayP99'
+  | 'heapGrowth'
+  | 'breakerOpen'
+  | 'breakerFlapping'
+  | 'limiterRejectionRatio'
+  | 'cacheHitRatioDrop'
+  | 'targetDown'
+  | 'restarts';
+
+export interface AlertSetting {
+  /** What the expression compares against; absent for alerts with nothing to compare. */
+  threshold?: number;
+  /** Prometheus `for:` duration, e.g. `5m`; `0s` fires at once. */
+  for: string;
+}
+
+export type AlertsConfig = Record<AlertName, AlertSetting | false>;
+
 export interface OtelkitConfig {
   disabled: boolean;
   /** Resource attributes, `service.name` included when known. */
@@ -95,6 +133,10 @@ export interface OtelkitConfig {
   runtime: RuntimeConfig;
   /** Upper bound on the flush done at SIGTERM/SIGINT/beforeExit. */
   shutdownTimeoutMs: number;
+  /** SLOs for the generated burn-rate rules (the valid ones). */
+  slos: SloConfig[];
+  /** Thresholds and `for:` durations of the generated alert rules. */
+  alerts: AlertsConfig;
 }
 
 /** What a user may write in `otel.config.ts` or pass to `register()`: any subset. */
@@ -115,4 +157,6 @@ export type OtelkitUserConfig = {
   http?: Partial<HttpInstrumentationConfig>;
   runtime?: Partial<RuntimeConfig>;
   shutdownTimeoutMs?: number;
+  slos?: SloConfig[];
+  alerts?: { [K in AlertName]?: Partial<AlertSetting> | false };
 };

@@ -106,6 +106,8 @@ export interface PrometheusOptions {
   readyTimeoutMs?: number;
   /** Extra command-line flags, e.g. ['--enable-feature=native-histograms']. */
   extraArgs?: string[];
+  /** Absolute paths of rule files to load; rules are evaluated every scrape interval. */
+  ruleFiles?: string[];
 }
 
 export interface PromSample {
@@ -179,7 +181,7 @@ function duration(d: string | number | undefined): string {
   return d;
 }
 
-function buildConfig(targets: Array<string | ScrapeTarget>, interval: string): string {
+function buildConfig(targets: Array<string | ScrapeTarget>, interval: string, ruleFiles: string[] = []): string {
   const scrapeConfigs = targets.map((t, i) => {
     const target: ScrapeTarget =
       typeof t === 'string' ? { url: /^[a-z]+:\/\//i.test(t) ? t : `http://${t}/metrics` } : t;
@@ -202,6 +204,7 @@ function buildConfig(targets: Array<string | ScrapeTarget>, interval: string): s
   return JSON.stringify(
     {
       global: { scrape_interval: interval, scrape_timeout: interval, evaluation_interval: interval },
+      rule_files: ruleFiles,
       scrape_configs: scrapeConfigs,
     },
     null,
@@ -231,7 +234,7 @@ async function startOnce(options: PrometheusOptions): Promise<PrometheusServer> 
   const dataDir = join(dir, 'data');
   const configPath = join(dir, 'prometheus.yml');
   const interval = duration(options.scrapeInterval);
-  const config = buildConfig(options.scrapeTargets, interval);
+  const config = buildConfig(options.scrapeTargets, interval, options.ruleFiles);
   writeFileSync(configPath, config);
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;

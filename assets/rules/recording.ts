@@ -1,0 +1,66 @@
+/**
+ * Recording rules for the expressions dashboards and alerts would otherwise compute
+ * over every raw series at every evaluation: per-route request, error and latency
+ * rates of the HTTP server, per-dependency ones of the HTTP client, and the cache
+ * and limiter ratios the alerts compare. Names follow Prometheus' level:metric:operations.
+ */
+import { LABEL, PROM } from '../prometheus-names.js';
+import { SERVER_ERROR, eq, quantile, rate, ratioOrZero, sel, sumBy } from '../promql.js';
+import type { RecordingRule, RuleGroup } from './types.js';
+
+const route = ['job', LABEL.route];
+const dependency = ['job', LABEL.serverAddress, LABEL.serverPort];
+const server = PROM.httpServer.requestDuration;
+const client = PROM.httpClient.requestDuration;
+
+/** Record names, for the alerts and the tests. */
+export const RECORD = Object.freeze({
+  routeRequests: 'job_route:http_server_requests:rate5m',
+  routeErrors: 'job_route:http_server_errors:rate5m',
+  routeErrorRatio: 'job_route:http_server_error_ratio:rate5m',
+  routeBuckets: 'job_route_le:http_server_request_duration_seconds_bucket:rate5m',
+  routeLatency: 'job_route:http_server_request_duration_seconds:quantile_rate5m',
+  dependencyRequests: 'job_dependency:http_client_requests:rate5m',
+  dependencyErrors: 'job_dependency:http_client_errors:rate5m',
+  dependencyBuckets: 'job_dependency_le:http_client_request_duration_seconds_bucket:rate5m',
+  dependencyLatency: 'job_dependency:http_client_request_duration_seconds:quantile_rate5m',
+  cacheHitRatio: 'job_cache:cache_hit_ratio:rate5m',
+  cacheHitRatio1d: 'job_cache:cache_hit_ratio:rate1d',
+  limiterRejectionRatio: 'job_limiter:rate_limiter_rejection_ratio:rate5m',
+});
+
+const quantiles = (record: string, buckets: string, qs: number[]): RecordingRule[] =>
+  qs.map((q) => ({ record, expr: quantile(q, buckets), labels: { quantile: String(q) } }));
+
+function cacheHitRatio(window: string): string {
+  const gets = (...m: string[]) => sumBy(['job', LABEL.cacheName], rate(sel(PROM.cache.gets, ...m), window));
+  return `${gets(eq(LABEL.cacheResult, 'hit'))} / ${gets()}`;
+}
+
+export function recordingRules(): RuleGroup {
+  const limiter = (...m: string[]) =>
+    sumBy(['job', LABEL.limiterName], rate(sel(PROM.rateLimiter.acquisitions, ...m), '5m'));
+  return {
+    name: 'otelkit-recording',
+    rules: [
+      { record: RECORD.routeRequests, expr: sumBy(route, rate(`${server}_count`, '5m')) },
+      { record: RECORD.routeErrors, expr: sumBy(route, rate(sel(`${server}_count`, SERVER_ERROR), '5m')) },
+      { record: RECORD.routeErrorRatio, expr: ratioOrZero(RECORD.routeErrors, RECORD.routeRequests) },
+      { record: RECORD.routeBuckets, expr: sumBy([...route, 'le'], rate(`${server}_bucket`, '5m')) },
+      ...quantiles(RECORD.routeLatency, RECORD.routeBuckets, [0.5, 0.95, 0.99]),
+      { record: RECORD.dependencyRequests, expr: sumBy(dependency, rate(`${client}_count`, '5m')) },
+      {
+        record: RECORD.dependencyErrors,
+        expr: sumBy(dependency, rate(sel(`${client}_count`, `${LABEL.errorType}!=""`), '5m')),
+      },
+      { record: RECORD.dependencyBuckets, expr: sumBy([...dependency, 'le'], rate(`${client}_bucket`, '5m')) },
+      ...quantiles(RECORD.dependencyLatency, RECORD.dependencyBuckets, [0.5, 0.99]),
+      { record: RECORD.cacheHitRatio, expr: cacheHitRatio('5m') },
+      { record: RECORD.cacheHitRatio1d, expr: cacheHitRatio('1d') },
+      {
+        record: RECORD.limiterRejectionRatio,
+        expr: `${limiter(eq(LABEL.limiterResult, 'rejected'))} / ${limiter()}`,
+      },
+    ],
+  };
+}

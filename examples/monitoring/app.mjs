@@ -1,0 +1,97 @@
+// The example service behind examples/monitoring (and the test that checks every
+// dashboard panel and recording rule against a real Prometheus): an Express app
+// with a cache, a rate limiter and a circuit breaker around an outgoing HTTP call,
+// so every metric family otelkit ships has data. Run it under the preload:
+//   OTEL_SERVICE_NAME=shop node --import otelkit/register examples/monitoring/app.mjs
+// TRAFFIC=true makes it call itself four times a second (the compose demo; the
+// test caps it with TRAFFIC_ROUNDS): cache hits, misses and evictions, checkouts
+// with some upstream failures, and bursts that the limiter rejects and that open
+// the breaker now and then.
+import Bottleneck from 'bottleneck';
+import express from 'express';
+import { LRUCache } from 'lru-cache';
+import CircuitBreaker from 'opossum';
+import { getOtelkit, instrumentCache, instrumentCircuitBreaker, instrumentRateLimiter, lruCacheDispose } from 'otelkit';
+
+// Small on purpose: the demo traffic overflows it, so evictions show up.
+const products = new LRUCache({ max: 20, dispose: lruCacheDispose() });
+instrumentCache(products, { name: 'products' });
+
+// Two payments at a time, a short queue; beyond it calls are dropped (rejected). The
+// reservoir (permits refilled every second) shows up as rate_limiter.permits.available.
+const limiter = new Bottleneck({
+  maxConcurrent: 2,
+  highWater: 4,
+  strategy: Bottleneck.strategy.OVERFLOW,
+  reservoir: 100,
+  reservoirRefreshAmount: 100,
+  reservoirRefreshInterval: 1000,
+});
+instrumentRateLimiter(limiter, { name: 'payments' });
+
+let selfUrl = '';
+// The dependency is this same process (/upstream): the example needs nothing else running.
+const breaker = new CircuitBreaker(
+  async (fail) => {
+    const res = await fetch(`${selfUrl}/upstream${fail ? '?fail=1' : ''}`);
+    if (!res.ok) throw new Error(`upstream answered ${res.status}`);
+    return res.json();
+  },
+  // Judged over one second, so a burst of failures opens it; it tries again after one second.
+  {
+    timeout: 2000,
+    errorThresholdPercentage: 50,
+    volumeThreshold: 4,
+    rollingCountTimeout: 1000,
+    rollingCountBuckets: 1,
+    resetTimeout: 1000,
+  },
+);
+instrumentCircuitBreaker(breaker, { name: 'upstream' });
+
+const app = express();
+app.get('/products/:id', (req, res) => {
+  let product = products.get(req.params.id);
+  if (product === undefined) products.set(req.params.id, (product = { id: req.params.id }));
+  res.json(product);
+});
+app.post('/checkout', async (req, res) => {
+  try {
+    const result = await limiter.schedule(() => breaker.fire(req.query.fail === '1'));
+    res.json(result);
+  } catch (err) {
+    res.status(503).json({ error: String(err?.message ?? err) });
+  }
+});
+app.get('/upstream', async (req, res) => {
+  await new Promise((resolve) => setTimeout(resolve, 5 + Math.random() * 20));
+  if (req.query.fail === '1') res.status(500).json({ error: 'upstream failed' });
+  else res.json({ ok: true });
+});
+
+const server = app.listen(Number(process.env.PORT ?? 3000), process.env.HOST ?? '127.0.0.1', async () => {
+  const { port } = server.address();
+  selfUrl = `http://127.0.0.1:${port}`;
+  const scrape = await getOtelkit()?.ready;
+  console.log(JSON.stringify({ app: selfUrl, metrics: scrape?.url ?? null }));
+  if (process.env.TRAFFIC === 'true') traffic(selfUrl, Number(process.env.TRAFFIC_ROUNDS ?? Infinity));
+});
+
+/** Four rounds a second, `rounds` in all. */
+function traffic(base, rounds) {
+  let round = 0;
+  const timer = setInterval(() => {
+    if (++round >= rounds) clearInterval(timer);
+    const checkout = (fail) => fetch(`${base}/checkout${fail ? '?fail=1' : ''}`, { method: 'POST' });
+    const calls = [
+      fetch(`${base}/products/${Math.floor(Math.random() * 40)}`),
+      fetch(`${base}/products/${Math.floor(Math.random() * 40)}`),
+      checkout(Math.random() < 0.2),
+    ];
+    // Every 2 s a burst the limiter partly rejects; every 4 s a failing one that opens the breaker.
+    if (round % 8 === 0) for (let i = 0; i < 8; i++) calls.push(checkout(round % 16 === 0));
+    void Promise.allSettled(calls.map((call) => call.then((res) => res.arrayBuffer())));
+  }, 250);
+}
+
+process.on('SIGTERM', () => server.close(() => process.exit(0)));

@@ -1,0 +1,94 @@
+/**
+ * The OpenTelemetry instruments otelkit reports, one constant per instrument: its
+ * name, unit and kind. The instrumentations create their instruments from these,
+ * and the dashboards and Prometheus rules (assets/) derive their Prometheus names
+ * from the same constants, so a renamed instrument reaches every panel and rule.
+ *
+ * `kind` is what decides the Prometheus type: a counter gets `_total`, a gauge
+ * with unit `1` gets `_ratio`; an up-down counter is a Prometheus gauge without
+ * `_ratio` (as the SDK's exporter types a non-monotonic sum).
+ */
+
+export type InstrumentKind = 'counter' | 'updowncounter' | 'gauge' | 'histogram';
+
+export interface InstrumentName {
+  readonly name: string;
+  readonly unit: string;
+  readonly kind: InstrumentKind;
+}
+
+const i = (name: string, unit: string, kind: InstrumentKind): InstrumentName => Object.freeze({ name, unit, kind });
+
+/** HTTP server (instrumentations/http-server.ts creates them; it is to switch to these constants). */
+export const HTTP_SERVER = Object.freeze({
+  requestDuration: i('http.server.request.duration', 's', 'histogram'),
+  activeRequests: i('http.server.active_requests', '{request}', 'updowncounter'),
+  requestBodySize: i('http.server.request.body.size', 'By', 'histogram'),
+  responseBodySize: i('http.server.response.body.size', 'By', 'histogram'),
+});
+
+export const HTTP_CLIENT = Object.freeze({
+  requestDuration: i('http.client.request.duration', 's', 'histogram'),
+});
+
+/**
+ * Node runtime. The event-loop, GC, heap and active-resource instruments are
+ * created by @opentelemetry/instrumentation-runtime-node under these names; the
+ * process ones by instrumentations/runtime.ts.
+ */
+export const RUNTIME = Object.freeze({
+  eventLoopDelayMin: i('nodejs.eventloop.delay.min', 's', 'gauge'),
+  eventLoopDelayMax: i('nodejs.eventloop.delay.max', 's', 'gauge'),
+  eventLoopDelayMean: i('nodejs.eventloop.delay.mean', 's', 'gauge'),
+  eventLoopDelayStddev: i('nodejs.eventloop.delay.stddev', 's', 'gauge'),
+  eventLoopDelayP50: i('nodejs.eventloop.delay.p50', 's', 'gauge'),
+  eventLoopDelayP90: i('nodejs.eventloop.delay.p90', 's', 'gauge'),
+  eventLoopDelayP99: i('nodejs.eventloop.delay.p99', 's', 'gauge'),
+  eventLoopUtilization: i('nodejs.eventloop.utilization', '1', 'gauge'),
+  eventLoopTime: i('nodejs.eventloop.time', 's', 'counter'),
+  gcDuration: i('v8js.gc.duration', 's', 'histogram'),
+  heapUsed: i('v8js.memory.heap.used', 'By', 'gauge'),
+  heapSpaceSize: i('v8js.memory.heap.space.size', 'By', 'updowncounter'),
+  heapSpaceAvailable: i('v8js.memory.heap.space.available_size', 'By', 'gauge'),
+  heapSpacePhysical: i('v8js.memory.heap.space.physical_size', 'By', 'gauge'),
+  resourceActive: i('v8js.resource.active', '{resource}', 'gauge'),
+  cpuTime: i('process.cpu.time', 's', 'counter'),
+  cpuUtilization: i('process.cpu.utilization', '1', 'gauge'),
+  memoryUsage: i('process.memory.usage', 'By', 'updowncounter'),
+  uptime: i('process.uptime', 's', 'gauge'),
+});
+
+export const CACHE = Object.freeze({
+  gets: i('cache.gets', '{get}', 'counter'),
+  puts: i('cache.puts', '{put}', 'counter'),
+  deletes: i('cache.deletes', '{delete}', 'counter'),
+  evictions: i('cache.evictions', '{eviction}', 'counter'),
+  size: i('cache.size', '{entry}', 'updowncounter'),
+  maxSize: i('cache.max_size', '{entry}', 'gauge'),
+  hitRatio: i('cache.hit_ratio', '1', 'gauge'),
+});
+
+export const RATE_LIMITER = Object.freeze({
+  acquisitions: i('rate_limiter.acquisitions', '{acquisition}', 'counter'),
+  waitDuration: i('rate_limiter.wait.duration', 's', 'histogram'),
+  queueLength: i('rate_limiter.queue.length', '{call}', 'updowncounter'),
+  permitsAvailable: i('rate_limiter.permits.available', '{permit}', 'gauge'),
+});
+
+export const CIRCUIT_BREAKER = Object.freeze({
+  state: i('circuit_breaker.state', '', 'gauge'),
+  stateCurrent: i('circuit_breaker.state.current', '{state}', 'gauge'),
+  transitions: i('circuit_breaker.transitions', '{transition}', 'counter'),
+  calls: i('circuit_breaker.calls', '{call}', 'counter'),
+  callDuration: i('circuit_breaker.call.duration', 's', 'histogram'),
+});
+
+/** Every instrument above, by family. */
+export const METRIC_FAMILIES = Object.freeze({
+  HTTP_SERVER,
+  HTTP_CLIENT,
+  RUNTIME,
+  CACHE,
+  RATE_LIMITER,
+  CIRCUIT_BREAKER,
+});
