@@ -1,11 +1,11 @@
 /**
  * BullMQ: a Worker's own events for what happens to jobs, a Queue's `getJobCounts()`
  * for how many jobs are in each state. Nothing is polled per job: the times come
- * from the fields of the Job object an event carries (`timestamp`, `delay`,
+ * from the fields of the Job object an event carries (`timestamp`, `opts.delay`,
  * `processedOn`, `finishedOn`, `attemptsStarted`), set by BullMQ anyway.
  *
  * - `active` (job): one consumed message; on a job's first start, its wait:
- *   `processedOn - (timestamp + delay)` (created, or delayed until). Retries and
+ *   `processedOn - (timestamp + opts.delay)` (created, or delayed until). Retries and
  *   restarts after a stall have no such time in BullMQ, so they add no wait.
  * - `completed` (job): outcome `completed`, duration `finishedOn - processedOn`.
  * - `failed` (job, err): `failed` when BullMQ failed it for good (it then sets
@@ -31,6 +31,7 @@ type Target = Record<string, unknown>;
 interface JobFields {
   timestamp?: unknown;
   delay?: unknown;
+  opts?: { delay?: unknown };
   processedOn?: unknown;
   finishedOn?: unknown;
   attemptsStarted?: unknown;
@@ -68,7 +69,9 @@ export function hookWorker(worker: Target, r: QueueRecord, unhooks: Unhook[]): v
     if (!job) return void r.started();
     const started = num(job.attemptsStarted) ?? (num(job.attemptsMade) ?? 0) + 1;
     const created = num(job.timestamp);
-    const ready = created === undefined ? undefined : created + (num(job.delay) ?? 0);
+    // BullMQ zeroes job.delay when a delayed job becomes ready; the option keeps it.
+    const delay = num(job.opts?.delay) ?? num(job.delay) ?? 0;
+    const ready = created === undefined ? undefined : created + delay;
     r.started(started === 1 ? span(ready, num(job.processedOn)) : undefined);
   });
   on('completed', (job: JobFields | undefined) => {

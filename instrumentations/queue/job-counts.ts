@@ -5,7 +5,8 @@
  *
  * A store that answers slowly or not at all must not stall a scrape (the
  * Prometheus exporter collects without a timeout of its own): each read is bounded
- * by a timeout, after which the collection reports no job counts for that queue.
+ * by a timeout, after which the collection goes on without fresh job counts for
+ * that queue (the SDK repeats the last value of a series it has seen).
  * While a call is still unanswered, the next collection starts no second one, so
  * a hung Redis does not pile up commands. Failures are told through diag: the
  * first at once, then at most one summary a minute, then one line when reads work
@@ -115,7 +116,7 @@ export class JobCountsSource {
       this.failing = true;
       this.warn(
         `otelkit: reading the job counts of queue "${this.queue}" failed (${cause}); ` +
-          'the queue.jobs series of this queue are left out of collections until it works again. ' +
+          'its queue.jobs series keep their last values meanwhile. ' +
           'Further failures are summed up once a minute.',
       );
     } else if (now - this.lastLineAt >= SUMMARY_EVERY_MS) {
