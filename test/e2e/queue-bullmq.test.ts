@@ -63,7 +63,7 @@ const attempts = (s: Sample[], name: string) =>
 const jobs = (s: Sample[], name: string) =>
   Object.fromEntries(findSamples(s, 'queue_jobs', queueLabels(name)).map((x) => [x.labels.queue_job_state, x.value]));
 
-let attemptsSeen: Attempt[] = [];
+const attemptsSeen: Attempt[] = [];
 let queue: Queue;
 let worker: Worker;
 
