@@ -264,7 +264,7 @@ describe.skipIf(!hasRedis())('instrumentQueue: a hung Redis', () => {
     await hung?.stop();
   });
 
-  it('a scrape does not wait for it: the last counts stay, the failure is told once, fresh counts come back', async () => {
+  it('a scrape does not wait: last counts stay, the failure is told once, fresh counts return', async () => {
     const q = new Queue('hung', { connection: hung.connection });
     await q.add('x', {});
     instrumentQueue(q, { jobCountsTimeoutMs: 1500 });

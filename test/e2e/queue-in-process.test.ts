@@ -115,7 +115,7 @@ describe('instrumentQueue: p-queue', () => {
     expect(w.sum).toBeGreaterThanOrEqual(added.slice(1).reduce((a, t) => a + (released - t), 0));
   });
 
-  it('add() returns p-queue its own promise: clear() keeps cleared tasks from being unhandled; they are not counted', async () => {
+  it('add() returns the promise of p-queue: clear() leaves nothing unhandled; nothing counted', async () => {
     const queue = new PQueue({ autoStart: false });
     instrumentQueue(queue, { name: 'cleared' });
     void queue.add(async () => 'never');
@@ -188,7 +188,7 @@ describe('instrumentQueue: generic queues', () => {
     expect(findSamples(s, 'queue_job_wait_duration_seconds_count', labels('custom', 'mailer'))).toEqual([]);
   });
 
-  it('jobStarted / jobFinished: explicit reports with the values given; error types bounded at 20 per queue', async () => {
+  it('jobStarted / jobFinished report the values given; at most 20 error types per queue', async () => {
     const handle = instrumentQueue({ name: 'imports', system: 'sqs-poller', pending: () => 2 });
     handle.jobStarted(1.5);
     handle.jobStarted(0.5);

@@ -30,7 +30,7 @@ describe('JobCountsSource', () => {
     expect(rejected.lines).toEqual([expect.stringContaining('failed (Connection is closed.)')]);
   });
 
-  it('an unanswered call: undefined after the timeout, no second call meanwhile, a summary a minute later', async () => {
+  it('unanswered: undefined after the timeout, no second call meanwhile, a summary a minute on', async () => {
     let calls = 0;
     let answer!: (c: JobCounts) => void;
     const hung = source(() => {
