@@ -3,6 +3,7 @@
 import PQueue from 'p-queue';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { instrumentQueue, register, type OtelkitHandle } from '../../src/index.js';
+import { otelkitState } from '../../src/state.js';
 import { findSamples, parsePrometheus, sampleValue, scrape, type Sample } from '../helpers/prom-text.js';
 
 let otel: OtelkitHandle;
@@ -217,5 +218,30 @@ describe('instrumentQueue: generic queues', () => {
     expect(failed.reduce((a, x) => a + x.value, 0)).toBe(26);
     expect(attempts(s, 'sqs-poller', 'imports')).toMatchObject({ completed: 1, stalled: 1, 'retried:TypeError': 1 });
     expect(jobs(s, 'sqs-poller', 'imports')).toEqual({ active: 2 });
+  });
+});
+
+describe('instrumentQueue: no-ops', () => {
+  it('without a name, or with otelkit disabled: nothing wrapped, the handle reports nothing, wrap() returns fn', async () => {
+    const unnamed = new PQueue();
+    const h = instrumentQueue(unnamed);
+    expect(Object.hasOwn(unnamed, 'add')).toBe(false);
+    const fn = () => 1;
+    expect(h.wrap(fn)).toBe(fn);
+    const state = otelkitState();
+    state.disabled = true;
+    try {
+      const queue = new PQueue();
+      const off = instrumentQueue(queue, { name: 'off' });
+      expect(Object.hasOwn(queue, 'add')).toBe(false);
+      expect(off.wrap(fn)).toBe(fn);
+      off.jobStarted(1);
+      off.jobFinished('failed', 1, new Error('x'));
+      off.dispose();
+    } finally {
+      state.disabled = false;
+    }
+    const s = await read();
+    expect(findSamples(s, 'queue_job_attempts_total', labels('p-queue', 'off'))).toEqual([]);
   });
 });
