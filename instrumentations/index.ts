@@ -14,6 +14,13 @@ export {
   type RateLimiterInstrumentationOptions,
   type RateLimiterKind,
 } from './rate-limiter.js';
+export {
+  instrumentQueue,
+  type JobOutcome,
+  type QueueInstrumentation,
+  type QueueInstrumentationOptions,
+  type QueueKind,
+} from './queue/index.js';
 export { instrumentHttpServer, setHttpRoute, type HttpServerInstrumentationOptions } from './http-server.js';
 export { instrumentHttpClient } from './http-client.js';
 export { instrumentHttpSpans } from './http-spans.js';

@@ -14,6 +14,9 @@
  *   every hook (restores wrapped methods, removes listeners). Instrumenting the
  *   same target again under the same name continues its counts, so a counter
  *   never goes backwards.
+ * - Shared records: build() may hand several targets one record (the job queues
+ *   do, so a BullMQ Queue and its Worker report as one queue); the record stays
+ *   live until the last of its targets is disposed.
  */
 import { diag, type BatchObservableResult, type Meter, type Observable } from '@opentelemetry/api';
 import { isDisabled, onMeter } from '../../src/meter-handoff.js';
@@ -45,6 +48,8 @@ export class Family<R extends object> {
   private readonly handles = new WeakMap<object, { name: string; handle: Instrumentation }>();
   /** Records of disposed targets: re-instrumenting under the same name continues their counts. */
   private readonly retired = new WeakMap<object, { name: string; record: R }>();
+  /** How many live targets hold each record. */
+  private readonly holders = new WeakMap<R, number>();
   private subscribed = false;
 
   constructor(private readonly spec: FamilySpec<R>) {}
@@ -97,13 +102,16 @@ export class Family<R extends object> {
     const { record } = built;
     const unhooks = built.unhooks === installed ? installed : [...installed, ...built.unhooks];
     const base = disposeOnce(() => {
-      this.live.delete(record);
+      const holders = (this.holders.get(record) ?? 1) - 1;
+      this.holders.set(record, holders);
+      if (holders <= 0) this.live.delete(record);
       if (this.handles.get(target)?.handle === handle) this.handles.delete(target);
       this.retired.set(target, { name, record });
       for (const unhook of unhooks) tryOrLog(`releasing the ${this.spec.kind} "${name}" hooks failed`, unhook);
     });
     const handle = decorate(base, record);
     this.handles.set(target, { name, handle });
+    this.holders.set(record, (this.holders.get(record) ?? 0) + 1);
     this.live.add(record);
     this.subscribe();
     return handle;

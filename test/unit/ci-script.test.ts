@@ -16,6 +16,8 @@ describe('.ci/run', () => {
   it('installs missing Debian packages the tests use, then runs npm ci, lint, typecheck and npm test', () => {
     expect(ci).toMatch(/apt-get update/);
     expect(ci).toMatch(/apt-get install -y --no-install-recommends [^\n]*\bprometheus\b/);
+    expect(ci).toMatch(/apt-get install -y --no-install-recommends [^\n]*\bredis-server\b/);
+    expect(ci).toMatch(/command -v redis-server/);
     const order = ['npm ci', 'npm run lint', 'npm run typecheck', 'npm test'].map((step) => ci.indexOf(step));
     expect(order.every((i) => i >= 0)).toBe(true);
     expect([...order].sort((a, b) => a - b)).toEqual(order);
