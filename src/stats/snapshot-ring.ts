@@ -25,8 +25,9 @@ export class SnapshotRing {
 
   /**
    * The baseline of a window ending now: the newest snapshot taken at least
-   * `windowMs` ago; when none is that old, the oldest one kept (the window is then
-   * shorter, and says so); undefined when the ring is empty.
+   * `windowMs` ago. Undefined when none is that old: the process is younger than the
+   * window (the ring holds one snapshot older than the longest window once it is
+   * not), and the window starts at the start.
    */
   baseline(nowMs: number, windowMs: number): TimedTotals | undefined {
     const cutoff = nowMs - windowMs;
@@ -35,6 +36,6 @@ export class SnapshotRing {
       if (item.atMs <= cutoff) found = item;
       else break;
     }
-    return found ?? this.items[0];
+    return found;
   }
 }
