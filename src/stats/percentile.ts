@@ -52,3 +52,13 @@ export function percentileBucket(
   }
   return undefined;
 }
+
+/**
+ * The `q` percentile since start of an in-place histogram series (read by shape: a
+ * series of another otelkit build, or the SDK fallback, has no counts: undefined).
+ */
+export function seriesPercentile(series: object | undefined, q: number): number | undefined {
+  const s = series as { boundaries?: readonly number[]; counts?: ArrayLike<number> } | undefined;
+  if (!s?.boundaries || !s.counts) return undefined;
+  return bucketPercentile(s.boundaries, s.counts, q);
+}
