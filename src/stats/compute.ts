@@ -57,12 +57,14 @@ export function computeStats(input: ComputeInput): Stats {
   const { nowMs, live, ring } = input;
   const buckets = live.boundaries.length + 1;
   const baselines = input.windowsSeconds.map((s) => ring.baseline(nowMs, s * 1000));
+  // windowFigures reads a difference before the next one is made: one buffer serves them all
+  const scratch = new Float64Array(buckets);
   const figures = (route: string | undefined, now: Totals): WindowFigures[] =>
     input.windowsSeconds.map((seconds, i) => {
       const base = baselines[i];
       const older = base === undefined ? undefined : olderTotals(base.totals, route, buckets);
       const since = base?.atMs ?? input.startMs;
-      return windowFigures(seconds, (nowMs - since) / 1000, difference(now, older), live.boundaries);
+      return windowFigures(seconds, (nowMs - since) / 1000, difference(now, older, scratch), live.boundaries);
     });
 
   const overall = emptyTotals(buckets);
@@ -104,7 +106,8 @@ export function computeStats(input: ComputeInput): Stats {
 
 /** A route's totals in a baseline snapshot, or all routes added up (`route` undefined). */
 function olderTotals(totals: RouteTotals, route: string | undefined, buckets: number): Totals | undefined {
-  if (route !== undefined) return totals.routes.get(route) ?? emptyTotals(buckets);
+  // a route absent from the baseline had no requests then: all of its requests are in the window
+  if (route !== undefined) return totals.routes.get(route);
   const all = emptyTotals(buckets);
   for (const t of totals.routes.values()) addInto(all, t);
   return all;

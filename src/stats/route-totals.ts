@@ -68,10 +68,14 @@ function isError(attributes: Attributes): boolean {
   return attributes['error.type'] !== undefined;
 }
 
-/** `newer - older`, bucket by bucket (older absent: all of newer). Never negative. */
-export function difference(newer: Totals, older: Totals | undefined): Totals {
+/**
+ * `newer - older`, bucket by bucket (older absent: all of newer). Never negative.
+ * The counts go into `into` when given (a scratch buffer reused across routes, so a
+ * snapshot of many routes allocates little).
+ */
+export function difference(newer: Totals, older: Totals | undefined, into?: Float64Array): Totals {
   if (!older || older.counts.length !== newer.counts.length) return newer;
-  const counts = new Float64Array(newer.counts.length);
+  const counts = into?.length === newer.counts.length ? into : new Float64Array(newer.counts.length);
   for (let i = 0; i < counts.length; i++) counts[i] = Math.max(0, newer.counts[i]! - older.counts[i]!);
   return {
     counts,
