@@ -54,11 +54,10 @@ export class EventLoopWindow {
     this.lastAtMs = at;
   }
 
-  /** The last complete interval's figures; before the first tick, the interval so far. */
+  /** The last complete interval's figures; before the first tick, the interval so far (undefined without samples yet). */
   read(): EventLoopFigures | undefined {
-    if (this.figures === undefined) {
-      this.tick();
-    }
+    // until the first tick, the figures so far, once the monitor has a sample
+    if (this.figures === undefined && this.monitor.count > 0) this.tick();
     return this.figures;
   }
 

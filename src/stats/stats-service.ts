@@ -33,7 +33,8 @@ export class StatsService {
   private readonly nowMs: () => number;
   private readonly read: () => RouteTotals;
   private readonly startMs: number;
-  private readonly eventLoop: EventLoopWindow;
+  /** Started by the first snapshot: a process nobody asks for /stats runs no second event-loop monitor. */
+  private eventLoop: EventLoopWindow | undefined;
   private readonly timer: NodeJS.Timeout | undefined;
   private cached: { atMs: number; stats: Stats } | undefined;
 
@@ -45,7 +46,6 @@ export class StatsService {
     const longest = Math.max(...options.windowsSeconds) * 1000;
     // One snapshot older than the longest window, plus the ones inside it.
     this.ring = new SnapshotRing(Math.ceil(longest / intervalMs) + 2);
-    this.eventLoop = new EventLoopWindow(this.nowMs);
     if (options.timer !== false) {
       this.timer = setInterval(() => this.tick(), intervalMs);
       this.timer.unref();
@@ -54,7 +54,7 @@ export class StatsService {
 
   tick(): void {
     this.ring.push({ atMs: this.nowMs(), totals: this.read() });
-    this.eventLoop.tick();
+    this.eventLoop?.tick();
   }
 
   get(): Stats {
@@ -69,7 +69,7 @@ export class StatsService {
       live: this.read(),
       ring: this.ring,
       windowsSeconds: this.options.windowsSeconds,
-      eventLoop: this.eventLoop.read(),
+      eventLoop: (this.eventLoop ??= new EventLoopWindow(this.nowMs)).read(),
       memory,
       contributions: readContributions(),
     });
@@ -79,7 +79,7 @@ export class StatsService {
 
   stop(): void {
     if (this.timer) clearInterval(this.timer);
-    this.eventLoop.stop();
+    this.eventLoop?.stop();
   }
 }
 

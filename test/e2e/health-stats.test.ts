@@ -110,6 +110,11 @@ describe('with a token', () => {
     expect(overall.errors).toBe(5);
     expect(overall.requests).toBeGreaterThanOrEqual(35);
     expect(stats.uptimeSeconds).toBeGreaterThan(0);
+    // the monitor started with the first /stats of the token test; it has samples by now
+    expect(stats.eventLoop!.delay.p95).toBeGreaterThan(0);
+    expect(stats.eventLoop!.delay.p95).toBeGreaterThanOrEqual(stats.eventLoop!.delay.p50);
+    expect(stats.eventLoop!.utilization).toBeGreaterThanOrEqual(0);
+    expect(stats.eventLoop!.utilization).toBeLessThanOrEqual(1);
     expect(stats.memory.rssBytes).toBeGreaterThan(stats.memory.heapUsedBytes);
     expect(stats.caches).toEqual([
       { name: 'users', window: 'since instrumented', hits: 3, misses: 1, evictions: 1, hitRatio: 0.75, size: 1 },
