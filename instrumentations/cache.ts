@@ -116,6 +116,23 @@ let instruments: CacheInstruments | undefined;
 
 const family = new Family<CacheRecord>({
   kind: 'cache',
+  stats: {
+    section: 'caches',
+    entry(r) {
+      let evictions = r.evictEvict + r.evictExpire + r.evictSet + r.evictFetch;
+      for (const n of r.evictOther?.values() ?? []) evictions += n;
+      const lookups = r.hits + r.misses;
+      return {
+        name: r.name,
+        window: 'since instrumented',
+        hits: r.hits,
+        misses: r.misses,
+        evictions: r.tracksEvictions ? evictions : null,
+        hitRatio: lookups > 0 ? r.hits / lookups : null,
+        size: safeRead(r.size) ?? null,
+      };
+    },
+  },
   instruments(meter: Meter): Observable[] {
     instruments = {
       gets: meter.createObservableCounter(CACHE.gets.name, {

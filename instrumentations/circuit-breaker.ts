@@ -57,6 +57,8 @@ class BreakerRecord {
   rejected = 0;
   fallback = 0;
   callSeries: HistogramSeries | undefined;
+  /** The latest state change, for /stats (a change is rare: no cost per call). */
+  last: { from: CircuitState; to: CircuitState; atMs: number } | undefined;
   readonly transitions = new Map<string, { attrs: TransitionAttrs; count: number }>();
   readonly attrs: NameAttrs;
   readonly outcomeAttrs: Record<CallOutcome, NameAttrs & { 'circuit_breaker.call.outcome': CallOutcome }>;
@@ -84,6 +86,7 @@ class BreakerRecord {
     const from = this.state;
     if (from === to) return;
     this.state = to;
+    this.last = { from, to, atMs: Date.now() };
     const key = `${from}>${to}`;
     const t = this.transitions.get(key);
     if (t) t.count++;
@@ -116,6 +119,16 @@ let instruments: BreakerInstruments | undefined;
 
 const family = new Family<BreakerRecord>({
   kind: 'circuit breaker',
+  stats: {
+    section: 'breakers',
+    entry: (r) => ({
+      name: r.name,
+      state: r.state,
+      lastTransition: r.last ? { from: r.last.from, to: r.last.to, time: new Date(r.last.atMs).toISOString() } : null,
+      window: 'since instrumented',
+      calls: { success: r.success, failure: r.failure, timeout: r.timeout, rejected: r.rejected, fallback: r.fallback },
+    }),
+  },
   instruments(meter: Meter, config: OtelkitConfig): Observable[] {
     callDuration = new InPlaceHistogram(meter, config, {
       name: CIRCUIT_BREAKER.callDuration.name,

@@ -43,6 +43,8 @@ export const RUNTIME = Object.freeze({
   eventLoopDelayStddev: i('nodejs.eventloop.delay.stddev', 's', 'gauge'),
   eventLoopDelayP50: i('nodejs.eventloop.delay.p50', 's', 'gauge'),
   eventLoopDelayP90: i('nodejs.eventloop.delay.p90', 's', 'gauge'),
+  /** Reported by otelkit from runtime-node's own monitor (instrumentations/runtime.ts). */
+  eventLoopDelayP95: i('nodejs.eventloop.delay.p95', 's', 'gauge'),
   eventLoopDelayP99: i('nodejs.eventloop.delay.p99', 's', 'gauge'),
   eventLoopUtilization: i('nodejs.eventloop.utilization', '1', 'gauge'),
   eventLoopTime: i('nodejs.eventloop.time', 's', 'counter'),

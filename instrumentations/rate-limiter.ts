@@ -31,6 +31,7 @@ import {
 } from './shared/targets.js';
 import type { Instrumentation } from '../src/instrumentation.js';
 import { clock } from '../src/util/clock.js';
+import { seriesPercentile } from '../src/stats/percentile.js';
 import { RATE_LIMITER } from './metric-names.js';
 
 export type RateLimiterKind = 'bottleneck' | 'rate-limiter-flexible' | 'rate-limiter-flexible-queue' | 'generic';
@@ -88,6 +89,16 @@ let instruments: LimiterInstruments | undefined;
 
 const family = new Family<LimiterRecord>({
   kind: 'rate limiter',
+  stats: {
+    section: 'limiters',
+    entry: (r) => ({
+      name: r.name,
+      window: 'since instrumented',
+      acquired: r.acquired,
+      rejected: r.rejected,
+      waitP95Seconds: seriesPercentile(r.wait, 0.95) ?? null,
+    }),
+  },
   instruments(meter: Meter, config: OtelkitConfig): Observable[] {
     waitHistogram = new InPlaceHistogram(meter, config, {
       name: RATE_LIMITER.waitDuration.name,

@@ -1,5 +1,15 @@
 // The package's public API (`otelkit`); the preload entry is src/preload.ts (`otelkit/register`).
 export { register, getOtelkit, metricsHandler } from './register.js';
+export {
+  addHealthCheck,
+  getStats,
+  liveHandler,
+  readyHandler,
+  statsHandler,
+  addStatsContributor,
+} from './health/index.js';
+export type { CheckResult, HealthCheckFn, HealthCheckOptions, Readiness, RouteStats, Stats } from './health/index.js';
+export type { StatsContributor, WindowFigures } from './health/index.js';
 export { defineConfig } from './config/index.js';
 export type { OtelkitConfig, OtelkitUserConfig } from './config/types.js';
 export type { OtelkitHandle, PrometheusAddress } from './handle.js';

@@ -13,6 +13,7 @@ import { noopInstrumentation, type Instrumentation } from './instrumentation.js'
 import { notFound, serveScrape } from './exporters/prometheus-handler.js';
 import { markNotCounted } from './own-traffic.js';
 import { startPrometheusServer } from './exporters/prometheus-server.js';
+import { StatsService, statsHolder } from './stats/stats-service.js';
 import type { OtelkitHandle, PrometheusAddress } from './handle.js';
 import { configWarning, warnOnce } from './log.js';
 import { publishMeter } from './meter-handoff.js';
@@ -85,11 +86,11 @@ function start(config: OtelkitConfig): OtelkitHandle {
   }
   setDiagLevel(config.logLevel);
 
-  const server =
-    prometheus && config.prometheus.server ? startPrometheusServer(prometheus, config.prometheus) : undefined;
+  const server = prometheus && config.prometheus.server ? startPrometheusServer(prometheus, config) : undefined;
   let prometheusAddress: PrometheusAddress | undefined;
   const ready = (server?.listening ?? Promise.resolve(undefined)).then((address) => (prometheusAddress = address));
 
+  const stats = (statsHolder().service = new StatsService({ windowsSeconds: config.health.statsWindows }));
   publishMeter({ meter: globalProvider.getMeter('otelkit', OTELKIT_VERSION), config });
   let instrumentations: Instrumentation = noopInstrumentation;
   try {
@@ -103,6 +104,7 @@ function start(config: OtelkitConfig): OtelkitHandle {
     (stopped ??= (async () => {
       otelkitState().stopped = true;
       uninstallHooks();
+      stats.stop();
       tryOrLog('error while stopping instrumentations', () => instrumentations.dispose());
       await withinMs(Promise.allSettled([provider.shutdown(), server?.close()]), config.shutdownTimeoutMs);
     })());

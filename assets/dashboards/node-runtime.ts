@@ -51,11 +51,12 @@ export function nodeRuntime(): Dashboard {
       .withRow(row('Event loop'))
       .withPanel(
         timeseries({
-          title: 'Event-loop delay p50 / p99',
+          title: 'Event-loop delay p50 / p95 / p99',
           description: 'Delay of the loop since the previous scrape (10 ms sampling: an idle loop reads about 10 ms).',
           unit: 's',
           queries: [
             q(maxBy(byInstance, scoped(r.eventLoopDelayP50)), 'p50 {{instance}}'),
+            q(maxBy(byInstance, scoped(r.eventLoopDelayP95)), 'p95 {{instance}}'),
             q(maxBy(byInstance, scoped(r.eventLoopDelayP99)), 'p99 {{instance}}'),
           ],
         }),

@@ -20,6 +20,7 @@ import {
 } from '@opentelemetry/api';
 import type { OtelkitConfig } from '../../src/config/types.js';
 import { InPlaceHistogram, type HistogramSeries } from '../../src/histograms/in-place-histogram.js';
+import { seriesPercentile } from '../../src/stats/percentile.js';
 import { Family } from '../shared/targets.js';
 import { isThenable } from '../shared/settle.js';
 import { JOB_STATES, type JobCounts, type JobCountsSource, type JobState } from './job-counts.js';
@@ -151,6 +152,29 @@ export function errorType(error: unknown): string {
 
 export const queueFamily = new Family<QueueRecord>({
   kind: 'queue',
+  stats: {
+    section: 'queues',
+    entry(r) {
+      let failed = 0;
+      let retried = 0;
+      for (const f of r.failures.values()) {
+        failed += f.failed;
+        retried += f.retried;
+      }
+      return {
+        name: r.name,
+        system: r.system,
+        window: 'since instrumented',
+        consumed: r.consumed,
+        completed: r.completed,
+        failed,
+        retried,
+        stalled: r.stalled,
+        waitP95Seconds: seriesPercentile(r.wait, 0.95) ?? null,
+        processP95Seconds: seriesPercentile(r.success, 0.95) ?? null,
+      };
+    },
+  },
   instruments(meter: Meter, config: OtelkitConfig): Observable[] {
     processDuration = new InPlaceHistogram(meter, config, {
       name: 'messaging.process.duration',

@@ -24,6 +24,7 @@ import { warnOnce } from '../../src/log.js';
 import type { OtelkitConfig } from '../../src/config/types.js';
 import { disposeOnce, noopInstrumentation, type Instrumentation } from '../../src/instrumentation.js';
 import { tryOrLog } from '../../src/util/errors.js';
+import { addStatsContributor } from '../../src/stats/contributors.js';
 
 /** Undoes one hook. */
 export type Unhook = () => void;
@@ -41,6 +42,8 @@ export interface FamilySpec<R> {
   instruments(meter: Meter, config: OtelkitConfig): Observable[];
   /** Reports one live record. May return a promise (awaited by the SDK). */
   observe(result: BatchObservableResult, record: R): void | Promise<void>;
+  /** The family's section of the /stats snapshot (`caches`, ...) and one live record's entry there. */
+  stats?: { section: string; entry(record: R): Record<string, unknown> };
 }
 
 export class Family<R extends object> {
@@ -120,6 +123,11 @@ export class Family<R extends object> {
   private subscribe(): void {
     if (this.subscribed) return;
     this.subscribed = true;
+    const stats = this.spec.stats;
+    if (stats) {
+      // Read only when a snapshot is computed; the records are the ones the scrape reads.
+      addStatsContributor(stats.section, () => [...this.live].map((record) => stats.entry(record)));
+    }
     onMeter(({ meter, config }) => {
       const observables = this.spec.instruments(meter, config);
       meter.addBatchObservableCallback((result) => this.collect(result), observables);

@@ -38,6 +38,13 @@ export function defaultConfig(): OtelkitConfig {
     http: { excludePaths: [...DEFAULT_EXCLUDED_PATHS], bodySizes: false, mode: 'diagnostics-channel' },
     runtime: { names: 'otel' },
     shutdownTimeoutMs: 3_000,
+    health: {
+      livePath: '/health/live',
+      readyPath: '/health/ready',
+      statsPath: '/stats',
+      open: ['live'],
+      statsWindows: [60, 300, 900],
+    },
     slos: [],
     alerts: defaultAlerts(),
   };

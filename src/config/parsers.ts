@@ -116,6 +116,27 @@ export const instrumentationList = listOf(
   { all: ['http-server', 'http-client', 'runtime'] },
 );
 
+/**
+ * Sliding windows of the /stats snapshot: durations such as `1m,5m,15m` (units s, m,
+ * h; a bare number is seconds), between 30 s and 24 h, at most 6; sorted, duplicates dropped.
+ */
+export const windowList: Parser<number[]> = (raw) => {
+  const accepted = 'a comma list of 1 to 6 durations from 30s to 24h, e.g. 1m,5m,15m';
+  const items = Array.isArray(raw) ? raw : typeof raw === 'string' ? raw.split(',') : undefined;
+  if (!items) return new Invalid(accepted);
+  const seconds = new Set<number>();
+  for (const item of items) {
+    const m =
+      typeof item === 'number' ? [String(item), String(item), 's'] : /^\s*(\d+)\s*([smh]?)\s*$/.exec(String(item));
+    if (!m) return new Invalid(accepted);
+    const s = Number(m[1]) * (m[2] === 'h' ? 3600 : m[2] === 'm' ? 60 : 1);
+    if (!(s >= 30 && s <= 86_400)) return new Invalid(accepted);
+    seconds.add(s);
+  }
+  if (seconds.size === 0 || seconds.size > 6) return new Invalid(accepted);
+  return [...seconds].sort((a, b) => a - b);
+};
+
 /** Comma list of strings (paths and the like). */
 export const stringList: Parser<string[]> = (raw) => {
   const items = Array.isArray(raw) ? raw : typeof raw === 'string' ? raw.split(',') : undefined;

@@ -65,6 +65,11 @@ export const SETTINGS: Setting[] = [
   s('http.bodySizes', ['OTELKIT_HTTP_BODY_SIZES'], p.boolean),
   s('runtime.names', ['OTELKIT_RUNTIME_NAMES'], p.oneOf(['otel', 'prom-client'] as const)),
   s('shutdownTimeoutMs', ['OTELKIT_SHUTDOWN_TIMEOUT'], p.milliseconds),
+  s('health.livePath', ['OTELKIT_HEALTH_LIVE_PATH'], p.urlPath),
+  s('health.readyPath', ['OTELKIT_HEALTH_READY_PATH'], p.urlPath),
+  s('health.statsPath', ['OTELKIT_STATS_PATH'], p.urlPath),
+  s('health.open', ['OTELKIT_OPEN_ENDPOINTS'], p.listOf(['live', 'ready', 'stats'] as const)),
+  s('health.statsWindows', ['OTELKIT_STATS_WINDOWS'], p.windowList),
 ];
 
 /** Settings resolved by hand in resolve.ts because they combine several sources. */
@@ -94,6 +99,7 @@ export const USER_CONFIG_KEYS = [
   'http',
   'runtime',
   'shutdownTimeoutMs',
+  'health',
   'slos',
   'alerts',
 ] as const;

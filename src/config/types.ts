@@ -75,6 +75,20 @@ export interface RuntimeConfig {
   names: RuntimeNames;
 }
 
+/** The endpoints served beside the scrape: health probes and the JSON snapshot (docs/health.md). */
+export interface HealthConfig {
+  /** Liveness: 200 while the process runs, no work done. */
+  livePath: string;
+  /** Readiness: runs the checks added with addHealthCheck(); 503 when a critical one fails. */
+  readyPath: string;
+  /** The JSON snapshot that getStats() returns. */
+  statsPath: string;
+  /** Endpoints answered without the Prometheus token (when one is set). */
+  open: ('live' | 'ready' | 'stats')[];
+  /** The sliding windows of the snapshot's HTTP figures, in seconds, ascending. */
+  statsWindows: number[];
+}
+
 /**
  * A service level objective on one HTTP route, turned into burn-rate rules by
  * `npx otelkit assets` (the 30-day, multi-window multi-burn-rate scheme of the
@@ -133,6 +147,8 @@ export interface OtelkitConfig {
   runtime: RuntimeConfig;
   /** Upper bound on the flush done at SIGTERM/SIGINT/beforeExit. */
   shutdownTimeoutMs: number;
+  /** Health probes and the /stats snapshot. */
+  health: HealthConfig;
   /** SLOs for the generated burn-rate rules (the valid ones). */
   slos: SloConfig[];
   /** Thresholds and `for:` durations of the generated alert rules. */
@@ -157,6 +173,7 @@ export type OtelkitUserConfig = {
   http?: Partial<HttpInstrumentationConfig>;
   runtime?: Partial<RuntimeConfig>;
   shutdownTimeoutMs?: number;
+  health?: Partial<HealthConfig>;
   slos?: SloConfig[];
   alerts?: { [K in AlertName]?: Partial<AlertSetting> | false };
 };

@@ -50,7 +50,7 @@ export function notFound(res: ServerResponse): void {
   res.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');
 }
 
-function bearerMatches(header: string | undefined, token: string): boolean {
+export function bearerMatches(header: string | undefined, token: string): boolean {
   const match = /^Bearer\s+(.+)$/i.exec(header ?? '');
   if (!match) return false;
   const given = Buffer.from(match[1]!.trim());

@@ -1,12 +1,14 @@
 /**
  * The standalone scrape server. Unlike exporter-prometheus's own server it binds
  * port 0 to a free port, reports the bound address, checks a bearer token, and
- * never keeps the process alive (unref).
+ * never keeps the process alive (unref). It also answers the health and /stats
+ * endpoints (health/endpoints.ts).
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { diag } from '@opentelemetry/api';
-import type { PrometheusConfig } from '../config/types.js';
+import type { OtelkitConfig } from '../config/types.js';
+import { endpointAt, serveEndpoint } from '../health/endpoints.js';
 import type { PrometheusAddress } from '../handle.js';
 import { configWarning } from '../log.js';
 import { markOwnServer } from '../own-traffic.js';
@@ -21,10 +23,13 @@ export interface RunningPrometheusServer {
   close(): Promise<void>;
 }
 
-export function startPrometheusServer(reader: PrometheusReader, config: PrometheusConfig): RunningPrometheusServer {
+export function startPrometheusServer(reader: PrometheusReader, otelkit: OtelkitConfig): RunningPrometheusServer {
+  const config = otelkit.prometheus;
   const server = createServer((req, res) => {
-    const path = (req.url ?? '/').split('?', 1)[0];
+    const path = (req.url ?? '/').split('?', 1)[0]!;
+    const endpoint = path === config.path ? undefined : endpointAt(otelkit, path);
     if (path === config.path) serveScrape(reader, config.token, req, res);
+    else if (endpoint) serveEndpoint(endpoint, otelkit, req, res);
     else notFound(res);
   });
   markOwnServer(server);

@@ -37,13 +37,15 @@ describe('runtime metrics under the preload', () => {
     const one = (name: string, labels: Record<string, string> = {}) => sampleValue(text, name, labels);
 
     // event loop (values include the 10 ms sampling interval; the app stalled the loop 5 x 25 ms)
-    const [min, p50, p90, p99, max] = ['min', 'p50', 'p90', 'p99', 'max'].map((q) =>
+    // p95 is otelkit's, read from runtime-node's monitor before its reset: the same interval as the others
+    const [min, p50, p90, p95, p99, max] = ['min', 'p50', 'p90', 'p95', 'p99', 'max'].map((q) =>
       one(`nodejs_eventloop_delay_${q}_seconds`),
     );
     expect(min).toBeGreaterThan(0);
     expect(p50).toBeGreaterThanOrEqual(min!);
     expect(p90).toBeGreaterThanOrEqual(p50!);
-    expect(p99).toBeGreaterThanOrEqual(p90!);
+    expect(p95).toBeGreaterThanOrEqual(p90!);
+    expect(p99).toBeGreaterThanOrEqual(p95!);
     expect(max).toBeGreaterThanOrEqual(p99!);
     expect(max).toBeGreaterThan(0.02);
     expect(one('nodejs_eventloop_delay_mean_seconds')).toBeGreaterThanOrEqual(min!);
