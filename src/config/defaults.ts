@@ -34,5 +34,6 @@ export function defaultConfig(): OtelkitConfig {
     instrumentations: ['http-server', 'http-client', 'runtime'],
     http: { excludePaths: [...DEFAULT_EXCLUDED_PATHS], bodySizes: false, mode: 'diagnostics-channel' },
     shutdownTimeoutMs: 3_000,
+    events: { metrics: {}, modules: {}, switches: ['all'], logExporters: [], logProtocol: 'http/protobuf' },
   };
 }

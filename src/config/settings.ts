@@ -61,6 +61,14 @@ export const SETTINGS: Setting[] = [
   s('http.excludePaths', ['OTELKIT_HTTP_EXCLUDE_PATHS'], p.stringList),
   s('http.bodySizes', ['OTELKIT_HTTP_BODY_SIZES'], p.boolean),
   s('shutdownTimeoutMs', ['OTELKIT_SHUTDOWN_TIMEOUT'], p.milliseconds),
+  s('events.switches', ['OTELKIT_EVENTS'], p.eventSwitches),
+  s('events.logExporters', ['OTEL_LOGS_EXPORTER'], p.listOf(['otlp', 'console'] as const)),
+  // Without it, OTEL_EXPORTER_OTLP_PROTOCOL or the config's otlp.protocol (config/events.ts).
+  s(
+    'events.logProtocol',
+    ['OTEL_EXPORTER_OTLP_LOGS_PROTOCOL'],
+    p.oneOf(['http/protobuf', 'http/json', 'grpc'] as const),
+  ),
 ];
 
 /** Settings resolved by hand in resolve.ts because they combine several sources. */
@@ -89,4 +97,5 @@ export const USER_CONFIG_KEYS = [
   'instrumentations',
   'http',
   'shutdownTimeoutMs',
+  'events',
 ] as const;

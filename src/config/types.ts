@@ -62,6 +62,81 @@ export interface HttpInstrumentationConfig {
   mode?: HttpMode;
 }
 
+/** Instruments a tracked event can feed. */
+export type EventMetricType = 'counter' | 'histogram' | 'updowncounter' | 'gauge';
+
+/** One metric an event feeds: an entry of `events.metrics[eventName]`. */
+export interface EventMetric {
+  /** Metric name, e.g. `orders.placed`. */
+  metric: string;
+  /** Default `counter`. */
+  type?: EventMetricType;
+  /** UCUM unit, e.g. `s`, `By`, `{order}`. */
+  unit?: string;
+  description?: string;
+  /**
+   * The event attributes that become metric attributes; any other is dropped. A list
+   * (a missing attribute becomes `'unknown'`), or attribute name → value when missing.
+   */
+  attributes?: readonly string[] | Readonly<Record<string, string>>;
+  /**
+   * The event attribute that holds the value. Default: the value given to track(),
+   * else 1 for counters and up-down counters (histograms and gauges need one).
+   */
+  value?: string;
+}
+
+/** An event as an audit sink receives it. */
+export interface TrackedEvent {
+  name: string;
+  /** The attributes as given to track() (or bind()), all of them: the allowlist applies to metrics only. */
+  attributes: Readonly<Record<string, unknown>>;
+  value: number | undefined;
+  /** When it was tracked, in milliseconds since the epoch. */
+  time: number;
+}
+
+/** Receives every tracked event that is switched on; may return a promise. Errors are caught. */
+export type EventSink = (event: TrackedEvent) => unknown;
+
+/** Log exporters for tracked events (OTEL_LOGS_EXPORTER). */
+export type LogExporterName = 'otlp' | 'console';
+
+/** One metric an event feeds, validated: attributes sorted by name, each with its default. */
+export interface ResolvedEventMetric {
+  metric: string;
+  type: EventMetricType;
+  unit: string;
+  description: string;
+  attributes: readonly (readonly [name: string, fallback: string])[];
+  value?: string;
+}
+
+export interface EventsConfig {
+  /** Event name → the metrics it feeds (an empty list: a known event that feeds none). */
+  metrics: Record<string, ResolvedEventMetric[]>;
+  /** Module name → its events: exact names, or prefixes written `prefix.*`. */
+  modules: Record<string, string[]>;
+  /** Switch rules in order, the first being `all` or `none` (see OTELKIT_EVENTS). */
+  switches: string[];
+  sink?: EventSink;
+  /** Where each tracked event also goes as a log record; none by default. */
+  logExporters: LogExporterName[];
+  /** OTLP protocol of the log records. */
+  logProtocol: OtlpProtocol;
+}
+
+/** What a user may write under `events`. */
+export interface EventsUserConfig {
+  metrics?: Record<string, EventMetric | readonly EventMetric[]>;
+  modules?: Record<string, readonly string[]>;
+  /** `'all'`, `'none'`, `'-trading'`, `'trading,auth'`… or the same as a list. */
+  switches?: string | readonly string[];
+  sink?: EventSink;
+  logExporters?: LogExporterName[];
+  logProtocol?: OtlpProtocol;
+}
+
 export interface OtelkitConfig {
   disabled: boolean;
   /** Resource attributes, `service.name` included when known. */
@@ -81,6 +156,8 @@ export interface OtelkitConfig {
   http: HttpInstrumentationConfig;
   /** Upper bound on the flush done at SIGTERM/SIGINT/beforeExit. */
   shutdownTimeoutMs: number;
+  /** Business events: what track() feeds, switches, audit sink, log export. */
+  events: EventsConfig;
 }
 
 /** What a user may write in `otel.config.ts` or pass to `register()`: any subset. */
@@ -100,4 +177,5 @@ export type OtelkitUserConfig = {
   instrumentations?: DefaultInstrumentationName[];
   http?: Partial<HttpInstrumentationConfig>;
   shutdownTimeoutMs?: number;
+  events?: EventsUserConfig;
 };
