@@ -14,6 +14,9 @@ export {
   instrumentHttpClient,
   instrumentHttpSpans,
   instrumentRuntime,
+  instrumentTask,
+  measure,
+  timed,
 } from './instrumentations.js';
 export type {
   CacheInstrumentationOptions,
@@ -29,4 +32,7 @@ export type {
   HttpServerInstrumentationOptions,
   RuntimeGroup,
   RuntimeInstrumentationOptions,
+  TaskInstrumentation,
+  TaskOutcome,
+  TimedMethodDecorator,
 } from './instrumentations.js';
