@@ -26,3 +26,11 @@ export {
   type TaskOutcome,
   type TimedMethodDecorator,
 } from './tasks/index.js';
+export {
+  events,
+  track,
+  type BoundEvent,
+  type EventAttributes,
+  type EventsApi,
+  type TrackOptions,
+} from './events/index.js';

@@ -1,7 +1,15 @@
 // The package's public API (`otelkit`); the preload entry is src/preload.ts (`otelkit/register`).
 export { register, getOtelkit, metricsHandler } from './register.js';
 export { defineConfig } from './config/index.js';
-export type { OtelkitConfig, OtelkitUserConfig } from './config/types.js';
+export type {
+  OtelkitConfig,
+  OtelkitUserConfig,
+  EventMetric,
+  EventMetricType,
+  EventSink,
+  EventsUserConfig,
+  TrackedEvent,
+} from './config/types.js';
 export type { OtelkitHandle, PrometheusAddress } from './handle.js';
 export type { Instrumentation } from './instrumentation.js';
 export {
@@ -17,6 +25,8 @@ export {
   instrumentTask,
   measure,
   timed,
+  events,
+  track,
 } from './instrumentations.js';
 export type {
   CacheInstrumentationOptions,
@@ -35,4 +45,8 @@ export type {
   TaskInstrumentation,
   TaskOutcome,
   TimedMethodDecorator,
+  BoundEvent,
+  EventAttributes,
+  EventsApi,
+  TrackOptions,
 } from './instrumentations.js';
