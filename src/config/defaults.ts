@@ -34,6 +34,13 @@ export function defaultConfig(): OtelkitConfig {
     instrumentations: ['http-server', 'http-client', 'runtime'],
     http: { excludePaths: [...DEFAULT_EXCLUDED_PATHS], bodySizes: false, mode: 'diagnostics-channel' },
     shutdownTimeoutMs: 3_000,
-    events: { metrics: {}, modules: {}, switches: ['all'], logExporters: [], logProtocol: 'http/protobuf' },
+    events: {
+      metrics: {},
+      modules: {},
+      switches: ['all'],
+      logExporters: [],
+      logProtocol: 'http/protobuf',
+      logEndpoint: 'http://localhost:4318/v1/logs',
+    },
   };
 }

@@ -67,6 +67,28 @@ export function resolveEvents(
     problems.push(`${label}: events.sink=${show(raw.sink)} is invalid: expected a function (event) => …; ignoring it`);
   }
   if (!logProtocolSet) events.logProtocol = genericProtocol(env, sources) ?? events.logProtocol;
+  events.logEndpoint = logEndpoint(env, events.logProtocol, problems);
+}
+
+/**
+ * OTEL_EXPORTER_OTLP_LOGS_ENDPOINT as given, else OTEL_EXPORTER_OTLP_ENDPOINT as a base
+ * (`/v1/logs` appended for HTTP), else the collector's default port on localhost.
+ */
+function logEndpoint(env: Record<string, string | undefined>, protocol: string, problems: string[]): string {
+  const grpc = protocol === 'grpc';
+  for (const name of ['OTEL_EXPORTER_OTLP_LOGS_ENDPOINT', 'OTEL_EXPORTER_OTLP_ENDPOINT']) {
+    const raw = env[name];
+    if (raw === undefined || raw.trim() === '') continue;
+    const url = p.httpUrl(raw);
+    if (url instanceof Invalid) {
+      // OTEL_EXPORTER_OTLP_ENDPOINT is reported with the metrics endpoint already.
+      if (name === 'OTEL_EXPORTER_OTLP_LOGS_ENDPOINT')
+        problems.push(`${name}=${JSON.stringify(raw)} is invalid: expected ${url.accepted}; ignoring it`);
+      continue;
+    }
+    return name === 'OTEL_EXPORTER_OTLP_ENDPOINT' && !grpc ? `${url.replace(/\/+$/, '')}/v1/logs` : url;
+  }
+  return grpc ? 'http://localhost:4317' : 'http://localhost:4318/v1/logs';
 }
 
 const protocol = p.oneOf(['http/protobuf', 'http/json', 'grpc'] as const);

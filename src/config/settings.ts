@@ -77,6 +77,7 @@ export const SPECIAL_ENV = {
   resourceAttributes: 'OTEL_RESOURCE_ATTRIBUTES',
   otlpEndpoint: 'OTEL_EXPORTER_OTLP_METRICS_ENDPOINT',
   otlpBaseEndpoint: 'OTEL_EXPORTER_OTLP_ENDPOINT',
+  logsEndpoint: 'OTEL_EXPORTER_OTLP_LOGS_ENDPOINT',
   configFile: 'OTELKIT_CONFIG',
 } as const;
 

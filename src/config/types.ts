@@ -80,8 +80,9 @@ export interface EventMetric {
    */
   attributes?: readonly string[] | Readonly<Record<string, string>>;
   /**
-   * The event attribute that holds the value. Default: the value given to track(),
-   * else 1 for counters and up-down counters (histograms and gauges need one).
+   * The event attribute that holds the value (when an event lacks it: the value given
+   * to track()). Without it, counters and up-down counters count 1 per event, and
+   * histograms and gauges take the value given to track().
    */
   value?: string;
 }
@@ -124,6 +125,8 @@ export interface EventsConfig {
   logExporters: LogExporterName[];
   /** OTLP protocol of the log records. */
   logProtocol: OtlpProtocol;
+  /** Where OTLP log records go: the logs URL (HTTP) or `http://host:port` (gRPC). */
+  logEndpoint: string;
 }
 
 /** What a user may write under `events`. */

@@ -6,7 +6,7 @@
  * The worker and its port are unref'd: the thread never keeps the process alive. A
  * crashed thread fails what it had and is started again at the next request.
  */
-import { MessageChannel, Worker, receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
+import { MessageChannel, type Worker, receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
 import { exportCause } from './export-failures.js';
 import type { ExportReply, ExportRequest } from './otlp-messages.js';
 
