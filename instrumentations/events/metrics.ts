@@ -1,14 +1,14 @@
 /**
  * The metrics the `events.metrics` mapping declares, and the feeds from each event
  * to them. A metric is created once (several events may feed it); its series are
- * otelkit's own (series.ts): sums and last values read by observable instruments at
- * collection, histograms aggregated in place (src/histograms/). So a tracked event
- * costs a few property reads and Map lookups, not an OTel `counter.add` (which hashes
- * the attributes on every call).
+ * otelkit's own (series.ts), aggregated in place and read at collection
+ * (src/histograms/). So a tracked event costs a few property reads and Map lookups,
+ * not an OTel `counter.add` (which hashes the attributes on every call).
  */
-import { diag, ValueType, type BatchObservableResult, type Meter, type Observable } from '@opentelemetry/api';
+import { diag, type Meter } from '@opentelemetry/api';
 import type { OtelkitConfig, ResolvedEventMetric } from '../../src/config/types.js';
 import { InPlaceHistogram, type HistogramSeries } from '../../src/histograms/in-place-histogram.js';
+import { InPlaceNumbers } from '../../src/histograms/in-place-numbers.js';
 import { cardinalityLimitFor } from '../../src/series-policy.js';
 import { NumberSeries, SeriesTable, type EventAttributes } from './series.js';
 
@@ -25,7 +25,6 @@ export class EventMetric {
   readonly kind: number;
   readonly keys: readonly string[];
   readonly table: SeriesTable<Series>;
-  readonly observable: Observable | undefined;
 
   constructor(
     readonly spec: ResolvedEventMetric,
@@ -35,43 +34,36 @@ export class EventMetric {
     this.kind = KINDS[spec.type];
     this.keys = spec.attributes.map(([key]) => key);
     const limit = cardinalityLimitFor(config, spec.metric);
-    const options = { unit: spec.unit, description: spec.description, valueType: ValueType.DOUBLE };
+    const options = { name: spec.metric, description: spec.description, unit: spec.unit };
     if (this.kind === HISTOGRAM) {
       const histogram = new InPlaceHistogram(meter, config, {
-        name: spec.metric,
-        description: spec.description,
-        unit: spec.unit,
+        ...options,
         live: () => this.table.series() as Generator<HistogramSeries>,
       });
       this.table = new SeriesTable<Series>(limit, (attributes) => histogram.series(attributes));
-      return;
+    } else {
+      this.table = new SeriesTable<Series>(limit, (attributes) => new NumberSeries(attributes));
+      new InPlaceNumbers(meter, {
+        ...options,
+        kind: spec.type as 'counter' | 'updowncounter' | 'gauge',
+        live: () => this.table.series() as Generator<NumberSeries>,
+      });
     }
-    this.table = new SeriesTable<Series>(limit, (attributes) => new NumberSeries(attributes));
-    this.observable =
-      this.kind === COUNTER
-        ? meter.createObservableCounter(spec.metric, options)
-        : this.kind === UPDOWNCOUNTER
-          ? meter.createObservableUpDownCounter(spec.metric, options)
-          : meter.createObservableGauge(spec.metric, options);
-  }
-
-  observe(result: BatchObservableResult): void {
-    if (!this.observable) return;
-    for (const series of this.table.series() as Generator<NumberSeries>)
-      if (this.kind !== GAUGE || series.set) result.observe(this.observable, series.value, series.attributes);
   }
 }
 
 /**
  * What one event does to one metric: which attribute defaults and value it uses.
- * Counters and up-down counters count 1 per event unless the mapping names a value
- * attribute; histograms and gauges always take a value. A value comes from the named
- * attribute, else from the value given to track() (or to a bound event's record()).
+ * The value is the mapping's constant when it gives a number; else the attribute it
+ * names, else the value given to track() (or to a bound event's record()). A counter
+ * whose mapping names no value counts 1 per event; an up-down counter counts 1 when
+ * there is no value; histograms and gauges need one.
  */
 export class Feed {
   private readonly kind: number;
   private readonly fallbacks: readonly string[];
   private readonly valueKey: string | undefined;
+  private readonly constant: number | undefined;
   private readonly takesValue: boolean;
   private warned = false;
 
@@ -82,8 +74,9 @@ export class Feed {
   ) {
     this.kind = metric.kind;
     this.fallbacks = spec.attributes.map(([, fallback]) => fallback);
-    this.valueKey = spec.value;
-    this.takesValue = spec.value !== undefined || this.kind === HISTOGRAM || this.kind === GAUGE;
+    this.valueKey = typeof spec.value === 'string' ? spec.value : undefined;
+    this.constant = typeof spec.value === 'number' ? spec.value : undefined;
+    this.takesValue = this.valueKey !== undefined || this.kind !== COUNTER;
   }
 
   /** One tracked event. */
@@ -98,11 +91,13 @@ export class Feed {
 
   /** The number to record, or undefined (with one diagnostic per feed) when there is none usable. */
   valueOf(attributes: EventAttributes | undefined, value: number | undefined): number | undefined {
+    if (this.constant !== undefined) return this.constant;
     if (!this.takesValue) return 1;
     const named = this.valueKey === undefined ? undefined : attributes?.[this.valueKey];
     const v = named ?? value;
     if (typeof v === 'number' && Number.isFinite(v) && (v >= 0 || this.kind === UPDOWNCOUNTER || this.kind === GAUGE))
       return v;
+    if (v == null && this.kind === UPDOWNCOUNTER && this.valueKey === undefined) return 1;
     if (!this.warned) {
       this.warned = true;
       const from = this.valueKey === undefined ? '' : `attribute "${this.valueKey}" or `;
@@ -130,14 +125,8 @@ export class Feed {
   }
 }
 
-export interface EventMetrics {
-  /** Event name → its feeds (an empty list for an event declared with no metric). */
-  feeds: Map<string, Feed[]>;
-  metrics: EventMetric[];
-}
-
-/** Creates every declared metric once and the feeds of each event. */
-export function createEventMetrics(meter: Meter, config: OtelkitConfig): EventMetrics {
+/** Creates every declared metric once and the feeds of each event (an empty list: an event with no metric). */
+export function createEventMetrics(meter: Meter, config: OtelkitConfig): Map<string, Feed[]> {
   const byName = new Map<string, EventMetric>();
   const feeds = new Map<string, Feed[]>();
   for (const [event, specs] of Object.entries(config.events.metrics)) {
@@ -153,5 +142,5 @@ export function createEventMetrics(meter: Meter, config: OtelkitConfig): EventMe
     }
     feeds.set(event, list);
   }
-  return { feeds, metrics: [...byName.values()] };
+  return feeds;
 }

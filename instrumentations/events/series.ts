@@ -11,11 +11,12 @@ import { OVERFLOW_ATTRIBUTES } from '../../src/overflow.js';
 
 export type EventAttributes = Readonly<Record<string, unknown>>;
 
-/** A counter's or up-down counter's sum, or a gauge's last value. */
+/** A counter's or up-down counter's sum, or a gauge's last value (read by src/histograms/in-place-numbers.ts). */
 export class NumberSeries {
   value = 0;
   /** For gauges: whether a value was ever set. */
   set = false;
+  readonly startMs = Date.now();
   constructor(readonly attributes: Attributes) {}
 }
 

@@ -10,7 +10,8 @@
  * Events tracked before register() are kept (at most MAX_PENDING) and replayed once
  * the mapping is known.
  */
-import { diag, ValueType, type Attributes, type BatchObservableResult, type Observable } from '@opentelemetry/api';
+import { diag } from '@opentelemetry/api';
+import { InPlaceNumbers } from '../../src/histograms/in-place-numbers.js';
 import { warnOnce } from '../../src/log.js';
 import { isDisabled, onMeter, type MeterContext } from '../../src/meter-handoff.js';
 import { OVERFLOW_ATTRIBUTES } from '../../src/overflow.js';
@@ -18,7 +19,7 @@ import { processSingleton } from '../../src/process-singleton.js';
 import { DEFAULT_CARDINALITY_LIMIT, cardinalityLimitFor } from '../../src/series-policy.js';
 import { Audit } from './audit.js';
 import { createEventMetrics, type Feed } from './metrics.js';
-import type { EventAttributes } from './series.js';
+import { NumberSeries, type EventAttributes } from './series.js';
 import { Switches } from './switches.js';
 
 const UNMAPPED = 'otelkit.events.unmapped';
@@ -30,11 +31,8 @@ export interface EventEntry {
   readonly name: string;
   enabled: boolean;
   readonly feeds: readonly Feed[];
-  /** Declared in events.metrics (possibly with no metric). */
-  readonly mapped: boolean;
-  /** Times tracked while not mapped. */
-  unmapped: number;
-  readonly attrs?: Attributes;
+  /** For an event not declared in events.metrics: how often it was tracked (otelkit.events.unmapped). */
+  readonly unmapped: NumberSeries | undefined;
 }
 
 interface Pending {
@@ -57,7 +55,7 @@ export class EventsState {
   private unmappedNames = 0;
   private unmappedWarned = 0;
   private unmappedLimit = DEFAULT_CARDINALITY_LIMIT;
-  private unmappedOverflow = 0;
+  private readonly unmappedOverflow = new NumberSeries(OVERFLOW_ATTRIBUTES);
 
   /** One tracked event that is switched on. `time` given for a replayed event. */
   fire(entry: EventEntry, attributes: EventAttributes | undefined, value: number | undefined, time?: number): void {
@@ -68,7 +66,7 @@ export class EventsState {
 
   /** What follows the metrics of an event that is switched on: the unmapped count, the audit trail. */
   after(entry: EventEntry, attributes: EventAttributes | undefined, value: number | undefined, time?: number): void {
-    if (!entry.mapped && entry.unmapped++ === 0) this.warnUnmapped(entry.name);
+    if (entry.unmapped !== undefined && entry.unmapped.value++ === 0) this.warnUnmapped(entry.name);
     if (this.audit.active) this.audit.emit(entry.name, attributes, value, time ?? Date.now());
   }
 
@@ -98,7 +96,7 @@ export class EventsState {
     }
     // Past the cap: counted in the overflow series, never kept.
     if (!this.switches.enabled(name)) return;
-    this.unmappedOverflow++;
+    this.unmappedOverflow.value++;
     if (this.audit.active) this.audit.emit(name, attributes, value, time ?? Date.now());
   }
 
@@ -114,24 +112,18 @@ export class EventsState {
   }
 
   private install({ meter, config, logger }: MeterContext): void {
-    const { feeds, metrics } = createEventMetrics(meter, config);
+    const feeds = createEventMetrics(meter, config);
     this.switches.configure(config.events.switches, config.events.modules);
     for (const [name, list] of feeds)
-      this.entries.set(name, { name, enabled: this.switches.enabled(name), feeds: list, mapped: true, unmapped: 0 });
+      this.entries.set(name, { name, enabled: this.switches.enabled(name), feeds: list, unmapped: undefined });
     this.unmappedLimit = cardinalityLimitFor(config, UNMAPPED);
-    const unmapped = meter.createObservableCounter(UNMAPPED, {
+    new InPlaceNumbers(meter, {
+      name: UNMAPPED,
       unit: '{event}',
       description: 'Tracked events with no metric declared for them (events.metrics), by event name',
-      valueType: ValueType.INT,
+      kind: 'counter',
+      live: () => this.unmappedSeries(),
     });
-    const observables = metrics.flatMap((m) => (m.observable ? [m.observable] : []));
-    meter.addBatchObservableCallback(
-      (result) => {
-        for (const metric of metrics) metric.observe(result);
-        this.observeUnmapped(result, unmapped);
-      },
-      [...observables, unmapped],
-    );
     if (config.events.sink) this.audit.add(config.events.sink, `"${config.events.sink.name || 'events.sink'}"`);
     if (logger) this.audit.setLogger(logger);
     this.installed = true;
@@ -156,9 +148,7 @@ export class EventsState {
       name,
       enabled: this.switches.enabled(name),
       feeds: [],
-      mapped: false,
-      unmapped: 0,
-      attrs: Object.freeze({ 'event.name': name }),
+      unmapped: new NumberSeries(Object.freeze({ 'event.name': name })),
     };
     this.entries.set(name, entry);
     return entry;
@@ -176,10 +166,9 @@ export class EventsState {
       warnOnce('event-unmapped-more', `more events with no declared metric; they are counted in ${UNMAPPED} only`);
   }
 
-  private observeUnmapped(result: BatchObservableResult, instrument: Observable): void {
-    for (const entry of this.entries.values())
-      if (!entry.mapped && entry.unmapped > 0) result.observe(instrument, entry.unmapped, entry.attrs);
-    if (this.unmappedOverflow > 0) result.observe(instrument, this.unmappedOverflow, OVERFLOW_ATTRIBUTES);
+  private *unmappedSeries(): Generator<NumberSeries> {
+    for (const entry of this.entries.values()) if (entry.unmapped && entry.unmapped.value > 0) yield entry.unmapped;
+    if (this.unmappedOverflow.value > 0) yield this.unmappedOverflow;
   }
 }
 

@@ -1,17 +1,18 @@
 /**
  * What timed tasks record into, and how it is reported. One record per task name
  * holds plain numbers: runs in progress, successes, errors, the clock reading of
- * the last success, and a duration series per outcome aggregated in place
- * (src/histograms/). Observable instruments read the records when a scrape or an
- * export collects, so a run costs two clock reads and a few field updates.
+ * the last success, and a duration series per outcome, all aggregated in place
+ * (src/histograms/) and read when a scrape or an export collects (the final OTLP
+ * export at exit included), so a run costs two clock reads and a few field updates.
  *
  * The registry is process-wide (a processSingleton), so the ESM and CJS builds in
  * one app count a task once. Task names are capped, as every otelkit instrument's
  * series are: past the cap, new names share one `otel.metric.overflow=true` record.
  */
-import { diag, ValueType, type Attributes, type Meter, type Observable } from '@opentelemetry/api';
+import { diag, type Attributes, type Meter } from '@opentelemetry/api';
 import type { OtelkitConfig } from '../../src/config/types.js';
 import { InPlaceHistogram, type HistogramSeries } from '../../src/histograms/in-place-histogram.js';
+import { InPlaceNumbers, type NumberSeriesState } from '../../src/histograms/in-place-numbers.js';
 import { warnOnce } from '../../src/log.js';
 import { onMeter } from '../../src/meter-handoff.js';
 import { OVERFLOW_KEY } from '../../src/overflow.js';
@@ -41,6 +42,8 @@ export class TaskRecord {
   readonly attrs: Attributes;
   private readonly okAttrs: Attributes;
   private readonly errorAttrs: Attributes;
+  /** task.runs by outcome, as series the producer reads (the counts stay plain fields). */
+  readonly runs: readonly NumberSeriesState[];
 
   /** `name` undefined: the overflow record. */
   constructor(name: string | undefined) {
@@ -48,6 +51,24 @@ export class TaskRecord {
     this.attrs = Object.freeze(base);
     this.okAttrs = Object.freeze({ ...base, 'task.outcome': 'success' });
     this.errorAttrs = Object.freeze({ ...base, 'task.outcome': 'error' });
+    const record = this;
+    const startMs = this.watchedSince;
+    this.runs = [
+      {
+        attributes: this.okAttrs,
+        startMs,
+        get value() {
+          return record.successes;
+        },
+      },
+      {
+        attributes: this.errorAttrs,
+        startMs,
+        get value() {
+          return record.errors;
+        },
+      },
+    ];
   }
 
   /** Ends a run that started at `start` (a clock() reading). Never throws. */
@@ -77,10 +98,6 @@ export class TaskRecord {
 
   series(): (HistogramSeries | undefined)[] {
     return [this.okSeries, this.errorSeries];
-  }
-
-  outcomeAttrs(ok: boolean): Attributes {
-    return ok ? this.okAttrs : this.errorAttrs;
   }
 }
 
@@ -144,39 +161,43 @@ function subscribe(reg: TaskRegistry): void {
       boundaries: TASK_BUCKETS,
       live: () => Array.from(liveRecords(reg), (r) => r.series()).flat(),
     });
-    const instruments = createInstruments(meter);
-    meter.addBatchObservableCallback((result) => {
-      // The last success as wall-clock time: now, less the monotonic time since it.
-      const wallNow = Date.now();
-      const monoNow = clock();
-      for (const r of liveRecords(reg)) {
-        result.observe(instruments.active, r.active, r.attrs);
-        result.observe(instruments.runs, r.successes, r.outcomeAttrs(true));
-        result.observe(instruments.runs, r.errors, r.outcomeAttrs(false));
-        const lastMs = r.lastSuccessAt < 0 ? r.watchedSince : wallNow - (monoNow - r.lastSuccessAt);
-        result.observe(instruments.lastSuccess, lastMs / 1000, r.attrs);
-      }
-    }, Object.values(instruments));
+    createInstruments(meter, reg);
   });
 }
 
-function createInstruments(meter: Meter): { active: Observable; runs: Observable; lastSuccess: Observable } {
-  return {
-    active: meter.createObservableUpDownCounter('task.active', {
-      unit: '{run}',
-      description: 'Runs in progress',
-      valueType: ValueType.INT,
-    }),
-    runs: meter.createObservableCounter('task.runs', {
-      unit: '{run}',
-      description: 'Finished runs, by outcome (success or error)',
-      valueType: ValueType.INT,
-    }),
-    lastSuccess: meter.createObservableGauge('task.last_success.timestamp', {
-      unit: 's',
-      description:
-        'When the task last succeeded, in seconds since the Unix epoch; before its first success in this ' +
-        'process, when otelkit started watching it',
-    }),
-  };
+function createInstruments(meter: Meter, reg: TaskRegistry): void {
+  const startMs = Date.now();
+  new InPlaceNumbers(meter, {
+    name: 'task.active',
+    unit: '{run}',
+    description: 'Runs in progress',
+    kind: 'updowncounter',
+    live: () => Array.from(liveRecords(reg), (r) => ({ attributes: r.attrs, value: r.active, startMs })),
+  });
+  new InPlaceNumbers(meter, {
+    name: 'task.runs',
+    unit: '{run}',
+    description: 'Finished runs, by outcome (success or error)',
+    kind: 'counter',
+    live: () => Array.from(liveRecords(reg), (r) => r.runs).flat(),
+  });
+  new InPlaceNumbers(meter, {
+    name: 'task.last_success.timestamp',
+    unit: 's',
+    description:
+      'When the task last succeeded, in seconds since the Unix epoch; before its first success in this ' +
+      'process, when otelkit started watching it',
+    kind: 'gauge',
+    live: () => {
+      // The last success as wall-clock time: now, less the monotonic time since it.
+      const wallNow = Date.now();
+      const monoNow = clock();
+      return Array.from(liveRecords(reg), (r) => ({
+        attributes: r.attrs,
+        value: (r.lastSuccessAt < 0 ? r.watchedSince : wallNow - (monoNow - r.lastSuccessAt)) / 1000,
+        startMs,
+        set: true,
+      }));
+    },
+  });
 }

@@ -159,8 +159,11 @@ function resolveMetric(raw: unknown, at: string, problems: string[]): ResolvedEv
   if (typeof type !== 'string' || !TYPES.includes(type as EventMetricType)) return bad('type', `one of ${TYPES}`);
   if (typeof unit !== 'string' || !UNIT.test(unit)) return bad('unit', 'a UCUM unit such as s, By or {order}');
   if (typeof description !== 'string') return bad('description', 'a string');
-  if (value !== undefined && (typeof value !== 'string' || value === ''))
-    return bad('value', 'the name of the attribute that holds the value');
+  const constant = typeof value === 'number' && Number.isFinite(value);
+  if (value !== undefined && !(typeof value === 'string' && value !== '') && !constant)
+    return bad('value', 'the name of the attribute that holds the value, or a number');
+  if (constant && (value as number) < 0 && (type === 'counter' || type === 'histogram'))
+    return bad('value', `a number >= 0 for a ${type}`);
   const attributes = resolveAttributes(raw.attributes);
   if (!attributes)
     return bad('attributes', "a list of attribute names, or name → value when missing, e.g. { market: 'unknown' }");
@@ -170,7 +173,7 @@ function resolveMetric(raw: unknown, at: string, problems: string[]): ResolvedEv
     unit,
     description,
     attributes,
-    ...(value !== undefined ? { value: value as string } : {}),
+    ...(value !== undefined ? { value: value as string | number } : {}),
   };
 }
 

@@ -80,11 +80,12 @@ export interface EventMetric {
    */
   attributes?: readonly string[] | Readonly<Record<string, string>>;
   /**
-   * The event attribute that holds the value (when an event lacks it: the value given
-   * to track()). Without it, counters and up-down counters count 1 per event, and
-   * histograms and gauges take the value given to track().
+   * The value to record: the name of the event attribute that holds it (when an event
+   * lacks it, the value given to track()), or a constant such as `-1`. Without it,
+   * counters count 1 per event; up-down counters, histograms and gauges take the value
+   * given to track() (up-down counters count 1 when there is none).
    */
-  value?: string;
+  value?: string | number;
 }
 
 /** An event as an audit sink receives it. */
@@ -110,7 +111,7 @@ export interface ResolvedEventMetric {
   unit: string;
   description: string;
   attributes: readonly (readonly [name: string, fallback: string])[];
-  value?: string;
+  value?: string | number;
 }
 
 export interface EventsConfig {
