@@ -156,7 +156,8 @@ function resolveMetric(raw: unknown, at: string, problems: string[]): ResolvedEv
   if (typeof metric !== 'string' || !INSTRUMENT_NAME.test(metric))
     return bad('metric', 'an instrument name (a letter, then letters, digits, _ . - /), e.g. orders.placed');
   if (metric.startsWith('otelkit.')) return bad('metric', "a name outside otelkit's own otelkit.* metrics");
-  if (typeof type !== 'string' || !TYPES.includes(type as EventMetricType)) return bad('type', `one of ${TYPES.join(', ')}`);
+  if (typeof type !== 'string' || !TYPES.includes(type as EventMetricType))
+    return bad('type', `one of ${TYPES.join(', ')}`);
   if (typeof unit !== 'string' || !UNIT.test(unit)) return bad('unit', 'a UCUM unit such as s, By or {order}');
   if (typeof description !== 'string') return bad('description', 'a string');
   const constant = typeof value === 'number' && Number.isFinite(value);
