@@ -18,6 +18,7 @@ import { configWarning, warnOnce } from './log.js';
 import { publishMeter } from './meter-handoff.js';
 import type { CumulativePeriodicReader } from './exporters/otlp.js';
 import { startLogExport, type LogExport } from './exporters/log-export.js';
+import type { SyncExportOutcome } from './exporters/export-thread.js';
 import { buildProvider } from './provider.js';
 import { installExitHooks } from './shutdown.js';
 import { otelkitState } from './state.js';
@@ -138,8 +139,9 @@ function start(config: OtelkitConfig): OtelkitHandle {
 }
 
 /**
- * The final export of each push reader, then of the log records still batched, one
- * deadline for all; one stderr line for each that did not go through.
+ * The final export of each push reader and of the log records still batched, one
+ * deadline for all (the log records are handed to their export thread first, so the
+ * two threads send at once); one stderr line for each that did not go through.
  */
 function exportAtExit(
   readers: CumulativePeriodicReader[],
@@ -148,6 +150,12 @@ function exportAtExit(
   timeoutMs: number,
 ): void {
   const deadline = Date.now() + timeoutMs;
+  let logs: ((timeoutMs: number) => SyncExportOutcome) | undefined;
+  try {
+    logs = logExport?.beginExportAtExit(timeoutMs);
+  } catch (err) {
+    configWarning(`the final log export at exit failed (${firstLine(err)})`);
+  }
   for (const reader of readers) {
     try {
       const outcome = reader.exportAtExit(Math.max(0, deadline - Date.now()));
@@ -163,7 +171,7 @@ function exportAtExit(
     }
   }
   try {
-    const outcome = logExport?.exportAtExit(Math.max(0, deadline - Date.now()));
+    const outcome = logs?.(Math.max(0, deadline - Date.now()));
     if (outcome && !outcome.ok)
       configWarning(
         `the final OTLP log export to ${config.events.logEndpoint} did not go through (${outcome.reason}); ` +

@@ -79,27 +79,37 @@ export class ExportThread {
    * or `timeoutMs` passes. Only for the process 'exit' event.
    */
   requestSync(request: Request, timeoutMs: number): SyncExportOutcome {
+    return this.post(request)(timeoutMs);
+  }
+
+  /**
+   * Sends `request` now and returns what waits for its answer (blocking, at most the
+   * given time), so that two export threads can work at once at exit.
+   */
+  post(request: Request): (timeoutMs: number) => SyncExportOutcome {
     if (!this.worker && !this.stopped) this.spawn();
     const port = this.port;
-    if (!port) return { ok: false, reason: 'the OTLP export thread is not running' };
+    if (!port) return () => ({ ok: false, reason: 'the OTLP export thread is not running' });
     const id = this.nextId++;
     const done = new Int32Array(new SharedArrayBuffer(4));
     try {
       port.postMessage({ ...request, id, done } as ExportRequest);
     } catch (err) {
-      return { ok: false, reason: (err as Error).message };
+      return () => ({ ok: false, reason: (err as Error).message });
     }
-    if (Atomics.wait(done, 0, 0, timeoutMs) === 'timed-out')
-      return { ok: false, reason: `no answer within ${timeoutMs} ms` };
-    for (let message = receiveMessageOnPort(port); message; message = receiveMessageOnPort(port)) {
-      const reply = message.message as ExportReply;
-      if (reply.id !== id) {
-        this.settle(reply);
-        continue;
+    return (timeoutMs) => {
+      if (Atomics.wait(done, 0, 0, timeoutMs) === 'timed-out')
+        return { ok: false, reason: `no answer within ${timeoutMs} ms` };
+      for (let message = receiveMessageOnPort(port); message; message = receiveMessageOnPort(port)) {
+        const reply = message.message as ExportReply;
+        if (reply.id !== id) {
+          this.settle(reply);
+          continue;
+        }
+        return reply.ok ? { ok: true } : { ok: false, reason: exportCause(reply.error) };
       }
-      return reply.ok ? { ok: true } : { ok: false, reason: exportCause(reply.error) };
-    }
-    return { ok: false, reason: 'the OTLP export thread gave no answer' };
+      return { ok: false, reason: 'the OTLP export thread gave no answer' };
+    };
   }
 
   /** Asks the thread to shut its exporter down (waiting at most `timeoutMs`), then ends it. */

@@ -32,8 +32,12 @@ export interface LogExport {
   readonly logger: Logger;
   forceFlush(): Promise<void>;
   shutdown(timeoutMs: number): Promise<void>;
-  /** Sends what is still batched, synchronously, for the process 'exit' event; undefined when nothing was. */
-  exportAtExit(timeoutMs: number): SyncExportOutcome | undefined;
+  /**
+   * For the process 'exit' event: sends what is still batched, and returns what waits
+   * (blocking) for the answer; undefined when nothing was batched. `timeoutMs` is the
+   * export thread's deadline.
+   */
+  beginExportAtExit(timeoutMs: number): ((timeoutMs: number) => SyncExportOutcome) | undefined;
 }
 
 function startLogThread(config: OtelkitConfig, log: ExportFailureLog): ExportThread {
@@ -116,12 +120,12 @@ class ThreadedLogProcessor implements LogRecordProcessor {
     this.stopped = true;
   }
 
-  exportAtExit(timeoutMs: number): SyncExportOutcome | undefined {
+  beginExportAtExit(timeoutMs: number): ((timeoutMs: number) => SyncExportOutcome) | undefined {
     const records = this.take();
     if (this.stopped || records.length === 0 || !this.resource) return undefined;
     const logs = { resource: this.resource, records };
     // The export thread's own deadline comes a little earlier, so it can still answer with the cause.
-    return this.thread.requestSync({ op: 'export-logs', logs, timeoutMs: Math.max(1, timeoutMs - 200) }, timeoutMs);
+    return this.thread.post({ op: 'export-logs', logs, timeoutMs: Math.max(1, timeoutMs - 200) });
   }
 }
 
@@ -165,6 +169,6 @@ export function startLogExport(config: OtelkitConfig): LogExport {
       await provider?.shutdown();
       await thread?.stop(timeoutMs);
     },
-    exportAtExit: (timeoutMs) => processor?.exportAtExit(timeoutMs),
+    beginExportAtExit: (timeoutMs) => processor?.beginExportAtExit(timeoutMs),
   };
 }

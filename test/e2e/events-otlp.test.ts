@@ -20,7 +20,15 @@ afterEach(async () => {
 function runApp(env: Record<string, string>): Child {
   return startChild({
     args: ['test/fixtures/events-app.cjs'],
-    env: { OTEL_SERVICE_NAME: 'events-app', OTELKIT_EVENTS: '-debug', OTEL_METRIC_EXPORT_INTERVAL: '600000', ...env },
+    env: {
+      OTEL_SERVICE_NAME: 'events-app',
+      OTELKIT_EVENTS: '-debug',
+      OTEL_METRIC_EXPORT_INTERVAL: '600000',
+      // The app ends right after start, while its export threads may still be loading the exporter
+      // packages (seconds on a loaded machine): what is under test here is what arrives.
+      OTELKIT_SHUTDOWN_TIMEOUT: '20000',
+      ...env,
+    },
   });
 }
 
@@ -33,12 +41,16 @@ describe.each(['http/protobuf', 'http/json', 'grpc'] as OtlpProtocol[])('over %s
       OTEL_EXPORTER_OTLP_PROTOCOL: protocol,
       OTEL_EXPORTER_OTLP_ENDPOINT: receiver.baseUrl,
     });
-    const printed = await child.waitForJson<{ loaded: string[]; debug: boolean }>();
+    const printed = await child.waitForJson<{ loaded: string[]; debug: boolean }>(undefined, 30_000);
     // The exporter packages load in the export threads, the logs SDK on the app's thread.
     expect(printed).toEqual({ loaded: ['@opentelemetry/sdk-logs'], debug: false });
     expect((await child.exited).code).toBe(0);
 
-    const logs: LogEntry[] = await receiver.waitForLogs((l) => l.length >= 2);
+    const logs: LogEntry[] = await receiver
+      .waitForLogs((l) => l.length >= 2)
+      .catch((e: Error) => {
+        throw new Error(`${e.message}\n${child.describe()}`);
+      });
     expect(logs).toHaveLength(2); // debug.ping is switched off by OTELKIT_EVENTS=-debug
     const [first, second] = logs;
     expect(first).toMatchObject({
@@ -67,10 +79,17 @@ describe.each(['http/protobuf', 'http/json', 'grpc'] as OtlpProtocol[])('over %s
 describe('without OTEL_LOGS_EXPORTER', () => {
   it('no logs package is loaded and no log record is sent', async () => {
     const receiver = await startOtlpReceiver({ protocol: 'http/protobuf' });
-    const child = runApp({ OTEL_METRICS_EXPORTER: 'otlp', OTEL_EXPORTER_OTLP_ENDPOINT: receiver.baseUrl });
-    expect(await child.waitForJson()).toEqual({ loaded: [], debug: false });
+    const child = runApp({
+      OTEL_METRICS_EXPORTER: 'otlp',
+      OTEL_EXPORTER_OTLP_ENDPOINT: receiver.baseUrl,
+      OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE: 'delta',
+    });
+    expect(await child.waitForJson(undefined, 30_000)).toEqual({ loaded: [], debug: false });
     expect((await child.exited).code).toBe(0);
-    await receiver.waitForMetric('orders.placed');
+    // Event counters follow the temporality preference.
+    const placed = await receiver.waitForMetric('orders.placed');
+    expect(placed.temporality).toBe('delta');
+    expect(pointsMatching(placed, { market: 'eu' })[0]!.value).toBe(1);
     expect(receiver.requests.filter((r) => r.signal === 'logs')).toEqual([]);
   });
 });
@@ -89,7 +108,7 @@ describe('a collector that never answers', () => {
         OTELKIT_SHUTDOWN_TIMEOUT: '1000',
         EXIT_STYLE: 'exit-now',
       });
-      await child.waitForJson();
+      await child.waitForJson(undefined, 30_000);
       const t0 = performance.now();
       expect((await child.exited).code).toBe(0);
       expect(performance.now() - t0).toBeLessThan(6000);

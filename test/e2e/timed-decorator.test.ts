@@ -22,7 +22,7 @@ describe('@timed(name)', () => {
       args: ['--import', 'otelkit/register', '.tmp/timed-decorator/app.mjs'],
       env: { OTEL_EXPORTER_PROMETHEUS_PORT: '0', OTEL_EXPORTER_PROMETHEUS_HOST: '127.0.0.1' },
     });
-    const out = await child.waitForJson<{ results: unknown[]; methodName: string; lines: string[] }>();
+    const out = await child.waitForJson<{ results: unknown[]; methodName: string; lines: string[] }>(undefined, 30_000);
     expect(out.results).toEqual([15, 6, 'synced', 'clean', 'RangeError', 'sync failed']);
     expect(out.methodName).toBe('total');
     const samples = parsePrometheus(out.lines.join('\n'));
