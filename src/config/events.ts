@@ -22,6 +22,21 @@ const INSTRUMENT_NAME = /^[A-Za-z][A-Za-z0-9_.\-/]{0,254}$/;
 /** Printable ASCII, at most 63 characters (the API's unit rule). */
 const UNIT = /^[\x21-\x7e]{0,63}$/;
 const MODULE_MEMBER = /^[^\s,]+$/;
+/**
+ * Namespaces of otelkit's own metrics: an event metric in one of them could share a
+ * name with one of otelkit's, which would make two metric families of one name.
+ */
+const OWN_NAMESPACES = [
+  'otelkit.',
+  'task.',
+  'http.',
+  'cache.',
+  'rate_limiter.',
+  'circuit_breaker.',
+  'nodejs.',
+  'v8js.',
+  'process.',
+];
 
 type Plain = Record<string, unknown>;
 const isObject = (v: unknown): v is Plain => v !== null && typeof v === 'object' && !Array.isArray(v);
@@ -155,7 +170,8 @@ function resolveMetric(raw: unknown, at: string, problems: string[]): ResolvedEv
   const { metric, type = 'counter', unit = '', description = '', value } = raw;
   if (typeof metric !== 'string' || !INSTRUMENT_NAME.test(metric))
     return bad('metric', 'an instrument name (a letter, then letters, digits, _ . - /), e.g. orders.placed');
-  if (metric.startsWith('otelkit.')) return bad('metric', "a name outside otelkit's own otelkit.* metrics");
+  if (OWN_NAMESPACES.some((ns) => metric.startsWith(ns)))
+    return bad('metric', `a name outside the namespaces of otelkit's own metrics (${OWN_NAMESPACES.join(' ')})`);
   if (typeof type !== 'string' || !TYPES.includes(type as EventMetricType))
     return bad('type', `one of ${TYPES.join(', ')}`);
   if (typeof unit !== 'string' || !UNIT.test(unit)) return bad('unit', 'a UCUM unit such as s, By or {order}');

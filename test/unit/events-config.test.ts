@@ -131,7 +131,7 @@ describe('events.metrics', () => {
         metrics: {
           a: [{ metric: 'ok.one' }, { metric: '9lives' }, { metric: 'x', type: 'summary' as never }],
           b: { metric: 'y', attributes: [1] as never, colour: 'red' } as never,
-          c: { metric: 'otelkit.events.unmapped' },
+          c: { metric: 'task.runs' },
           d: { metric: 'ok.one', type: 'gauge' },
           e: { metric: 'z', type: 'histogram', value: -1 },
           f: 'orders' as never,
@@ -151,8 +151,9 @@ describe('events.metrics', () => {
         'known: metric, type, unit, description, attributes, value',
       'otel.config.ts: events.metrics["b"].attributes=[1] is invalid: expected a list of attribute names, ' +
         "or name → value when missing, e.g. { market: 'unknown' }; ignoring this metric",
-      'otel.config.ts: events.metrics["c"].metric="otelkit.events.unmapped" is invalid: ' +
-        "expected a name outside otelkit's own otelkit.* metrics; ignoring this metric",
+      'otel.config.ts: events.metrics["c"].metric="task.runs" is invalid: ' +
+        "expected a name outside the namespaces of otelkit's own metrics " +
+        '(otelkit. task. http. cache. rate_limiter. circuit_breaker. nodejs. v8js. process.); ignoring this metric',
       'otel.config.ts: events.metrics["d"]: "ok.one" is already fed by "a" as a counter (unit "", attributes none); ' +
         'a metric fed by several events needs the same type, unit and attribute names; ignoring this one',
       'otel.config.ts: events.metrics["e"].value=-1 is invalid: expected a number >= 0 for a histogram; ' +
