@@ -17,7 +17,7 @@ import type { OtelkitHandle, PrometheusAddress } from './handle.js';
 import { configWarning, warnOnce } from './log.js';
 import { publishMeter } from './meter-handoff.js';
 import type { CumulativePeriodicReader } from './exporters/otlp.js';
-import { startLogExport, type LogExport } from './exporters/log-export.js';
+import { createLogExport, type LogExport } from './exporters/log-export.js';
 import type { SyncExportOutcome } from './exporters/export-thread.js';
 import { buildProvider } from './provider.js';
 import { installExitHooks } from './shutdown.js';
@@ -92,7 +92,7 @@ function start(config: OtelkitConfig): OtelkitHandle {
   let prometheusAddress: PrometheusAddress | undefined;
   const ready = (server?.listening ?? Promise.resolve(undefined)).then((address) => (prometheusAddress = address));
 
-  const logExport = config.events.logExporters.length > 0 ? startLogExport(config) : undefined;
+  const logExport = config.events.logExporters.length > 0 ? createLogExport(config) : undefined;
   publishMeter({ meter: globalProvider.getMeter('otelkit', OTELKIT_VERSION), config, logger: logExport?.logger });
   let instrumentations: Instrumentation = noopInstrumentation;
   try {

@@ -126,6 +126,7 @@ function bind(event: string, attributes?: EventAttributes): BoundEvent {
 
 function setSwitch(name: string | undefined, on: boolean): void {
   if (isDisabled()) return;
+  state.subscribe();
   const parsed = switchName(name);
   if (name !== undefined && parsed === undefined) {
     warnOnce('event-switch', `events.${on ? 'enable' : 'disable'}(): expected a module or event name; ignored`);
@@ -159,6 +160,8 @@ export const events: EventsApi = Object.freeze({
   disable: (name?: string) => setSwitch(name, false),
   isEnabled(name?: string): boolean {
     if (isDisabled()) return false;
+    // Once registered, this installs the configured switches (OTELKIT_EVENTS) if nothing else did yet.
+    state.subscribe();
     const parsed = switchName(name);
     return name !== undefined && parsed === undefined ? false : state.switches.enabled(parsed);
   },

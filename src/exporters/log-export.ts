@@ -7,7 +7,8 @@
  *   socket or retry timer lives on the app's event loop, so the app exits when its work
  *   is done, and what is still batched at exit is sent synchronously, bounded;
  * - `console`: the SDK's console exporter, record by record.
- * The logger it hands out queues records (bounded) until the SDK has loaded.
+ * Nothing loads before the first record; the logger queues records (bounded) until
+ * the SDK has.
  */
 import { extname } from 'node:path';
 import { Worker } from 'node:worker_threads';
@@ -129,46 +130,57 @@ class ThreadedLogProcessor implements LogRecordProcessor {
   }
 }
 
-export function startLogExport(config: OtelkitConfig): LogExport {
-  const exporters = config.events.logExporters;
-  const failures = new ExportFailureLog({ endpoint: config.events.logEndpoint });
-  const thread = exporters.includes('otlp') ? startLogThread(config, failures) : undefined;
-  const processor = thread ? new ThreadedLogProcessor(thread, failures) : undefined;
+/**
+ * The log export for config.events.logExporters. Nothing is loaded or started until
+ * the first record: an app with OTEL_LOGS_EXPORTER set that tracks no event pays nothing.
+ */
+export function createLogExport(config: OtelkitConfig): LogExport {
   const queue: LogRecord[] = [];
   let real: Logger | undefined;
   let provider: { forceFlush(): Promise<void>; shutdown(): Promise<void> } | undefined;
+  let started: { thread?: ExportThread; processor?: ThreadedLogProcessor; loaded: Promise<void> } | undefined;
 
-  const loaded = import('@opentelemetry/sdk-logs')
-    .then((sdk) => {
-      const processors: LogRecordProcessor[] = processor ? [processor] : [];
-      if (exporters.includes('console'))
-        processors.push(new sdk.SimpleLogRecordProcessor({ exporter: new sdk.ConsoleLogRecordExporter() }));
-      const p = new sdk.LoggerProvider({ resource: buildResource(config.resourceAttributes), processors });
-      provider = p;
-      real = p.getLogger('otelkit', OTELKIT_VERSION);
-      for (const record of queue.splice(0)) real.emit(record);
-    })
-    .catch((err: unknown) =>
-      configWarning(`log export could not start (${firstLine(err)}); tracked events are not sent as log records`),
-    );
+  const start = (): NonNullable<typeof started> => {
+    const exporters = config.events.logExporters;
+    const failures = new ExportFailureLog({ endpoint: config.events.logEndpoint });
+    const thread = exporters.includes('otlp') ? startLogThread(config, failures) : undefined;
+    const processor = thread ? new ThreadedLogProcessor(thread, failures) : undefined;
+    const loaded = import('@opentelemetry/sdk-logs')
+      .then((sdk) => {
+        const processors: LogRecordProcessor[] = processor ? [processor] : [];
+        if (exporters.includes('console'))
+          processors.push(new sdk.SimpleLogRecordProcessor({ exporter: new sdk.ConsoleLogRecordExporter() }));
+        const p = new sdk.LoggerProvider({ resource: buildResource(config.resourceAttributes), processors });
+        provider = p;
+        real = p.getLogger('otelkit', OTELKIT_VERSION);
+        for (const record of queue.splice(0)) real.emit(record);
+      })
+      .catch((err: unknown) =>
+        configWarning(`log export could not start (${firstLine(err)}); tracked events are not sent as log records`),
+      );
+    return { thread, processor, loaded };
+  };
 
   return {
     logger: {
       emit(record) {
-        if (real) real.emit(record);
-        else if (queue.length < MAX_QUEUE) queue.push(record);
+        if (real) return real.emit(record);
+        started ??= start();
+        if (queue.length < MAX_QUEUE) queue.push(record);
       },
       enabled: () => true,
     },
     async forceFlush() {
-      await loaded;
+      if (!started) return;
+      await started.loaded;
       await provider?.forceFlush();
     },
     async shutdown(timeoutMs) {
-      await loaded;
+      if (!started) return;
+      await started.loaded;
       await provider?.shutdown();
-      await thread?.stop(timeoutMs);
+      await started.thread?.stop(timeoutMs);
     },
-    beginExportAtExit: (timeoutMs) => processor?.beginExportAtExit(timeoutMs),
+    beginExportAtExit: (timeoutMs) => started?.processor?.beginExportAtExit(timeoutMs),
   };
 }

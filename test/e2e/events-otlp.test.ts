@@ -94,6 +94,14 @@ describe('without OTEL_LOGS_EXPORTER', () => {
   });
 });
 
+describe('with OTEL_LOGS_EXPORTER=otlp and no event tracked', () => {
+  it('nothing of the log export is loaded', async () => {
+    const child = runApp({ OTEL_METRICS_EXPORTER: 'none', OTEL_LOGS_EXPORTER: 'otlp', NO_EVENTS: '1' });
+    expect(await child.waitForJson(undefined, 30_000)).toEqual({ loaded: [], debug: false });
+    expect((await child.exited).code).toBe(0);
+  });
+});
+
 describe('a collector that never answers', () => {
   it('the app still exits within OTELKIT_SHUTDOWN_TIMEOUT, saying the records were not delivered', async () => {
     const sockets = new Set<Socket>();
