@@ -1,11 +1,15 @@
-// Hot-path cost of the cache / rate-limiter / circuit-breaker instrumentations,
-// side by side in one process with the references they are judged against:
+// Hot-path cost of the cache / rate-limiter / circuit-breaker instrumentations, timed
+// tasks and business events, side by side in one process with the references they
+// are judged against:
 //   floor      a Map<string, number> increment
-//   prom-client labelled Counter.inc (2 labels), labelled Histogram.observe (1 label)
+//   prom-client labelled Counter.inc (2 labels), labelled Histogram.observe (1 label),
+//              startTimer() + end() (1 label)
 //   OTel       Counter.add (2 attributes), Histogram.record
 // Counting targets: <= 2x the floor. Durations (breaker call, limiter wait, which
 // otelkit aggregates in place and exports through a MetricProducer): <= prom-client's
-// labelled observe. The OTel Histogram.record rows show what the plain API costs.
+// labelled observe. A timed() call's accounting: <= 0.5x prom-client's startTimer() +
+// end(). track() with 2 attributes: <= prom-client's labelled inc; a bound event's
+// record(): <= 50 ns. The OTel rows show what the plain API costs.
 // An instrumentation's cost is (instrumented operation - the same bare operation),
 // measured per round. Every case runs once per round, in a rotating order
 // (interleaved); the table shows the median over ROUNDS rounds and the min..max.
@@ -20,6 +24,9 @@ import {
   lruCacheDispose,
   instrumentCircuitBreaker,
   instrumentRateLimiter,
+  timed,
+  track,
+  events,
 } from '../dist/index.js';
 import { median } from './shared.mjs';
 
@@ -30,7 +37,14 @@ const otel = register({
   prometheus: { host: '127.0.0.1', port: 0 },
   instrumentations: [],
   serviceName: 'bench-hotpath',
+  events: {
+    metrics: {
+      'bench.order': { metric: 'bench.orders', unit: '{order}', attributes: ['market', 'side'] },
+      'bench.off': { metric: 'bench.off' },
+    },
+  },
 });
+events.disable('bench.off');
 await otel.ready;
 const meter = metrics.getMeter('bench');
 
@@ -81,6 +95,15 @@ instrumentCircuitBreaker(instBreaker, { name: 'bench-breaker', kind: 'opossum' }
 const bareLimiter = { acquire: () => true };
 const instLimiter = { acquire: () => true };
 instrumentRateLimiter(instLimiter, { name: 'bench-limiter', method: 'acquire' });
+
+// A timed task around a trivial function, and its bare twin.
+const bareTask = (x) => x + 1;
+const timedTask = timed('bench.task', (x) => x + 1);
+
+// Business events: track() with 2 allowlisted attributes (the event also carries one
+// that is dropped), a bound event, and a switched-off event.
+const orderAttrs = { market: 'eu', side: 'buy', 'user.id': 'u-1' };
+const boundOrder = events.bind('bench.order', { market: 'eu', side: 'buy' });
 
 // ---- cases: each its own function so call sites stay monomorphic ------------
 const cases = {
@@ -159,6 +182,25 @@ const cases = {
     for (let i = 0; i < n; i++) s += instLimiter.acquire() ? 1 : 0;
     sink += s;
   },
+  'task bare': (n) => {
+    let s = 0;
+    for (let i = 0; i < n; i++) s += bareTask(i);
+    sink += s;
+  },
+  'task inst': (n) => {
+    let s = 0;
+    for (let i = 0; i < n; i++) s += timedTask(i);
+    sink += s;
+  },
+  'events.track': (n) => {
+    for (let i = 0; i < n; i++) track('bench.order', orderAttrs);
+  },
+  'events.bound': (n) => {
+    for (let i = 0; i < n; i++) boundOrder.record();
+  },
+  'events.off': (n) => {
+    for (let i = 0; i < n; i++) track('bench.off', orderAttrs);
+  },
 };
 
 function time(fn, n) {
@@ -192,11 +234,19 @@ const floor = ref('map.inc').median;
 const promInc = ref('prom.inc').median;
 const otelAdd = ref('otel.add').median;
 const promObserve = ref('prom.observe').median;
+const promTimer = ref('prom.timer').median;
 
 const rows = [];
 const fmt = (x) => (Math.abs(x) >= 100 ? x.toFixed(0) : x.toFixed(1));
+const TARGETS = {
+  count: { limit: () => 2 * floor, text: '<= 2x Map inc' },
+  duration: { limit: () => promObserve, text: '<= prom observe' },
+  timer: { limit: () => 0.5 * promTimer, text: '<= 0.5x prom timer' },
+  track: { limit: () => promInc, text: '<= prom inc' },
+  bound: { limit: () => 50, text: '<= 50 ns' },
+};
 function row(label, s, kind) {
-  const limit = kind === 'count' ? 2 * floor : kind === 'duration' ? promObserve : undefined;
+  const limit = kind ? TARGETS[kind].limit() : undefined;
   rows.push({
     operation: label,
     'ns/op median': fmt(s.median),
@@ -205,7 +255,8 @@ function row(label, s, kind) {
     'x prom inc': (s.median / promInc).toFixed(3),
     'x OTel add': (s.median / otelAdd).toFixed(3),
     'x prom observe': (s.median / promObserve).toFixed(2),
-    target: kind === 'count' ? '<= 2x Map inc' : kind === 'duration' ? '<= prom observe' : 'reference',
+    'x prom timer': (s.median / promTimer).toFixed(3),
+    target: kind ? TARGETS[kind].text : 'reference',
     ok: limit === undefined ? '' : s.median <= limit ? 'yes' : 'NO',
   });
 }
@@ -223,6 +274,10 @@ row('cache eviction accounting (lru-cache set + dispose hook)', overhead('lru.se
 row('breaker rejection accounting (opossum reject event)', overhead('breaker.reject'), 'count');
 row('breaker call: count + duration (opossum success event)', overhead('breaker.success'), 'duration');
 row('limiter acquisition: count + wait timing + record', overhead('limiter.acquire'), 'duration');
+row('timed() call accounting (sync function)', overhead('task'), 'timer');
+row('track() with 2 attributes (counter)', ref('events.track'), 'track');
+row('bound event record() (counter)', ref('events.bound'), 'bound');
+row('track() of a switched-off event', ref('events.off'));
 
 console.log(`\nHot path, Node ${process.version}, ${ROUNDS} interleaved rounds, median (min..max) ns per operation`);
 console.table(rows);

@@ -25,3 +25,19 @@ export { instrumentHttpServer, setHttpRoute, type HttpServerInstrumentationOptio
 export { instrumentHttpClient } from './http-client.js';
 export { instrumentHttpSpans } from './http-spans.js';
 export { instrumentRuntime, type RuntimeGroup, type RuntimeInstrumentationOptions } from './runtime.js';
+export {
+  instrumentTask,
+  measure,
+  timed,
+  type TaskInstrumentation,
+  type TaskOutcome,
+  type TimedMethodDecorator,
+} from './tasks/index.js';
+export {
+  events,
+  track,
+  type BoundEvent,
+  type EventAttributes,
+  type EventsApi,
+  type TrackOptions,
+} from './events/index.js';

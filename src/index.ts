@@ -11,7 +11,15 @@ export {
 export type { CheckResult, HealthCheckFn, HealthCheckOptions, Readiness, RouteStats, Stats } from './health/index.js';
 export type { StatsContributor, WindowFigures } from './health/index.js';
 export { defineConfig } from './config/index.js';
-export type { OtelkitConfig, OtelkitUserConfig } from './config/types.js';
+export type {
+  OtelkitConfig,
+  OtelkitUserConfig,
+  EventMetric,
+  EventMetricType,
+  EventSink,
+  EventsUserConfig,
+  TrackedEvent,
+} from './config/types.js';
 export type { OtelkitHandle, PrometheusAddress } from './handle.js';
 export type { Instrumentation } from './instrumentation.js';
 export {
@@ -25,6 +33,11 @@ export {
   instrumentHttpClient,
   instrumentHttpSpans,
   instrumentRuntime,
+  instrumentTask,
+  measure,
+  timed,
+  events,
+  track,
 } from './instrumentations.js';
 export type {
   CacheInstrumentationOptions,
@@ -44,4 +57,11 @@ export type {
   HttpServerInstrumentationOptions,
   RuntimeGroup,
   RuntimeInstrumentationOptions,
+  TaskInstrumentation,
+  TaskOutcome,
+  TimedMethodDecorator,
+  BoundEvent,
+  EventAttributes,
+  EventsApi,
+  TrackOptions,
 } from './instrumentations.js';

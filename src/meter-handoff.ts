@@ -3,7 +3,7 @@
  * has no proxy meter, so instrumentations created before register() queue a callback
  * here and create their (observable) instruments once the meter exists.
  */
-import type { Meter } from '@opentelemetry/api';
+import type { Logger, Meter } from '@opentelemetry/api';
 import type { OtelkitConfig } from './config/types.js';
 import { processSingleton } from './process-singleton.js';
 import { otelkitState } from './state.js';
@@ -12,6 +12,8 @@ import { tryOrLog } from './util/errors.js';
 export interface MeterContext {
   meter: Meter;
   config: OtelkitConfig;
+  /** Emits log records to the configured log exporters (OTEL_LOGS_EXPORTER); absent when there are none. */
+  logger?: Logger;
 }
 
 type Listener = (ctx: MeterContext) => void;

@@ -18,6 +18,8 @@ import type { OtelkitHandle, PrometheusAddress } from './handle.js';
 import { configWarning, warnOnce } from './log.js';
 import { publishMeter } from './meter-handoff.js';
 import type { CumulativePeriodicReader } from './exporters/otlp.js';
+import { createLogExport, type LogExport } from './exporters/log-export.js';
+import type { SyncExportOutcome } from './exporters/export-thread.js';
 import { buildProvider } from './provider.js';
 import { installExitHooks } from './shutdown.js';
 import { otelkitState } from './state.js';
@@ -91,7 +93,8 @@ function start(config: OtelkitConfig): OtelkitHandle {
   const ready = (server?.listening ?? Promise.resolve(undefined)).then((address) => (prometheusAddress = address));
 
   const stats = (statsHolder().service = new StatsService({ windowsSeconds: config.health.statsWindows }));
-  publishMeter({ meter: globalProvider.getMeter('otelkit', OTELKIT_VERSION), config });
+  const logExport = config.events.logExporters.length > 0 ? createLogExport(config) : undefined;
+  publishMeter({ meter: globalProvider.getMeter('otelkit', OTELKIT_VERSION), config, logger: logExport?.logger });
   let instrumentations: Instrumentation = noopInstrumentation;
   try {
     instrumentations = startDefaultInstrumentations(config);
@@ -106,10 +109,13 @@ function start(config: OtelkitConfig): OtelkitHandle {
       uninstallHooks();
       stats.stop();
       tryOrLog('error while stopping instrumentations', () => instrumentations.dispose());
-      await withinMs(Promise.allSettled([provider.shutdown(), server?.close()]), config.shutdownTimeoutMs);
+      await withinMs(
+        Promise.allSettled([provider.shutdown(), server?.close(), logExport?.shutdown(config.shutdownTimeoutMs)]),
+        config.shutdownTimeoutMs,
+      );
     })());
   const uninstallHooks = installExitHooks(
-    (timeoutMs) => exportAtExit(pushReaders, config, timeoutMs),
+    (timeoutMs) => exportAtExit(pushReaders, logExport, config, timeoutMs),
     config.shutdownTimeoutMs,
   );
 
@@ -126,14 +132,32 @@ function start(config: OtelkitConfig): OtelkitHandle {
       if (prometheus) serveScrape(prometheus, config.prometheus.token, req, res);
       else notFound(res);
     },
-    forceFlush: () => provider.forceFlush().catch((err: unknown) => diag.error('otelkit: forceFlush failed', err)),
+    forceFlush: () =>
+      Promise.all([provider.forceFlush(), logExport?.forceFlush()])
+        .then(() => {})
+        .catch((err: unknown) => diag.error('otelkit: forceFlush failed', err)),
     shutdown,
   };
 }
 
-/** The final export of each push reader, one deadline for all; one stderr line for each that did not go through. */
-function exportAtExit(readers: CumulativePeriodicReader[], config: OtelkitConfig, timeoutMs: number): void {
+/**
+ * The final export of each push reader and of the log records still batched, one
+ * deadline for all (the log records are handed to their export thread first, so the
+ * two threads send at once); one stderr line for each that did not go through.
+ */
+function exportAtExit(
+  readers: CumulativePeriodicReader[],
+  logExport: LogExport | undefined,
+  config: OtelkitConfig,
+  timeoutMs: number,
+): void {
   const deadline = Date.now() + timeoutMs;
+  let logs: ((timeoutMs: number) => SyncExportOutcome) | undefined;
+  try {
+    logs = logExport?.beginExportAtExit(timeoutMs);
+  } catch (err) {
+    configWarning(`the final log export at exit failed (${firstLine(err)})`);
+  }
   for (const reader of readers) {
     try {
       const outcome = reader.exportAtExit(Math.max(0, deadline - Date.now()));
@@ -147,6 +171,16 @@ function exportAtExit(readers: CumulativePeriodicReader[], config: OtelkitConfig
     } catch (err) {
       configWarning(`the final export at exit failed (${firstLine(err)})`);
     }
+  }
+  try {
+    const outcome = logs?.(Math.max(0, deadline - Date.now()));
+    if (outcome && !outcome.ok)
+      configWarning(
+        `the final OTLP log export to ${config.events.logEndpoint} did not go through (${outcome.reason}); ` +
+          'the tracked events batched since the last export were not delivered as log records',
+      );
+  } catch (err) {
+    configWarning(`the final log export at exit failed (${firstLine(err)})`);
   }
 }
 

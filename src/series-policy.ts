@@ -10,6 +10,8 @@ import type { OtelkitConfig } from './config/types.js';
 /** The HTTP semantic-convention buckets, in seconds. */
 export const SECONDS_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10];
 export const MILLISECONDS_BUCKETS = SECONDS_BUCKETS.map((b) => Math.round(b * 1000));
+/** The SDK's own default boundaries, for units that have none of their own. */
+export const DEFAULT_BUCKETS = [0, 5, 10, 25, 50, 75, 100, 250, 500, 750, 1000, 2500, 5000, 7500, 10000];
 /** Powers of 4 from 64 B to 64 MiB. */
 export const BYTES_BUCKETS = Array.from({ length: 11 }, (_, i) => 4 ** (i + 3));
 
@@ -34,13 +36,17 @@ export function configuredBuckets(config: Partial<SeriesConfig> | undefined, nam
   return Array.isArray(configured) && configured.length > 0 ? configured : undefined;
 }
 
-/** The boundaries of histogram `name`: the configured ones, else the default for its unit. */
+/**
+ * The boundaries of histogram `name`: the configured ones, else `preferred` (an
+ * instrument's own default), else the default for its unit.
+ */
 export function bucketsFor(
   config: Partial<SeriesConfig> | undefined,
   name: string,
   unit: string,
-): number[] | undefined {
-  return configuredBuckets(config, name) ?? defaultBucketsForUnit(unit);
+  preferred?: readonly number[],
+): readonly number[] | undefined {
+  return configuredBuckets(config, name) ?? preferred ?? defaultBucketsForUnit(unit);
 }
 
 /**

@@ -47,5 +47,13 @@ export function defaultConfig(): OtelkitConfig {
     },
     slos: [],
     alerts: defaultAlerts(),
+    events: {
+      metrics: {},
+      modules: {},
+      switches: ['all'],
+      logExporters: [],
+      logProtocol: 'http/protobuf',
+      logEndpoint: 'http://localhost:4318/v1/logs',
+    },
   };
 }

@@ -246,3 +246,40 @@ export const bucketsByInstrument: Parser<Record<string, number[]>> = (raw) => {
   }
   return out;
 };
+
+/** A module or event name in OTELKIT_EVENTS: dotted words. */
+const SWITCH_NAME = /^[A-Za-z0-9_][A-Za-z0-9_.\-/:]*$/;
+
+/**
+ * OTELKIT_EVENTS: a comma list of rules, the last matching one deciding. `all` and
+ * `none` switch every event; `name` switches a module (or event, or dotted prefix) on,
+ * `-name` off; `name.*` is the same as `name`. A list that starts with a name means
+ * only those (`trading,auth` = `none,trading,auth`); one that starts with `-name`
+ * means all but those. The result always starts with `all` or `none`.
+ */
+export const eventSwitches: Parser<string[]> = (raw) => {
+  const accepted =
+    'a comma list of all, none, a module or event name (on) and -name (off), e.g. -trading or trading,auth';
+  const items = Array.isArray(raw) ? raw : typeof raw === 'string' ? raw.split(',') : undefined;
+  if (!items) return new Invalid(accepted);
+  const rules: string[] = [];
+  for (const item of items) {
+    if (typeof item !== 'string') return new Invalid(accepted);
+    const rule = item.trim();
+    if (rule === '') continue;
+    const keyword = rule.toLowerCase();
+    if (keyword === 'all' || keyword === 'none') {
+      // Everything before it is overridden.
+      rules.length = 0;
+      rules.push(keyword);
+      continue;
+    }
+    const off = rule.startsWith('-');
+    let name = off || rule.startsWith('+') ? rule.slice(1) : rule;
+    if (name.endsWith('.*')) name = name.slice(0, -2);
+    if (!SWITCH_NAME.test(name)) return new Invalid(accepted);
+    if (rules.length === 0) rules.push(off ? 'all' : 'none');
+    rules.push(off ? `-${name}` : name);
+  }
+  return rules.length === 0 ? ['all'] : rules;
+};

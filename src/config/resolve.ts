@@ -4,6 +4,7 @@
  * next source (finally the default) is used.
  */
 import { defaultConfig } from './defaults.js';
+import { resolveEvents } from './events.js';
 import * as p from './parsers.js';
 import { Invalid } from './parsers.js';
 import { SETTINGS, SPECIAL_ENV, USER_CONFIG_KEYS, type Setting } from './settings.js';
@@ -48,6 +49,7 @@ export function resolveConfig(env: Env, sources: ConfigSource[]): ResolvedConfig
   config.resourceAttributes = resolveResource(env, checked, problems);
   capExportTimeout(config, origins, problems);
   resolveMonitoring(config, checked, problems);
+  resolveEvents(env, checked, config, origins.has('events.logProtocol'), problems);
   if (config.otlp.histogram === 'exponential' && config.exporters.includes('prometheus')) {
     problems.push(
       'exponential histograms go to OTLP only; the Prometheus text format cannot carry them, ' +

@@ -70,6 +70,14 @@ export const SETTINGS: Setting[] = [
   s('health.statsPath', ['OTELKIT_STATS_PATH'], p.urlPath),
   s('health.open', ['OTELKIT_OPEN_ENDPOINTS'], p.listOf(['live', 'ready', 'stats'] as const)),
   s('health.statsWindows', ['OTELKIT_STATS_WINDOWS'], p.windowList),
+  s('events.switches', ['OTELKIT_EVENTS'], p.eventSwitches),
+  s('events.logExporters', ['OTEL_LOGS_EXPORTER'], p.listOf(['otlp', 'console'] as const)),
+  // Without it, OTEL_EXPORTER_OTLP_PROTOCOL or the config's otlp.protocol (config/events.ts).
+  s(
+    'events.logProtocol',
+    ['OTEL_EXPORTER_OTLP_LOGS_PROTOCOL'],
+    p.oneOf(['http/protobuf', 'http/json', 'grpc'] as const),
+  ),
 ];
 
 /** Settings resolved by hand in resolve.ts because they combine several sources. */
@@ -78,6 +86,7 @@ export const SPECIAL_ENV = {
   resourceAttributes: 'OTEL_RESOURCE_ATTRIBUTES',
   otlpEndpoint: 'OTEL_EXPORTER_OTLP_METRICS_ENDPOINT',
   otlpBaseEndpoint: 'OTEL_EXPORTER_OTLP_ENDPOINT',
+  logsEndpoint: 'OTEL_EXPORTER_OTLP_LOGS_ENDPOINT',
   configFile: 'OTELKIT_CONFIG',
 } as const;
 
@@ -102,4 +111,5 @@ export const USER_CONFIG_KEYS = [
   'health',
   'slos',
   'alerts',
+  'events',
 ] as const;

@@ -126,6 +126,84 @@ export interface AlertSetting {
 }
 
 export type AlertsConfig = Record<AlertName, AlertSetting | false>;
+/** Instruments a tracked event can feed. */
+export type EventMetricType = 'counter' | 'histogram' | 'updowncounter' | 'gauge';
+
+/** One metric an event feeds: an entry of `events.metrics[eventName]`. */
+export interface EventMetric {
+  /** Metric name, e.g. `orders.placed`. */
+  metric: string;
+  /** Default `counter`. */
+  type?: EventMetricType;
+  /** UCUM unit, e.g. `s`, `By`, `{order}`. */
+  unit?: string;
+  description?: string;
+  /**
+   * The event attributes that become metric attributes; any other is dropped. A list
+   * (a missing attribute becomes `'unknown'`), or attribute name → value when missing.
+   */
+  attributes?: readonly string[] | Readonly<Record<string, string>>;
+  /**
+   * The value to record: the name of the event attribute that holds it (when an event
+   * lacks it, the value given to track()), or a constant such as `-1`. Without it,
+   * counters count 1 per event; up-down counters, histograms and gauges take the value
+   * given to track() (up-down counters count 1 when there is none).
+   */
+  value?: string | number;
+}
+
+/** An event as an audit sink receives it. */
+export interface TrackedEvent {
+  name: string;
+  /** The attributes as given to track() (or bind()), all of them: the allowlist applies to metrics only. */
+  attributes: Readonly<Record<string, unknown>>;
+  value: number | undefined;
+  /** When it was tracked, in milliseconds since the epoch. */
+  time: number;
+}
+
+/** Receives every tracked event that is switched on; may return a promise. Errors are caught. */
+export type EventSink = (event: TrackedEvent) => unknown;
+
+/** Log exporters for tracked events (OTEL_LOGS_EXPORTER). */
+export type LogExporterName = 'otlp' | 'console';
+
+/** One metric an event feeds, validated: attributes sorted by name, each with its default. */
+export interface ResolvedEventMetric {
+  metric: string;
+  type: EventMetricType;
+  unit: string;
+  description: string;
+  attributes: readonly (readonly [name: string, fallback: string])[];
+  value?: string | number;
+}
+
+export interface EventsConfig {
+  /** Event name → the metrics it feeds (an empty list: a known event that feeds none). */
+  metrics: Record<string, ResolvedEventMetric[]>;
+  /** Module name → its events: exact names, or prefixes written `prefix.*`. */
+  modules: Record<string, string[]>;
+  /** Switch rules in order, the first being `all` or `none` (see OTELKIT_EVENTS). */
+  switches: string[];
+  sink?: EventSink;
+  /** Where each tracked event also goes as a log record; none by default. */
+  logExporters: LogExporterName[];
+  /** OTLP protocol of the log records. */
+  logProtocol: OtlpProtocol;
+  /** Where OTLP log records go: the logs URL (HTTP) or `http://host:port` (gRPC). */
+  logEndpoint: string;
+}
+
+/** What a user may write under `events`. */
+export interface EventsUserConfig {
+  metrics?: Record<string, EventMetric | readonly EventMetric[]>;
+  modules?: Record<string, readonly string[]>;
+  /** `'all'`, `'none'`, `'-trading'`, `'trading,auth'`… or the same as a list. */
+  switches?: string | readonly string[];
+  sink?: EventSink;
+  logExporters?: LogExporterName[];
+  logProtocol?: OtlpProtocol;
+}
 
 export interface OtelkitConfig {
   disabled: boolean;
@@ -153,6 +231,8 @@ export interface OtelkitConfig {
   slos: SloConfig[];
   /** Thresholds and `for:` durations of the generated alert rules. */
   alerts: AlertsConfig;
+  /** Business events: what track() feeds, switches, audit sink, log export. */
+  events: EventsConfig;
 }
 
 /** What a user may write in `otel.config.ts` or pass to `register()`: any subset. */
@@ -176,4 +256,5 @@ export type OtelkitUserConfig = {
   health?: Partial<HealthConfig>;
   slos?: SloConfig[];
   alerts?: { [K in AlertName]?: Partial<AlertSetting> | false };
+  events?: EventsUserConfig;
 };

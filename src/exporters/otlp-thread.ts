@@ -8,7 +8,7 @@
  * off the app's thread.
  */
 import { extname } from 'node:path';
-import { MessageChannel, Worker, receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
+import { Worker, type MessagePort } from 'node:worker_threads';
 import { ExportResultCode, type ExportResult } from '@opentelemetry/core';
 import {
   AggregationTemporality,
@@ -20,7 +20,8 @@ import {
 } from '@opentelemetry/sdk-metrics';
 import type { OtelkitConfig, OtlpConfig } from '../config/types.js';
 import { ExportFailureLog, exportCause } from './export-failures.js';
-import { transferable, type ExportReply, type ExportRequest } from './otlp-messages.js';
+import { ExportThread, type SyncExportOutcome } from './export-thread.js';
+import { transferable, type ExportReply } from './otlp-messages.js';
 
 type Temporality = OtelkitConfig['otlp']['temporality'];
 
@@ -60,72 +61,24 @@ function startExportWorker(otlp: OtlpConfig, port: MessagePort): Worker {
 /** Delta exports kept while the collector is slower than the export interval. */
 const MAX_WAITING_DELTA = 20;
 
-export type SyncExportOutcome = { ok: true } | { ok: false; reason: string };
+export type { SyncExportOutcome } from './export-thread.js';
 
 export class ThreadedOtlpExporter implements PushMetricExporter {
-  private worker: Worker | undefined;
-  private port: MessagePort | undefined;
-  private nextId = 1;
-  private readonly pending = new Map<number, (reply: ExportReply) => void>();
+  private readonly thread: ExportThread;
   private readonly failures: ExportFailureLog;
-  private stopped = false;
   private inFlight: Promise<void> | undefined;
   private waiting: ResourceMetrics[] = [];
 
   constructor(
     private readonly config: OtelkitConfig,
-    private readonly start: StartWorker = startExportWorker,
+    start: StartWorker = startExportWorker,
     failures?: ExportFailureLog,
   ) {
-    this.failures = failures ?? new ExportFailureLog({ endpoint: config.otlp.endpoint });
-    this.spawn();
-  }
-
-  private spawn(): void {
-    const { port1, port2 } = new MessageChannel();
-    try {
-      const worker = this.start(this.config.otlp, port2);
-      port1.on('message', (reply: ExportReply) => this.settle(reply));
-      // After the listener: attaching one refs the port again.
-      port1.unref();
-      worker.unref();
-      // A crashed thread fails what it had and is started again on the next export.
-      const lost = (why: string): void => {
-        if (this.worker !== worker) return;
-        this.worker = this.port = undefined;
-        port1.close();
-        for (const id of [...this.pending.keys()]) this.settle({ id, ok: false, error: { message: why } });
-      };
-      worker.on('error', (err) => lost(`the OTLP export thread failed: ${err.message}`));
-      worker.on('exit', () => lost('the OTLP export thread stopped'));
-      this.worker = worker;
-      this.port = port1;
-    } catch (err) {
-      port1.close();
-      this.failures.failed(`could not start the OTLP export thread: ${(err as Error).message}`);
-    }
-  }
-
-  private settle(reply: ExportReply): void {
-    const resolve = this.pending.get(reply.id);
-    this.pending.delete(reply.id);
-    resolve?.(reply);
-  }
-
-  private request(make: (id: number) => ExportRequest): Promise<ExportReply> {
-    if (!this.worker && !this.stopped) this.spawn();
-    const id = this.nextId++;
-    if (!this.port)
-      return Promise.resolve({ id, ok: false, error: { message: 'the OTLP export thread is not running' } });
-    const port = this.port;
-    return new Promise((resolve) => {
-      this.pending.set(id, resolve);
-      try {
-        port.postMessage(make(id));
-      } catch (err) {
-        this.settle({ id, ok: false, error: { message: (err as Error).message } });
-      }
-    });
+    const log = (this.failures = failures ?? new ExportFailureLog({ endpoint: config.otlp.endpoint }));
+    this.thread = new ExportThread(
+      (port) => start(config.otlp, port),
+      (message) => log.failed(message),
+    );
   }
 
   private report(reply: ExportReply): void {
@@ -159,7 +112,7 @@ export class ThreadedOtlpExporter implements PushMetricExporter {
     if (!next) return;
     this.inFlight = (async () => {
       await next.resource.waitForAsyncAttributes?.();
-      this.report(await this.request((id) => ({ id, op: 'export', metrics: transferable(next) })));
+      this.report(await this.thread.request({ op: 'export', metrics: transferable(next) }));
     })()
       .catch((err: unknown) => this.failures.failed(exportCause({ message: String((err as Error)?.message ?? err) })))
       .finally(() => {
@@ -173,36 +126,12 @@ export class ThreadedOtlpExporter implements PushMetricExporter {
    * `timeoutMs` passes. Only for the process 'exit' event, where nothing async runs.
    */
   exportSync(metrics: ResourceMetrics, timeoutMs: number): SyncExportOutcome {
-    if (!this.worker && !this.stopped) this.spawn();
-    const port = this.port;
-    if (!port) return { ok: false, reason: 'the OTLP export thread is not running' };
-    const id = this.nextId++;
-    const done = new Int32Array(new SharedArrayBuffer(4));
-    try {
-      // The export thread's own deadline comes a little earlier, so it can still answer with the cause.
-      const request: ExportRequest = {
-        id,
-        op: 'export',
-        metrics: transferable(metrics),
-        done,
-        timeoutMs: Math.max(1, timeoutMs - 200),
-      };
-      port.postMessage(request);
-    } catch (err) {
-      return { ok: false, reason: (err as Error).message };
-    }
-    if (Atomics.wait(done, 0, 0, timeoutMs) === 'timed-out')
-      return { ok: false, reason: `no answer within ${timeoutMs} ms` };
-    for (let message = receiveMessageOnPort(port); message; message = receiveMessageOnPort(port)) {
-      const reply = message.message as ExportReply;
-      if (reply.id !== id) {
-        this.settle(reply);
-        continue;
-      }
-      // Not reported to the failure log: the exit prints its own single line.
-      return reply.ok ? { ok: true } : { ok: false, reason: exportCause(reply.error) };
-    }
-    return { ok: false, reason: 'the OTLP export thread gave no answer' };
+    // The export thread's own deadline comes a little earlier, so it can still answer with the cause.
+    // Not reported to the failure log: the exit prints its own single line.
+    return this.thread.requestSync(
+      { op: 'export', metrics: transferable(metrics), timeoutMs: Math.max(1, timeoutMs - 200) },
+      timeoutMs,
+    );
   }
 
   /** Resolves once the exports handed over so far were delivered or failed. */
@@ -211,23 +140,8 @@ export class ThreadedOtlpExporter implements PushMetricExporter {
   }
 
   async shutdown(): Promise<void> {
-    if (this.stopped) return;
-    this.stopped = true;
-    const worker = this.worker;
-    if (!worker) return;
     // Exports still under way get the exporter's own timeout to finish; then the thread goes.
-    await new Promise<void>((resolve) => {
-      const timer = setTimeout(resolve, this.config.otlp.timeoutMs);
-      timer.unref();
-      void this.request((id) => ({ id, op: 'shutdown' })).finally(() => {
-        clearTimeout(timer);
-        resolve();
-      });
-    });
-    this.worker = undefined;
-    this.port?.close();
-    this.port = undefined;
-    await worker.terminate();
+    await this.thread.stop(this.config.otlp.timeoutMs);
   }
 
   selectAggregationTemporality(type: InstrumentType): AggregationTemporality {

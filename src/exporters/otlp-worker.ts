@@ -6,28 +6,51 @@
  * - the final export can be waited for synchronously from the process 'exit'
  *   event (the main thread blocks on an Atomics flag while this thread sends).
  *
+ * One thread exports one signal: metrics (workerData.otlp, the metrics settings), or
+ * the log records of tracked events (workerData.logs: protocol and endpoint; the log
+ * exporter reads its headers, timeout and compression from the
+ * OTEL_EXPORTER_OTLP_LOGS_* / OTEL_EXPORTER_OTLP_* variables itself).
+ *
  * Protocol (over the MessagePort handed in as workerData.port): the main thread
- * posts `{ id, op, metrics?, done? }`; this thread answers `{ id, ok, error? }`
+ * posts `{ id, op, metrics? | logs?, done? }`; this thread answers `{ id, ok, error? }`
  * and, when `done` (an Int32Array on a SharedArrayBuffer) is given, sets it and
  * wakes the waiting main thread.
  */
 import { workerData, type MessagePort } from 'node:worker_threads';
 import { resourceFromAttributes } from '@opentelemetry/resources';
-import type { PushMetricExporter, ResourceMetrics } from '@opentelemetry/sdk-metrics';
-import type { OtlpConfig } from '../config/types.js';
-import type { ExportReply, ExportRequest, TransferredMetrics } from './otlp-messages.js';
+import type { ReadableLogRecord } from '@opentelemetry/sdk-logs';
+import type { ResourceMetrics } from '@opentelemetry/sdk-metrics';
+import type { OtlpConfig, OtlpProtocol } from '../config/types.js';
+import type {
+  ExportReply,
+  ExportRequest,
+  TransferredLogs,
+  TransferredMetrics,
+  TransferredResource,
+} from './otlp-messages.js';
 
 const GRPC_UNAVAILABLE = 14;
-const { port, otlp } = workerData as { port: MessagePort; otlp: OtlpConfig };
+const { port, otlp, logs } = workerData as {
+  port: MessagePort;
+  otlp?: OtlpConfig;
+  logs?: { protocol: OtlpProtocol; endpoint: string };
+};
 
-async function loadExporter(timeoutMs = otlp.timeoutMs): Promise<PushMetricExporter> {
+/** What this thread needs of a metric or log exporter. */
+interface Exporter {
+  export(data: never, done: (result: { code: number; error?: unknown }) => void): void;
+  shutdown(): Promise<void>;
+}
+
+async function loadMetricExporter(timeoutMs = otlp!.timeoutMs): Promise<Exporter> {
+  const config = otlp!;
   const options = {
-    url: otlp.endpoint,
-    headers: otlp.headers,
+    url: config.endpoint,
+    headers: config.headers,
     timeoutMillis: timeoutMs,
-    compression: otlp.compression as never,
+    compression: config.compression as never,
   };
-  switch (otlp.protocol) {
+  switch (config.protocol) {
     case 'grpc':
       return new (await import('@opentelemetry/exporter-metrics-otlp-grpc')).OTLPMetricExporter(options);
     case 'http/json':
@@ -37,14 +60,33 @@ async function loadExporter(timeoutMs = otlp.timeoutMs): Promise<PushMetricExpor
   }
 }
 
-let exporter: Promise<PushMetricExporter> = loadExporter();
+async function loadLogExporter(timeoutMs?: number): Promise<Exporter> {
+  const options = { url: logs!.endpoint, ...(timeoutMs === undefined ? {} : { timeoutMillis: timeoutMs }) };
+  switch (logs!.protocol) {
+    case 'grpc':
+      return new (await import('@opentelemetry/exporter-logs-otlp-grpc')).OTLPLogExporter(options);
+    case 'http/json':
+      return new (await import('@opentelemetry/exporter-logs-otlp-http')).OTLPLogExporter(options);
+    default:
+      return new (await import('@opentelemetry/exporter-logs-otlp-proto')).OTLPLogExporter(options);
+  }
+}
+
+const load = logs ? loadLogExporter : loadMetricExporter;
+const protocol = logs ? logs.protocol : otlp!.protocol;
+let exporter: Promise<Exporter> = load();
+
+function resourceOf({ attributes, schemaUrl }: TransferredResource) {
+  return resourceFromAttributes(attributes, schemaUrl ? { schemaUrl } : undefined);
+}
 
 function rebuild(metrics: TransferredMetrics): ResourceMetrics {
-  const { attributes, schemaUrl } = metrics.resource;
-  return {
-    resource: resourceFromAttributes(attributes, schemaUrl ? { schemaUrl } : undefined),
-    scopeMetrics: metrics.scopeMetrics,
-  };
+  return { resource: resourceOf(metrics.resource), scopeMetrics: metrics.scopeMetrics };
+}
+
+function rebuildLogs(transferred: TransferredLogs): ReadableLogRecord[] {
+  const resource = resourceOf(transferred.resource);
+  return transferred.records.map(({ scope, ...record }) => ({ ...record, resource, instrumentationScope: scope }));
 }
 
 function describe(error: unknown): ExportReply['error'] {
@@ -61,11 +103,15 @@ function describe(error: unknown): ExportReply['error'] {
  * of its own) through a one-off exporter whose retries end within it, so the
  * answer names the cause instead of the main thread giving up without one.
  */
-async function exportOnce(metrics: TransferredMetrics, timeoutMs?: number): Promise<ExportReply['error'] | undefined> {
-  const current = timeoutMs === undefined ? await exporter : await loadExporter(Math.min(timeoutMs, otlp.timeoutMs));
+async function exportOnce(
+  data: ResourceMetrics | ReadableLogRecord[],
+  timeoutMs?: number,
+): Promise<ExportReply['error'] | undefined> {
+  const current =
+    timeoutMs === undefined ? await exporter : await load(Math.min(timeoutMs, otlp?.timeoutMs ?? timeoutMs));
   const result = await new Promise<{ code: number; error?: unknown }>((resolve) => {
     try {
-      current.export(rebuild(metrics), resolve);
+      current.export(data as never, resolve);
     } catch (error) {
       resolve({ code: 1, error });
     }
@@ -76,8 +122,8 @@ async function exportOnce(metrics: TransferredMetrics, timeoutMs?: number): Prom
   // A gRPC channel that failed to connect waits out a growing reconnect backoff
   // (up to two minutes) before it tries again, even once the collector is back.
   // A fresh exporter brings a fresh channel that connects on the next export.
-  if (timeoutMs === undefined && otlp.protocol === 'grpc' && error?.code === GRPC_UNAVAILABLE) {
-    exporter = loadExporter();
+  if (timeoutMs === undefined && protocol === 'grpc' && error?.code === GRPC_UNAVAILABLE) {
+    exporter = load();
     void current.shutdown().catch(() => {});
   }
   return error;
@@ -85,8 +131,9 @@ async function exportOnce(metrics: TransferredMetrics, timeoutMs?: number): Prom
 
 async function handle(request: ExportRequest): Promise<ExportReply> {
   try {
-    if (request.op === 'export') {
-      const error = await exportOnce(request.metrics, request.timeoutMs);
+    if (request.op === 'export' || request.op === 'export-logs') {
+      const data = request.op === 'export' ? rebuild(request.metrics) : rebuildLogs(request.logs);
+      const error = await exportOnce(data, request.timeoutMs);
       return error ? { id: request.id, ok: false, error } : { id: request.id, ok: true };
     }
     await (await exporter).shutdown();

@@ -17,7 +17,7 @@
  * to a regular OTel histogram recorded with a pre-built attribute set.
  */
 import { ValueType, type Attributes, type Histogram, type Meter } from '@opentelemetry/api';
-import { bucketsFor, cardinalityLimitFor } from '../series-policy.js';
+import { DEFAULT_BUCKETS, bucketsFor, cardinalityLimitFor } from '../series-policy.js';
 import type { OtelkitConfig } from '../config/types.js';
 import { LocalSeries, type HistogramSeries } from './local-series.js';
 import { histogramRegistry } from './registry.js';
@@ -39,8 +39,10 @@ class SdkSeries implements HistogramSeries {
 export interface InPlaceHistogramOptions {
   name: string;
   description: string;
-  /** UCUM unit, as OpenTelemetry names it: `s` (the default) or `By`. Picks the default buckets too. */
-  unit?: 's' | 'By';
+  /** UCUM unit, as OpenTelemetry names it: `s` (the default), `By`, or any other. Picks the default buckets too. */
+  unit?: string;
+  /** Boundaries when the configuration names none, instead of the default for the unit. */
+  boundaries?: readonly number[];
   /** The series of the live targets, read at collection. */
   live: () => Iterable<HistogramSeries | undefined>;
 }
@@ -49,7 +51,7 @@ export interface InPlaceHistogramOptions {
 export class InPlaceHistogram {
   readonly name: string;
   readonly description: string;
-  readonly unit: 's' | 'By';
+  readonly unit: string;
   readonly boundaries: readonly number[];
   /** At most this many series, the overflow one included, for callers that create series per attribute set. */
   readonly cardinalityLimit: number;
@@ -61,7 +63,9 @@ export class InPlaceHistogram {
     this.description = options.description;
     this.unit = options.unit ?? 's';
     this.live = options.live;
-    this.boundaries = Object.freeze([...bucketsFor(config, options.name, this.unit)!]);
+    this.boundaries = Object.freeze([
+      ...(bucketsFor(config, options.name, this.unit, options.boundaries) ?? DEFAULT_BUCKETS),
+    ]);
     this.cardinalityLimit = cardinalityLimitFor(config, options.name);
     const reg = histogramRegistry();
     if (reg.producers > 0) {

@@ -1,6 +1,7 @@
 /**
  * The MetricProducer that hands the in-place histograms (in-place-histogram.ts)
- * to a reader at collection, as standard explicit-bucket histograms.
+ * to a reader at collection, as standard explicit-bucket histograms, and the
+ * in-place sums and gauges (in-place-numbers.ts) as SUM and GAUGE data.
  */
 import { ValueType } from '@opentelemetry/api';
 import { millisToHrTime } from '@opentelemetry/core';
@@ -12,10 +13,11 @@ import {
   type CollectionResult,
   type DataPoint,
   type Histogram as HistogramValue,
-  type HistogramMetricData,
+  type MetricData,
   type MetricProducer,
 } from '@opentelemetry/sdk-metrics';
 import { OTELKIT_VERSION } from '../version.js';
+import { numbersMetric } from './in-place-numbers.js';
 import type { LocalSeries } from './local-series.js';
 import { histogramRegistry } from './registry.js';
 
@@ -41,8 +43,9 @@ interface Snapshot {
 export function createInstrumentationProducer(): InstrumentationProducer {
   const reg = histogramRegistry();
   reg.producers++;
-  let temporality = (): AggregationTemporality => AggregationTemporality.CUMULATIVE;
+  let temporality = (_type: InstrumentType): AggregationTemporality => AggregationTemporality.CUMULATIVE;
   const last = new WeakMap<LocalSeries, Snapshot>();
+  const lastNumbers = new WeakMap<object, { value: number; atMs: number }>();
 
   function point(series: LocalSeries, nowMs: number, delta: boolean): DataPoint<HistogramValue> | undefined {
     const boundaries = [...series.boundaries];
@@ -79,17 +82,17 @@ export function createInstrumentationProducer(): InstrumentationProducer {
 
   return {
     bind(reader) {
-      temporality = () => reader.selectAggregationTemporality(InstrumentType.HISTOGRAM);
+      temporality = (type) => reader.selectAggregationTemporality(type);
     },
     async collect(): Promise<CollectionResult> {
       return this.collectNow();
     },
     collectNow(): CollectionResult {
       const errors: unknown[] = [];
-      const metrics: HistogramMetricData[] = [];
+      const metrics: MetricData[] = [];
       let delta = false;
       try {
-        delta = temporality() === AggregationTemporality.DELTA;
+        delta = temporality(InstrumentType.HISTOGRAM) === AggregationTemporality.DELTA;
       } catch (err) {
         errors.push(err);
       }
@@ -115,6 +118,14 @@ export function createInstrumentationProducer(): InstrumentationProducer {
             dataPointType: DataPointType.HISTOGRAM,
             dataPoints,
           });
+        } catch (err) {
+          errors.push(err);
+        }
+      }
+      for (const numbers of reg.numbers ?? []) {
+        try {
+          const metric = numbersMetric(numbers, nowMs, temporality, lastNumbers);
+          if (metric) metrics.push(metric);
         } catch (err) {
           errors.push(err);
         }

@@ -7,10 +7,13 @@ import { afterEach } from 'vitest';
 
 afterEach(() => stopAll());
 
-describe.each(['cache', 'limiter', 'breaker', 'queue'])('%s instrumentation and async results', (subject) => {
-  it('keeps values, reasons and unhandled rejections', async () => {
-    const child = startChild({ args: ['test/fixtures/unhandled-rejection.mjs', subject] });
-    const result = await child.waitForJson(undefined, 15_000);
-    expect(result).toEqual({ value: 'v', sameReason: true, unhandledSurfaced: true });
-  });
-});
+describe.each(['cache', 'limiter', 'breaker', 'queue', 'timed', 'measure'])(
+  '%s instrumentation and async results',
+  (subject) => {
+    it('keeps values, reasons and unhandled rejections', async () => {
+      const child = startChild({ args: ['test/fixtures/unhandled-rejection.mjs', subject] });
+      const result = await child.waitForJson(undefined, 15_000);
+      expect(result).toEqual({ value: 'v', sameReason: true, unhandledSurfaced: true });
+    });
+  },
+);

@@ -41,6 +41,7 @@ describe('package', () => {
     };
     for (const name of [
       'sdk-metrics',
+      'sdk-logs',
       'core',
       'resources',
       'otlp-transformer',

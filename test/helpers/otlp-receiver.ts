@@ -1,26 +1,30 @@
 /**
- * A local OTLP metrics receiver for tests: what the real exporters send is decoded with the
+ * A local OTLP metrics and logs receiver for tests: what the real exporters send is decoded with the
  * official OTLP protobuf definitions (./otlp/decode.ts) and kept per request; nothing here mocks
  * an exporter. `http/protobuf` and `http/json` share one HTTP listener (each request's `protocol`
  * says what actually arrived); `grpc` is a real grpc-js server. Binds 127.0.0.1 only.
  */
-import { findMetric, type MetricRecord } from './otlp/decode.js';
+import { findMetric, type LogEntry, type MetricRecord } from './otlp/decode.js';
 import { startGrpcListener } from './otlp/grpc-listener.js';
-import { HTTP_METRICS_PATH, startHttpListener } from './otlp/http-listener.js';
+import { HTTP_LOGS_PATH, HTTP_METRICS_PATH, startHttpListener } from './otlp/http-listener.js';
 
-export { pointsMatching, type MetricPoint, type MetricRecord } from './otlp/decode.js';
+export { pointsMatching, type LogEntry, type MetricPoint, type MetricRecord } from './otlp/decode.js';
 
 export type OtlpProtocol = 'http/protobuf' | 'http/json' | 'grpc';
 
 /** One export call as it arrived. */
 export interface ExportRequest {
   protocol: OtlpProtocol;
+  /** What the request carried: an ExportMetricsServiceRequest or an ExportLogsServiceRequest. */
+  signal: 'metrics' | 'logs';
   /** Lower-cased HTTP request headers, or gRPC metadata (repeats joined by ", "). */
   headers: Record<string, string>;
   contentType: string | undefined;
   /** HTTP `content-encoding`, or the gRPC message encoding, when the client compressed. */
   contentEncoding: string | undefined;
   metrics: MetricRecord[];
+  /** Log records (for `signal: 'logs'`). */
+  logs: LogEntry[];
 }
 
 /** How the receiver answers one request. Default: success. */
@@ -49,6 +53,8 @@ export interface OtlpReceiver {
   readonly endpoint: string;
   /** `http://127.0.0.1:PORT`, e.g. for OTEL_EXPORTER_OTLP_ENDPOINT (HTTP exporters append /v1/metrics). */
   readonly baseUrl: string;
+  /** For a log exporter's `url`: `…/v1/logs` for HTTP, as `endpoint` for gRPC. */
+  readonly logsEndpoint: string;
   readonly port: number;
   /** Every decoded request, in arrival order. */
   readonly requests: ExportRequest[];
@@ -60,6 +66,10 @@ export interface OtlpReceiver {
   metric(name: string): MetricRecord;
   /** Resolves with the first request (already received or future) matching; rejects after timeoutMs. */
   waitFor(predicate?: (request: ExportRequest) => boolean, timeoutMs?: number): Promise<ExportRequest>;
+  /** Every log record received so far, in arrival order. */
+  logs(): LogEntry[];
+  /** Resolves with every log record received so far once `predicate` holds for them; rejects after timeoutMs. */
+  waitForLogs(predicate: (logs: LogEntry[]) => boolean, timeoutMs?: number): Promise<LogEntry[]>;
   /** Resolves with the first record named `name` (optionally matching `predicate`) received. */
   waitForMetric(name: string, predicate?: (record: MetricRecord) => boolean, timeoutMs?: number): Promise<MetricRecord>;
   /** Forgets recorded requests and errors. */
@@ -139,6 +149,7 @@ export async function startOtlpReceiver(options: {
     protocol,
     endpoint: protocol === 'grpc' ? baseUrl : baseUrl + HTTP_METRICS_PATH,
     baseUrl,
+    logsEndpoint: protocol === 'grpc' ? baseUrl : baseUrl + HTTP_LOGS_PATH,
     port: listener.port,
     requests,
     errors,
@@ -149,6 +160,14 @@ export async function startOtlpReceiver(options: {
         name,
       ),
     waitFor,
+    logs: () => requests.flatMap((r) => r.logs),
+    async waitForLogs(predicate, timeoutMs = 5000) {
+      const all = () => requests.flatMap((r) => r.logs);
+      await waitFor(() => predicate(all()), timeoutMs).catch((e: Error) => {
+        throw new Error(`waiting for log records (${all().length} received): ${e.message}`);
+      });
+      return all();
+    },
     async waitForMetric(name, predicate = () => true, timeoutMs = 5000) {
       const matching = (r: ExportRequest) => r.metrics.findLast((m) => m.name === name && predicate(m));
       const request = await waitFor((r) => matching(r) !== undefined, timeoutMs).catch((e: Error) => {

@@ -18,6 +18,8 @@ interface MessageType {
 const root = createRequire(import.meta.url)('otlp-proto/build/src/generated/root.js');
 export const ExportMetricsServiceRequest: MessageType =
   root.opentelemetry.proto.collector.metrics.v1.ExportMetricsServiceRequest;
+export const ExportLogsServiceRequest: MessageType =
+  root.opentelemetry.proto.collector.logs.v1.ExportLogsServiceRequest;
 
 /**
  * int64s as numbers, enums by name, absent fields as their defaults (a zero count is 0, not
@@ -131,6 +133,52 @@ function anyValue(v: Plain | null | undefined): AttrValue {
   if (kind === 'arrayValue') return (value.values as Plain[]).map(anyValue);
   if (kind === 'kvlistValue') return attributes(value.values);
   return value ?? null;
+}
+
+/** One log record, with its resource and scope. */
+export interface LogEntry {
+  resource: Record<string, AttrValue>;
+  scope: { name: string; version: string };
+  timeUnixNano: number;
+  observedTimeUnixNano: number;
+  severityNumber: string;
+  severityText: string;
+  body: AttrValue;
+  attributes: Record<string, AttrValue>;
+  /**
+   * LogRecord.event_name, read from OTLP/JSON only: the 0.57.2 definitions predate the field,
+   * so protobuf decoding skips it.
+   */
+  eventName?: string;
+}
+
+/** Decodes one request body (already decompressed); throws if it is not an ExportLogsServiceRequest. */
+export function decodeLogs(body: Uint8Array, json: boolean): LogEntry[] {
+  const raw = json ? JSON.parse(Buffer.from(body).toString('utf8')) : undefined;
+  const message = json ? ExportLogsServiceRequest.fromObject(raw) : ExportLogsServiceRequest.decode(body);
+  const request = ExportLogsServiceRequest.toObject(message, AS_PLAIN);
+  const entries: LogEntry[] = [];
+  request.resourceLogs.forEach((rl: Plain, i: number) => {
+    const resource = attributes(rl.resource?.attributes);
+    rl.scopeLogs.forEach((sl: Plain, j: number) => {
+      const scope = { name: sl.scope?.name ?? '', version: sl.scope?.version ?? '' };
+      sl.logRecords.forEach((r: Plain, k: number) => {
+        const eventName = raw?.resourceLogs?.[i]?.scopeLogs?.[j]?.logRecords?.[k]?.eventName;
+        entries.push({
+          resource,
+          scope,
+          timeUnixNano: r.timeUnixNano,
+          observedTimeUnixNano: r.observedTimeUnixNano,
+          severityNumber: r.severityNumber,
+          severityText: r.severityText,
+          body: anyValue(r.body),
+          attributes: attributes(r.attributes),
+          ...(typeof eventName === 'string' ? { eventName } : {}),
+        });
+      });
+    });
+  });
+  return entries;
 }
 
 /** The last record named `name` (cumulative exports: the latest state). Throws, listing what was seen, if absent. */

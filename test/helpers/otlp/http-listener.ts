@@ -1,15 +1,16 @@
 /**
  * OTLP/HTTP for the test receiver: one server for `http/protobuf` and `http/json` (each request
- * is decoded by its content-type), POST /v1/metrics, identity or gzip bodies, on 127.0.0.1.
+ * is decoded by its content-type), POST /v1/metrics and /v1/logs, identity or gzip bodies, on 127.0.0.1.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { gunzipSync } from 'node:zlib';
 import type { Listener, OnExport } from '../otlp-receiver.js';
-import { decodeMetrics } from './decode.js';
+import { decodeLogs, decodeMetrics } from './decode.js';
 
 export const HTTP_METRICS_PATH = '/v1/metrics';
+export const HTTP_LOGS_PATH = '/v1/logs';
 
 export async function startHttpListener(
   port: number,
@@ -55,19 +56,23 @@ async function handle(
     res.writeHead(status, { 'content-type': 'text/plain' }).end(message);
   };
   const path = (req.url ?? '').split('?')[0];
-  if (req.method !== 'POST' || path !== HTTP_METRICS_PATH) return reject(404, `unexpected path ${path}`);
+  const signal = path === HTTP_METRICS_PATH ? 'metrics' : path === HTTP_LOGS_PATH ? 'logs' : undefined;
+  if (req.method !== 'POST' || !signal) return reject(404, `unexpected path ${path}`);
   const json = (contentType ?? '').split(';')[0]!.trim().toLowerCase() === 'application/json';
 
-  let metrics: ReturnType<typeof decodeMetrics>;
+  let metrics: ReturnType<typeof decodeMetrics> = [];
+  let logs: ReturnType<typeof decodeLogs> = [];
   try {
-    metrics = decodeMetrics(contentEncoding === 'gzip' ? gunzipSync(body) : body, json);
+    const bytes = contentEncoding === 'gzip' ? gunzipSync(body) : body;
+    if (signal === 'metrics') metrics = decodeMetrics(bytes, json);
+    else logs = decodeLogs(bytes, json);
   } catch (e) {
     return reject(400, `cannot decode: ${(e as Error).message}`);
   }
   const headers: Record<string, string> = {};
   for (const [k, v] of Object.entries(req.headers)) if (v !== undefined) headers[k] = String(v);
   const protocol = json ? 'http/json' : 'http/protobuf';
-  const reply = onExport({ protocol, headers, contentType, contentEncoding, metrics });
+  const reply = onExport({ protocol, signal, headers, contentType, contentEncoding, metrics, logs });
 
   if (reply.delayMs) await sleep(reply.delayMs, undefined, { ref: false });
   if (res.destroyed) return;
@@ -78,7 +83,7 @@ async function handle(
   } else if (json) {
     res.writeHead(status, { 'content-type': 'application/json' }).end('{}');
   } else {
-    // An empty ExportMetricsServiceResponse is zero bytes.
+    // An empty Export(Metrics|Logs)ServiceResponse is zero bytes.
     res.writeHead(status, { 'content-type': 'application/x-protobuf' }).end();
   }
 }
