@@ -1,8 +1,8 @@
 // The example service behind examples/monitoring (and the test that checks every
 // dashboard panel and recording rule against a real Prometheus): an Express app
 // with a cache, a rate limiter and a circuit breaker around an outgoing HTTP call,
-// and two job queues (a p-queue of thumbnails, a generic queue of emails), so every
-// metric family otelkit ships has data. Run it under the preload:
+// and job queues (a p-queue of thumbnails, a generic queue of emails, and with
+// REDIS_PORT a BullMQ queue of receipts), so every metric family otelkit ships has data. Run it under the preload:
 //   OTEL_SERVICE_NAME=shop node --import otelkit/register examples/monitoring/app.mjs
 // TRAFFIC=true makes it call itself four times a second (the compose demo; the
 // test caps it with TRAFFIC_ROUNDS): cache hits, misses and evictions, checkouts
@@ -82,6 +82,34 @@ setInterval(() => {
   if (outbox.length > 0) send(outbox.shift()).catch(() => {});
 }, 100).unref();
 
+// Receipts on BullMQ when a Redis is given (REDIS_PORT; the repository's test starts one):
+// some delayed, one in five failing its first attempt (retried). bullmq is loaded only then,
+// so the example runs without it.
+class ReceiptError extends Error {}
+let receipts;
+if (process.env.REDIS_PORT) {
+  const { Queue, Worker } = await import('bullmq');
+  const connection = { host: process.env.REDIS_HOST ?? '127.0.0.1', port: Number(process.env.REDIS_PORT) };
+  receipts = new Queue('receipts', { connection });
+  const worker = new Worker(
+    'receipts',
+    async (job) => {
+      await new Promise((resolve) => setTimeout(resolve, 10 + Math.random() * 40));
+      if (job.data.fail && job.attemptsMade === 0) throw new ReceiptError('renderer busy');
+    },
+    { connection, concurrency: 2 },
+  );
+  instrumentQueue({ queue: receipts, worker });
+}
+const receipt = () =>
+  receipts
+    ?.add(
+      'receipt',
+      { fail: Math.random() < 0.2 },
+      { attempts: 2, delay: Math.random() < 0.3 ? 2000 : 0, removeOnComplete: 100, removeOnFail: 100 },
+    )
+    .catch(() => {});
+
 const app = express();
 app.get('/products/:id', (req, res) => {
   let product = products.get(req.params.id);
@@ -95,6 +123,7 @@ app.post('/checkout', async (req, res) => {
   try {
     const result = await limiter.schedule(() => breaker.fire(req.query.fail === '1'));
     outbox.push({ order: Date.now() });
+    receipt();
     res.json(result);
   } catch (err) {
     res.status(503).json({ error: String(err?.message ?? err) });

@@ -1,7 +1,7 @@
 // The generated dashboards and rules against a real Prometheus scraping a real app:
 // examples/monitoring/app.mjs (Express, a cache, a rate limiter, a circuit breaker
-// around an outgoing call, a p-queue and a generic queue) under its own bounded
-// traffic, scraped every second, with the rules `otelkit assets` wrote evaluated every
+// around an outgoing call, a p-queue, a generic queue and, with a real redis-server,
+// a BullMQ queue) under its own bounded traffic, scraped every second, with the rules `otelkit assets` wrote evaluated every
 // second. Every dashboard panel query (Grafana variables filled in), every variable
 // query and every recording rule must return data, with the labels its legend shows:
 // a panel or rule naming a metric or label that does not exist fails here.
@@ -12,9 +12,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type AssetsStack, checksWithoutData, startAssetsStack } from '../helpers/assets-checks.js';
 import { stopAll } from '../helpers/child.js';
 import { hasPrometheus, stopAllPrometheus } from '../helpers/prometheus.js';
+import { hasRedis, startRedis, type RedisServer } from '../helpers/redis.js';
 
 let dir: string;
 let stack: AssetsStack;
+let redis: RedisServer | undefined;
 
 beforeAll(async () => {
   if (!hasPrometheus()) return;
@@ -24,12 +26,32 @@ beforeAll(async () => {
     "export default { slos: [{ name: 'checkout', route: '/checkout', objective: 0.99, " +
       'latency: { threshold: 0.05, objective: 0.9 } }] };\n',
   );
-  stack = await startAssetsStack({ dir, job: 'shop', cliArgs: ['--config', 'otel.config.mjs'] });
+  if (hasRedis()) redis = await startRedis();
+  stack = await startAssetsStack({
+    dir,
+    job: 'shop',
+    cliArgs: ['--config', 'otel.config.mjs'],
+    appEnv: redis ? { REDIS_PORT: String(redis.port) } : {},
+  });
+  if (redis) {
+    // BullMQ's series, through the jobs-by-state panel (its max-over-instances branch), delayed jobs included.
+    const jobsByState = stack.checks.find((c) => c.what.includes('"Jobs by state"'))!;
+    const bullmq = (state: string) =>
+      `(${jobsByState.promql}) * on (messaging_system, queue_job_state) group_left () ` +
+      `label_replace(label_replace(vector(1), "messaging_system", "bullmq", "", ""), "queue_job_state", "${state}", "", "")`;
+    for (const state of ['waiting', 'active', 'delayed', 'completed'])
+      stack.checks.push({
+        what: `BullMQ ${state} jobs`,
+        promql: bullmq(state),
+        labels: ['messaging_destination_name'],
+      });
+  }
 }, 120_000);
 
 afterAll(async () => {
   await stopAllPrometheus();
   await stopAll();
+  await redis?.stop();
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
