@@ -3,7 +3,8 @@
  * `npx otelkit assets --out <dir> [--config otel.config.ts] [--prefix p]`: writes the
  * dashboards shipped in the package (monitoring/dashboards, their queries prefixed when
  * the app has a Prometheus prefix) and generates the rules, Prometheus configuration
- * and Grafana provisioning, with the SLOs and alert settings of the config file. Exit codes: 0 written, 1 a config or file-system error, 2 a usage error.
+ * and Grafana provisioning, with the SLOs and alert settings of the config file.
+ * Exit codes: 0 written, 1 a config or file-system error, 2 a usage error.
  */
 import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';

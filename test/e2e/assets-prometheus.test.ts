@@ -1,10 +1,11 @@
 // The generated dashboards and rules against a real Prometheus scraping a real app:
 // examples/monitoring/app.mjs (Express, a cache, a rate limiter, a circuit breaker
 // around an outgoing call, a p-queue, a generic queue and, with a real redis-server,
-// a BullMQ queue) under its own bounded traffic, scraped every second, with the rules `otelkit assets` wrote evaluated every
-// second. Every dashboard panel query (Grafana variables filled in), every variable
-// query and every recording rule must return data, with the labels its legend shows:
-// a panel or rule naming a metric or label that does not exist fails here.
+// a BullMQ queue) under its own bounded traffic, scraped every second, with the rules
+// `otelkit assets` wrote evaluated every second. Every dashboard panel query (Grafana
+// variables filled in), every variable query and every recording rule must return
+// data, with the labels its legend shows: a panel or rule naming a metric or label
+// that does not exist fails here.
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -38,7 +39,8 @@ beforeAll(async () => {
     const jobsByState = stack.checks.find((c) => c.what.includes('"Jobs by state"'))!;
     const bullmq = (state: string) =>
       `(${jobsByState.promql}) * on (messaging_system, queue_job_state) group_left () ` +
-      `label_replace(label_replace(vector(1), "messaging_system", "bullmq", "", ""), "queue_job_state", "${state}", "", "")`;
+      'label_replace(label_replace(vector(1), "messaging_system", "bullmq", "", ""), ' +
+      `"queue_job_state", "${state}", "", "")`;
     for (const state of ['waiting', 'active', 'delayed', 'completed'])
       stack.checks.push({
         what: `BullMQ ${state} jobs`,
