@@ -18,6 +18,8 @@ export interface AssetOptions {
   job: string;
   /** The URL Grafana's server reaches Prometheus at. */
   prometheusUrl: string;
+  /** The app's `prometheus.prefix`, when it sets one. */
+  prefix?: string;
 }
 
 export const DEFAULT_TARGET = 'localhost:9464';

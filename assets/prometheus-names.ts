@@ -11,6 +11,7 @@ import {
   CIRCUIT_BREAKER,
   HTTP_CLIENT,
   HTTP_SERVER,
+  QUEUE,
   RATE_LIMITER,
   RUNTIME,
   type InstrumentName,
@@ -44,6 +45,7 @@ export const PROM = Object.freeze({
   cache: names(CACHE),
   rateLimiter: names(RATE_LIMITER),
   circuitBreaker: names(CIRCUIT_BREAKER),
+  queue: names(QUEUE),
 });
 
 /** The attribute names the queries group and filter on, as Prometheus labels. */
@@ -67,4 +69,8 @@ export const LABEL = Object.freeze({
   breakerState: 'circuit_breaker_state',
   breakerToState: 'circuit_breaker_to_state',
   breakerOutcome: 'circuit_breaker_call_outcome',
+  queueName: 'messaging_destination_name',
+  queueSystem: 'messaging_system',
+  jobState: 'queue_job_state',
+  jobOutcome: 'queue_job_outcome',
 });

@@ -85,6 +85,15 @@ export const CIRCUIT_BREAKER = Object.freeze({
   callDuration: i('circuit_breaker.call.duration', 's', 'histogram'),
 });
 
+/** Job queues (instrumentations/queue/record.ts). */
+export const QUEUE = Object.freeze({
+  consumed: i('messaging.client.consumed.messages', '{message}', 'counter'),
+  processDuration: i('messaging.process.duration', 's', 'histogram'),
+  attempts: i('queue.job.attempts', '{attempt}', 'counter'),
+  jobs: i('queue.jobs', '{job}', 'updowncounter'),
+  waitDuration: i('queue.job.wait.duration', 's', 'histogram'),
+});
+
 /** Every instrument above, by family. */
 export const METRIC_FAMILIES = Object.freeze({
   HTTP_SERVER,
@@ -93,4 +102,5 @@ export const METRIC_FAMILIES = Object.freeze({
   CACHE,
   RATE_LIMITER,
   CIRCUIT_BREAKER,
+  QUEUE,
 });

@@ -2,6 +2,8 @@
  * The command line of `otelkit`: `otelkit assets --out DIR [options]`. Parsing only;
  * every mistake is a UsageError with one line saying what is accepted.
  */
+import { Invalid, metricPrefix } from '../../src/config/parsers.js';
+
 export class UsageError extends Error {}
 
 export interface AssetsArgs {
@@ -12,6 +14,8 @@ export interface AssetsArgs {
   target?: string;
   job?: string;
   prometheusUrl?: string;
+  /** The app's Prometheus prefix; else the config file's, else OTELKIT_PROMETHEUS_PREFIX. */
+  prefix?: string;
 }
 
 export type Args = AssetsArgs | { command: 'help' };
@@ -25,6 +29,7 @@ const VALUE_OPTIONS: Record<string, keyof Omit<AssetsArgs, 'command'>> = {
   '--target': 'target',
   '--job': 'job',
   '--prometheus-url': 'prometheusUrl',
+  '--prefix': 'prefix',
 };
 
 export const USAGE = `Usage: otelkit assets --out <dir> [options]
@@ -40,6 +45,9 @@ Options:
   --job <name>              its job name (default node-app)
   --prometheus-url <url>    Prometheus as Grafana reaches it, for the data source
                             (default http://localhost:9090)
+  --prefix <name>           the app's Prometheus metric prefix (prometheus.prefix), put before
+                            every metric name in the queries (default: the config file's, else
+                            OTELKIT_PROMETHEUS_PREFIX, as the app resolves it)
   -h, --help                this text
 
 Docs: https://www.npmjs.com/package/otelkit (docs/dashboards.md)`;
@@ -77,6 +85,12 @@ export function parseArgs(argv: string[]): Args {
     throw new UsageError(
       `--prometheus-url "${args.prometheusUrl}" is invalid: expected an http(s) URL, e.g. http://prometheus:9090`,
     );
+  if (args.prefix !== undefined) {
+    const prefix = metricPrefix(args.prefix);
+    if (prefix instanceof Invalid)
+      throw new UsageError(`--prefix "${args.prefix}" is invalid: expected ${prefix.accepted}`);
+    args.prefix = prefix;
+  }
   return args as AssetsArgs;
 }
 
@@ -86,4 +100,5 @@ const EXAMPLES: Record<keyof Omit<AssetsArgs, 'command'>, string> = {
   target: 'app:9464',
   job: 'checkout',
   prometheusUrl: 'http://prometheus:9090',
+  prefix: 'myapp',
 };

@@ -1,20 +1,22 @@
 #!/usr/bin/env node
 /**
- * `npx otelkit assets --out <dir> [--config otel.config.ts]`: writes the dashboards
- * shipped in the package (monitoring/dashboards) and generates the rules, Prometheus
- * configuration and Grafana provisioning, with the SLOs and alert settings of the
- * config file. Exit codes: 0 written, 1 a config or file-system error, 2 a usage error.
+ * `npx otelkit assets --out <dir> [--config otel.config.ts] [--prefix p]`: writes the
+ * dashboards shipped in the package (monitoring/dashboards, their queries prefixed when
+ * the app has a Prometheus prefix) and generates the rules, Prometheus configuration
+ * and Grafana provisioning, with the SLOs and alert settings of the config file.
+ * Exit codes: 0 written, 1 a config or file-system error, 2 a usage error.
  */
 import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { defaultAlerts, parseAlerts } from '../../src/config/alerts.js';
 import { loadModule } from '../../src/config/load-module.js';
-import { resolveConfig } from '../../src/config/resolve.js';
+import { resolveConfig, type ResolvedConfig } from '../../src/config/resolve.js';
 import { SLO_HISTOGRAM, parseSlos } from '../../src/config/slos.js';
 import type { AlertsConfig, OtelkitUserConfig, SloConfig } from '../../src/config/types.js';
 import { bucketsFor } from '../../src/series-policy.js';
 import { firstLine } from '../../src/util/errors.js';
+import { prefixDashboard } from '../dashboard-prefix.js';
 import { DEFAULT_JOB, DEFAULT_PROMETHEUS_URL, DEFAULT_TARGET, assetFiles } from '../files.js';
 import { USAGE, UsageError, parseArgs, type AssetsArgs } from './args.js';
 
@@ -23,8 +25,22 @@ class CliError extends Error {}
 /** dist/cli.js -> the package's monitoring/dashboards. */
 const DASHBOARDS_DIR = fileURLToPath(new URL('../monitoring/dashboards/', import.meta.url));
 
-function readSettings(path: string | undefined): { slos: SloConfig[]; alerts: AlertsConfig } {
-  if (path === undefined) return { slos: [], alerts: defaultAlerts() };
+interface Settings {
+  slos: SloConfig[];
+  alerts: AlertsConfig;
+  prefix: string | undefined;
+}
+
+/** The prefix as the app resolves it (OTELKIT_PROMETHEUS_PREFIX over the file's); an invalid one is an error. */
+function prefixOf(resolved: ResolvedConfig): string | undefined {
+  const problems = resolved.problems.filter((p) => /PROMETHEUS_PREFIX|prometheus\.prefix/.test(p));
+  if (problems.length) throw new CliError(problems.map((p) => p.replace(/; using nothing$/, '')).join('\n'));
+  return resolved.config.prometheus.prefix || undefined;
+}
+
+function readSettings(path: string | undefined): Settings {
+  if (path === undefined)
+    return { slos: [], alerts: defaultAlerts(), prefix: prefixOf(resolveConfig(process.env, [])) };
   const file = resolve(path);
   if (!existsSync(file)) throw new CliError(`--config: no file at ${file}`);
   let loaded: unknown;
@@ -39,20 +55,24 @@ function readSettings(path: string | undefined): { slos: SloConfig[]; alerts: Al
   const user = config as OtelkitUserConfig;
   const label = basename(file);
   // The bucket boundaries the app will use (file and environment), to check latency thresholds against.
-  const { config: resolved } = resolveConfig(process.env, [{ label, config: user }]);
+  const all = resolveConfig(process.env, [{ label, config: user }]);
+  const resolved = all.config;
   const slos = parseSlos(user.slos, bucketsFor(resolved, SLO_HISTOGRAM, 's') ?? [], label);
   const alerts = parseAlerts(user.alerts, defaultAlerts(), label);
   const problems = [...slos.problems, ...alerts.problems].map((p) =>
     p.replace(/; (leaving this SLO out|using .*)$/, ''),
   );
   if (problems.length) throw new CliError(problems.join('\n'));
-  return { slos: slos.slos, alerts: alerts.alerts };
+  return { slos: slos.slos, alerts: alerts.alerts, prefix: prefixOf(all) };
 }
 
-function dashboardFiles(): Record<string, string> {
+function dashboardFiles(prefix: string | undefined): Record<string, string> {
   const names = readdirSync(DASHBOARDS_DIR).filter((name) => name.endsWith('.json'));
   return Object.fromEntries(
-    names.map((name) => [`dashboards/${name}`, readFileSync(join(DASHBOARDS_DIR, name), 'utf8')]),
+    names.map((name) => [
+      `dashboards/${name}`,
+      prefixDashboard(readFileSync(join(DASHBOARDS_DIR, name), 'utf8'), prefix),
+    ]),
   );
 }
 
@@ -70,15 +90,17 @@ function write(out: string, files: Record<string, string>): void {
 }
 
 function assets(args: AssetsArgs): string[] {
-  const { slos, alerts } = readSettings(args.config);
+  const { slos, alerts, prefix: configured } = readSettings(args.config);
+  const prefix = args.prefix ?? configured;
   const files = {
-    ...dashboardFiles(),
+    ...dashboardFiles(prefix),
     ...assetFiles({
       slos,
       alerts,
       target: args.target ?? DEFAULT_TARGET,
       job: args.job ?? DEFAULT_JOB,
       prometheusUrl: args.prometheusUrl ?? DEFAULT_PROMETHEUS_URL,
+      prefix,
     }),
   };
   write(args.out, files);

@@ -1,21 +1,35 @@
 /** The rule files `npx otelkit assets` writes, by file name. */
 import type { AlertsConfig, SloConfig } from '../../src/config/types.js';
+import { prefixMetrics } from '../prefix.js';
 import { httpAlerts } from './alerts-http.js';
+import { queueAlerts } from './alerts-queues.js';
 import { resilienceAlerts } from './alerts-resilience.js';
 import { runtimeAlerts } from './alerts-runtime.js';
 import { recordingRules } from './recording.js';
 import { sloRules } from './slo.js';
 import type { RuleFile } from './types.js';
 
-export function ruleFiles(options: { alerts: AlertsConfig; slos: SloConfig[] }): Record<string, RuleFile> {
+/** `prefix`: the app's `prometheus.prefix`, put before every otelkit metric name in the expressions. */
+export function ruleFiles(options: {
+  alerts: AlertsConfig;
+  slos: SloConfig[];
+  prefix?: string;
+}): Record<string, RuleFile> {
   const files: Record<string, RuleFile> = {
     'otelkit-recording.rules.yml': { groups: [recordingRules()] },
     'otelkit-alerts.rules.yml': {
-      groups: [httpAlerts(options.alerts), runtimeAlerts(options.alerts), resilienceAlerts(options.alerts)].filter(
-        (g) => g.rules.length > 0,
-      ),
+      groups: [
+        httpAlerts(options.alerts),
+        runtimeAlerts(options.alerts),
+        resilienceAlerts(options.alerts),
+        queueAlerts(options.alerts),
+      ].filter((g) => g.rules.length > 0),
     },
   };
   if (options.slos.length > 0) files['otelkit-slos.rules.yml'] = { groups: sloRules(options.slos) };
+  if (options.prefix)
+    for (const file of Object.values(files))
+      for (const group of file.groups)
+        for (const rule of group.rules) rule.expr = prefixMetrics(rule.expr, options.prefix);
   return files;
 }

@@ -2,13 +2,16 @@
  * Recording rules for the expressions dashboards and alerts would otherwise compute
  * over every raw series at every evaluation: per-route request, error and latency
  * rates of the HTTP server, per-dependency ones of the HTTP client, and the cache
- * and limiter ratios the alerts compare. Names follow Prometheus' level:metric:operations.
+ * and limiter ratios the alerts compare, and the queue failure ratio, wait p99 and
+ * backlog the queue alerts compare. Names follow Prometheus' level:metric:operations.
  */
 import { LABEL, PROM } from '../prometheus-names.js';
-import { SERVER_ERROR, eq, quantile, rate, ratioOrZero, sel, sumBy } from '../promql.js';
+import { SERVER_ERROR, eq, quantile, rate, ratioOrZero, re, sel, sumBy } from '../promql.js';
+import { jobsByState } from '../queue-queries.js';
 import type { RecordingRule, RuleGroup } from './types.js';
 
 const route = ['job', LABEL.route];
+const queue = ['job', LABEL.queueSystem, LABEL.queueName];
 const dependency = ['job', LABEL.serverAddress, LABEL.serverPort];
 const server = PROM.httpServer.requestDuration;
 const client = PROM.httpClient.requestDuration;
@@ -27,6 +30,12 @@ export const RECORD = Object.freeze({
   cacheHitRatio: 'job_cache:cache_hit_ratio:rate5m',
   cacheHitRatio1d: 'job_cache:cache_hit_ratio:rate1d',
   limiterRejectionRatio: 'job_limiter:rate_limiter_rejection_ratio:rate5m',
+  queueAttempts: 'job_queue:queue_job_attempts:rate5m',
+  queueFailures: 'job_queue:queue_job_failures:rate5m',
+  queueFailureRatio: 'job_queue:queue_job_failure_ratio:rate5m',
+  queueWaitBuckets: 'job_queue_le:queue_job_wait_duration_seconds_bucket:rate5m',
+  queueWait: 'job_queue:queue_job_wait_duration_seconds:quantile_rate5m',
+  queueBacklog: 'job_queue:queue_jobs_waiting:current',
 });
 
 const quantiles = (record: string, buckets: string, qs: number[]): RecordingRule[] =>
@@ -61,6 +70,24 @@ export function recordingRules(): RuleGroup {
         record: RECORD.limiterRejectionRatio,
         expr: `${limiter(eq(LABEL.limiterResult, 'rejected'))} / ${limiter()}`,
       },
+      ...queueRules(),
     ],
   };
+}
+
+function queueRules(): RecordingRule[] {
+  const attempts = (...m: string[]) => sumBy(queue, rate(sel(PROM.queue.attempts, ...m), '5m'));
+  const wait = `${PROM.queue.waitDuration}_bucket`;
+  return [
+    { record: RECORD.queueAttempts, expr: attempts() },
+    { record: RECORD.queueFailures, expr: attempts(re(LABEL.jobOutcome, 'failed|retried')) },
+    { record: RECORD.queueFailureRatio, expr: ratioOrZero(RECORD.queueFailures, RECORD.queueAttempts) },
+    { record: RECORD.queueWaitBuckets, expr: sumBy([...queue, 'le'], rate(wait, '5m')) },
+    ...quantiles(RECORD.queueWait, RECORD.queueWaitBuckets, [0.5, 0.99]),
+    // Waiting and prioritized (BullMQ's waiting jobs with a priority): the jobs no worker has taken yet.
+    {
+      record: RECORD.queueBacklog,
+      expr: sumBy(queue, `(${jobsByState(['job', LABEL.jobState], sel, re(LABEL.jobState, 'waiting|prioritized'))})`),
+    },
+  ];
 }

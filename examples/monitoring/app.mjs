@@ -1,7 +1,8 @@
 // The example service behind examples/monitoring (and the test that checks every
 // dashboard panel and recording rule against a real Prometheus): an Express app
 // with a cache, a rate limiter and a circuit breaker around an outgoing HTTP call,
-// so every metric family otelkit ships has data. Run it under the preload:
+// and job queues (a p-queue of thumbnails, a generic queue of emails, and with
+// REDIS_PORT a BullMQ queue of receipts), so every metric family otelkit ships has data. Run it under the preload:
 //   OTEL_SERVICE_NAME=shop node --import otelkit/register examples/monitoring/app.mjs
 // TRAFFIC=true makes it call itself four times a second (the compose demo; the
 // test caps it with TRAFFIC_ROUNDS): cache hits, misses and evictions, checkouts
@@ -11,7 +12,15 @@ import Bottleneck from 'bottleneck';
 import express from 'express';
 import { LRUCache } from 'lru-cache';
 import CircuitBreaker from 'opossum';
-import { getOtelkit, instrumentCache, instrumentCircuitBreaker, instrumentRateLimiter, lruCacheDispose } from 'otelkit';
+import PQueue from 'p-queue';
+import {
+  getOtelkit,
+  instrumentCache,
+  instrumentCircuitBreaker,
+  instrumentQueue,
+  instrumentRateLimiter,
+  lruCacheDispose,
+} from 'otelkit';
 
 // Small on purpose: the demo traffic overflows it, so evictions show up.
 const products = new LRUCache({ max: 20, dispose: lruCacheDispose() });
@@ -49,15 +58,72 @@ const breaker = new CircuitBreaker(
 );
 instrumentCircuitBreaker(breaker, { name: 'upstream' });
 
+// Thumbnails of new products, two at a time in process; one in ten fails.
+class ThumbnailError extends Error {}
+const thumbnails = new PQueue({ concurrency: 2 });
+instrumentQueue(thumbnails, { name: 'thumbnails' });
+const makeThumbnail = () =>
+  new Promise((resolve, reject) =>
+    setTimeout(
+      () => (Math.random() < 0.1 ? reject(new ThumbnailError('bad image')) : resolve()),
+      10 + Math.random() * 40,
+    ),
+  );
+
+// Order e-mails: a backlog array drained by one sender (a generic queue: its size and a wrapped send).
+class SmtpError extends Error {}
+const outbox = [];
+const emails = instrumentQueue({ name: 'emails', size: () => outbox.length });
+const send = emails.wrap(async () => {
+  await new Promise((resolve) => setTimeout(resolve, 5 + Math.random() * 10));
+  if (Math.random() < 0.05) throw new SmtpError('mailbox unavailable');
+});
+setInterval(() => {
+  if (outbox.length > 0) send(outbox.shift()).catch(() => {});
+}, 100).unref();
+
+// Receipts on BullMQ when a Redis is given (REDIS_PORT; the repository's test starts one):
+// some delayed, one in five failing its first attempt (retried). bullmq is loaded only then,
+// so the example runs without it.
+class ReceiptError extends Error {}
+let receipts;
+if (process.env.REDIS_PORT) {
+  const { Queue, Worker } = await import('bullmq');
+  const connection = { host: process.env.REDIS_HOST ?? '127.0.0.1', port: Number(process.env.REDIS_PORT) };
+  receipts = new Queue('receipts', { connection });
+  const worker = new Worker(
+    'receipts',
+    async (job) => {
+      await new Promise((resolve) => setTimeout(resolve, 10 + Math.random() * 40));
+      if (job.data.fail && job.attemptsMade === 0) throw new ReceiptError('renderer busy');
+    },
+    { connection, concurrency: 2 },
+  );
+  instrumentQueue({ queue: receipts, worker });
+}
+const receipt = () =>
+  receipts
+    ?.add(
+      'receipt',
+      { fail: Math.random() < 0.2 },
+      { attempts: 2, delay: Math.random() < 0.3 ? 2000 : 0, removeOnComplete: 100, removeOnFail: 100 },
+    )
+    .catch(() => {});
+
 const app = express();
 app.get('/products/:id', (req, res) => {
   let product = products.get(req.params.id);
-  if (product === undefined) products.set(req.params.id, (product = { id: req.params.id }));
+  if (product === undefined) {
+    products.set(req.params.id, (product = { id: req.params.id }));
+    thumbnails.add(makeThumbnail).catch(() => {});
+  }
   res.json(product);
 });
 app.post('/checkout', async (req, res) => {
   try {
     const result = await limiter.schedule(() => breaker.fire(req.query.fail === '1'));
+    outbox.push({ order: Date.now() });
+    receipt();
     res.json(result);
   } catch (err) {
     res.status(503).json({ error: String(err?.message ?? err) });

@@ -21,6 +21,7 @@ import {
 import type { OtelkitConfig } from '../../src/config/types.js';
 import { InPlaceHistogram, type HistogramSeries } from '../../src/histograms/in-place-histogram.js';
 import { seriesPercentile } from '../../src/stats/percentile.js';
+import { QUEUE } from '../metric-names.js';
 import { Family } from '../shared/targets.js';
 import { isThenable } from '../shared/settle.js';
 import { JOB_STATES, type JobCounts, type JobCountsSource, type JobState } from './job-counts.js';
@@ -177,7 +178,7 @@ export const queueFamily = new Family<QueueRecord>({
   },
   instruments(meter: Meter, config: OtelkitConfig): Observable[] {
     processDuration = new InPlaceHistogram(meter, config, {
-      name: 'messaging.process.duration',
+      name: QUEUE.processDuration.name,
       description: 'Time a job attempt took to process, from start to completion or failure',
       live: function* () {
         for (const r of queueFamily.live) {
@@ -187,23 +188,23 @@ export const queueFamily = new Family<QueueRecord>({
       },
     });
     waitDuration = new InPlaceHistogram(meter, config, {
-      name: 'queue.job.wait.duration',
+      name: QUEUE.waitDuration.name,
       description: 'Time a job waited in the queue, from created (or delayed until) to started',
       live: () => Array.from(queueFamily.live, (r) => r.wait),
     });
     instruments = {
-      consumed: meter.createObservableCounter('messaging.client.consumed.messages', {
-        unit: '{message}',
+      consumed: meter.createObservableCounter(QUEUE.consumed.name, {
+        unit: QUEUE.consumed.unit,
         description: 'Jobs a worker took from the queue (each attempt)',
         valueType: ValueType.INT,
       }),
-      attempts: meter.createObservableCounter('queue.job.attempts', {
-        unit: '{attempt}',
+      attempts: meter.createObservableCounter(QUEUE.attempts.name, {
+        unit: QUEUE.attempts.unit,
         description: 'Job attempts that ended, by outcome (completed, retried, failed, stalled)',
         valueType: ValueType.INT,
       }),
-      jobs: meter.createObservableUpDownCounter('queue.jobs', {
-        unit: '{job}',
+      jobs: meter.createObservableUpDownCounter(QUEUE.jobs.name, {
+        unit: QUEUE.jobs.unit,
         description: 'Jobs in the queue, by state',
         valueType: ValueType.INT,
       }),

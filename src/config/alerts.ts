@@ -25,6 +25,14 @@ export const ALERT_DEFAULTS: Readonly<Record<AlertName, Readonly<AlertSetting>>>
   targetDown: { for: '2m' },
   /** Restarts of one instance within 30 minutes. */
   restarts: { threshold: 3, for: '0s' },
+  /** Share of a queue's job attempts that failed or will be retried. */
+  queueFailureRatio: { threshold: 0.1, for: '10m' },
+  /** Stalled jobs of one queue within 15 minutes. */
+  queueStalled: { threshold: 1, for: '0s' },
+  /** Wait p99 of a queue, seconds (under the largest bucket boundary: 10 with the default buckets). */
+  queueWaitP99: { threshold: 5, for: '10m' },
+  /** Growth of a queue's backlog (waiting jobs) over 15 minutes, jobs. */
+  queueBacklogGrowth: { threshold: 100, for: '15m' },
 });
 
 export const ALERT_NAMES = Object.keys(ALERT_DEFAULTS) as AlertName[];

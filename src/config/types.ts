@@ -116,7 +116,11 @@ export type AlertName =
   | 'limiterRejectionRatio'
   | 'cacheHitRatioDrop'
   | 'targetDown'
-  | 'restarts';
+  | 'restarts'
+  | 'queueFailureRatio'
+  | 'queueStalled'
+  | 'queueWaitP99'
+  | 'queueBacklogGrowth';
 
 export interface AlertSetting {
   /** What the expression compares against; absent for alerts with nothing to compare. */

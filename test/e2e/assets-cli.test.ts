@@ -19,8 +19,13 @@ let dir: string;
 beforeAll(() => void (dir = mkdtempSync(join(tmpdir(), 'otelkit-cli-'))));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-function run(args: string[], cwd = dir) {
-  const r = spawnSync(process.execPath, [CLI, ...args], { cwd, env, encoding: 'utf8', timeout: 30_000 });
+function run(args: string[], cwd = dir, extraEnv: Record<string, string> = {}) {
+  const r = spawnSync(process.execPath, [CLI, ...args], {
+    cwd,
+    env: { ...env, ...extraEnv },
+    encoding: 'utf8',
+    timeout: 30_000,
+  });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
@@ -54,6 +59,7 @@ describe('otelkit assets (the built command)', () => {
     [['assets'], '--out <dir> is required'],
     [['dashboards'], 'unknown command "dashboards"'],
     [['assets', '--out', 'x', '--target', 'app'], '--target "app" is invalid: expected host:port'],
+    [['assets', '--out', 'x', '--prefix', '9x'], '--prefix "9x" is invalid: expected letters, digits and _, starting'],
   ])('%j: a usage error, exit 2', (args, message) => {
     const r = run(args);
     expect(r.code).toBe(2);
@@ -132,6 +138,50 @@ describe('otelkit assets (the built command)', () => {
     expect(prometheus.scrape_configs).toEqual([{ job_name: 'api', static_configs: [{ targets: ['api:9464'] }] }]);
     const datasources = parse(readFileSync(join(dir, 'custom/provisioning/datasources/otelkit.yml'), 'utf8'));
     expect(datasources.datasources[0].url).toBe('http://prom:9090');
+  });
+});
+
+describe('otelkit assets: the Prometheus prefix', () => {
+  /** The prefixes written before http_server_request_duration_seconds_bucket (not in recording-rule names). */
+  function prefixWritten(out: string): string[] {
+    const found = (text: string) =>
+      [...text.matchAll(/(?<![\w:])(\w*)http_server_request_duration_seconds_bucket/g)].map((m) => m[1]!);
+    const dashboard = readFileSync(join(out, 'dashboards/otelkit-service.json'), 'utf8');
+    const rules = readFileSync(join(out, 'rules/otelkit-recording.rules.yml'), 'utf8');
+    return [...new Set([...found(dashboard), ...found(rules)])];
+  }
+
+  it('from --prefix, else as the app resolves it: OTELKIT_PROMETHEUS_PREFIX over the config file', () => {
+    const app = mkdtempSync(join(dir, 'prefix-'));
+    writeFileSync(join(app, 'otel.config.mjs'), "export default { prometheus: { prefix: 'filep' } };\n");
+    const cases: [string[], Record<string, string>, string][] = [
+      [[], {}, ''],
+      [['--prefix', 'optp_'], {}, 'optp_'], // a trailing _ is accepted, as by the app
+      [[], { OTELKIT_PROMETHEUS_PREFIX: 'envp' }, 'envp_'],
+      [['--config', 'otel.config.mjs'], {}, 'filep_'],
+      [['--config', 'otel.config.mjs'], { OTELKIT_PROMETHEUS_PREFIX: 'envp' }, 'envp_'],
+      [['--config', 'otel.config.mjs', '--prefix', 'optp'], { OTELKIT_PROMETHEUS_PREFIX: 'envp' }, 'optp_'],
+    ];
+    cases.forEach(([args, extraEnv, prefix], i) => {
+      const r = run(['assets', '--out', `out${i}`, ...args], app, extraEnv);
+      expect(r.code, r.stderr).toBe(0);
+      expect(prefixWritten(join(app, `out${i}`)), JSON.stringify([args, extraEnv])).toEqual([prefix]);
+    });
+  });
+
+  it('an invalid prefix in the environment or the config file: what is accepted, exit 1', () => {
+    const app = mkdtempSync(join(dir, 'bad-prefix-'));
+    writeFileSync(join(app, 'otel.config.mjs'), "export default { prometheus: { prefix: 'my-app' } };\n");
+    const env = run(['assets', '--out', 'm'], app, { OTELKIT_PROMETHEUS_PREFIX: '9x' });
+    expect(env.code).toBe(1);
+    expect(env.stderr).toBe(
+      'otelkit assets: OTELKIT_PROMETHEUS_PREFIX="9x" is invalid: expected letters, digits and _, ' +
+        'starting with a letter, e.g. myapp\n',
+    );
+    const file = run(['assets', '--out', 'm', '--config', 'otel.config.mjs'], app);
+    expect(file.code).toBe(1);
+    expect(file.stderr).toMatch(/^otelkit assets: otel\.config\.mjs: prometheus\.prefix="my-app" is invalid: .+\n$/);
+    expect(existsSync(join(app, 'm'))).toBe(false);
   });
 });
 

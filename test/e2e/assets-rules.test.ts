@@ -12,6 +12,7 @@ import { assetFiles } from '../../assets/files.js';
 import { defaultAlerts } from '../../src/config/alerts.js';
 import type { SloConfig } from '../../src/config/types.js';
 import { PROMTOOL, hasPromtool } from '../helpers/prometheus.js';
+import { QUEUE_CASES } from '../helpers/queue-alert-cases.js';
 
 const root = join(import.meta.dirname, '..', '..');
 const SLOS: SloConfig[] = [
@@ -37,7 +38,7 @@ beforeAll(() => {
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-const promtool = (...args: string[]) => spawnSync(PROMTOOL!, args, { cwd: dir, encoding: 'utf8', timeout: 30_000 });
+const promtool = (...args: string[]) => spawnSync(PROMTOOL!, args, { cwd: dir, encoding: 'utf8', timeout: 120_000 });
 
 // ---------------------------------------------------------------------------------------------
 // promtool test rules cases: series over time (promtool's `a+bxN` notation, one value a minute)
@@ -209,6 +210,7 @@ const CASES: Case[] = [
     ],
     fires: [{ severity: 'warning', ...job, cache_name: 'users' }],
   },
+  ...QUEUE_CASES,
   ...(['OtelkitSloErrorBudgetFastBurn', 'OtelkitSloErrorBudgetSlowBurn'] as const).map(
     (alert): Case => ({
       alert,
@@ -277,7 +279,8 @@ describe.skipIf(!hasPromtool())('generated Prometheus files (promtool)', () => {
     for (const c of CASES) expect(c.fires.length, c.alert).toBeGreaterThan(0);
   });
 
-  it('promtool test rules: each alert fires for its series and not for the one beside it', () => {
+  // promtool evaluates every case minute by minute (hours of series for some): allow a loaded machine its time.
+  it('promtool test rules: each alert fires for its series and not for the one beside it', { timeout: 150_000 }, () => {
     // The annotations (templates over $value) are checked by check rules above; the cases test the expressions.
     const testRules = ruleFileNames.map((f) => {
       const file = parse(files[f]!) as { groups: { rules: { annotations?: unknown }[] }[] };

@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   instrumentCache,
   instrumentCircuitBreaker,
+  instrumentQueue,
   instrumentRateLimiter,
   lruCacheDispose,
   register,
@@ -63,6 +64,9 @@ describe('Prometheus names derived from the instrument constants', () => {
     instrumentCircuitBreaker(breaker, { name: 'names' });
     await breaker.fire();
     breaker.open(); // a transition
+    const jobs = instrumentQueue({ name: 'names', size: 1 });
+    jobs.jobStarted(0.01); // a wait
+    await jobs.wrap(async () => 'done')(); // a consumed message, an attempt and its duration
     const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
     await (await fetch(url, { method: 'POST', body: 'hello', headers: { 'content-type': 'text/plain' } })).text();
     setFlagsFromString('--expose-gc');
