@@ -42,6 +42,7 @@ export function hookSocketIoServer(io: Record<string, unknown>, record: WebSocke
     if (openedAt === undefined) record.active++;
     else record.connectionOpened();
     const undo: (Unhook | undefined)[] = [];
+    let failed = false;
     const release = () => {
       for (const u of undo) u?.();
     };
@@ -56,10 +57,13 @@ export function hookSocketIoServer(io: Record<string, unknown>, record: WebSocke
         record.sent++;
         record.bytesSent += byteSize(p.data);
       }),
-      listen(conn, 'error', () => void record.errors++),
+      listen(conn, 'error', () => {
+        record.errors++;
+        failed = true;
+      }),
       listen(conn, 'close', (reason: unknown) => {
         if (!conns.delete(conn)) return;
-        record.connectionClosed(closeClassOfReason(reason), openedAt);
+        record.connectionClosed(failed ? 'error' : closeClassOfReason(reason), openedAt);
         release();
       }),
     );

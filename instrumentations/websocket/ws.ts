@@ -27,6 +27,7 @@ export function hookWsServer(wss: Record<string, unknown>, record: WebSocketReco
     if (openedAt === undefined) record.active++;
     else record.connectionOpened();
     const undo: (Unhook | undefined)[] = [];
+    let failed = false; // a socket error decides the class, whatever code the peer's close frame then carried
     undo.push(
       wrapMethod(
         ws,
@@ -36,9 +37,11 @@ export function hookWsServer(wss: Record<string, unknown>, record: WebSocketReco
             if (event === 'message') {
               record.received++;
               record.bytesReceived += byteSize(a);
-            } else if (event === 'error') record.errors++;
-            else if (event === 'close' && sockets.delete(ws)) {
-              record.connectionClosed(closeClassOfCode(a), openedAt);
+            } else if (event === 'error') {
+              record.errors++;
+              failed = true;
+            } else if (event === 'close' && sockets.delete(ws)) {
+              record.connectionClosed(failed ? 'error' : closeClassOfCode(a), openedAt);
               for (const u of undo) u?.();
             }
             return emit.apply(this, arguments as unknown as unknown[]);
