@@ -12,7 +12,7 @@ import { SESSION } from '../metric-names.js';
 
 type NameAttrs = { 'session.source.name': string };
 
-/** Distinct reasons kept per source and kind; later ones are reported as `other`. */
+/** Series per source and kind, `other` included: reasons beyond the first MAX_REASONS - 1 count as `other`. */
 export const MAX_REASONS = 16;
 
 export type StoreOperation = 'get' | 'set' | 'touch' | 'destroy' | 'length';
@@ -30,7 +30,7 @@ export class ReasonCounts {
   add(reason: string, n = 1): void {
     let entry = this.counts.get(reason);
     if (entry === undefined) {
-      if (this.counts.size >= MAX_REASONS && reason !== 'other') {
+      if (this.counts.size >= MAX_REASONS - 1 && reason !== 'other') {
         diag.debug(`otelkit: session source "${this.source}" has over ${MAX_REASONS} ${this.key} values`);
         this.add('other', n);
         return;
@@ -70,8 +70,9 @@ export class SessionRecord {
 
   constructor(
     readonly name: string,
-    /** Stores: the active-session count, read at collection; undefined for trackers (their own count). */
-    readonly readActive: (() => Promise<number | undefined>) | undefined,
+    readonly kind: 'store' | 'tracker',
+    /** Stores with `length()`: their active-session count, read at collection. Trackers count their own. */
+    readonly readActive?: () => Promise<number | undefined>,
   ) {
     this.attrs = Object.freeze({ 'session.source.name': name });
     this.ends = new ReasonCounts(name, 'session.end.reason');
@@ -87,7 +88,7 @@ export class SessionRecord {
       (this.durationSeries ??= sessionDuration.series(this.attrs)).record(seconds);
   }
 
-  snapshot(active: number | undefined = this.readActive ? undefined : this.active): SessionSourceSnapshot {
+  snapshot(active: number | undefined = this.kind === 'tracker' ? this.active : undefined): SessionSourceSnapshot {
     let errors = 0;
     for (const op of STORE_OPERATIONS) errors += this.errors[op];
     return {
@@ -132,12 +133,12 @@ export const sessionFamily = new Family<SessionRecord>({
     result.observe(i.starts, r.starts, r.attrs);
     for (const e of r.ends.counts.values()) result.observe(i.ends, e.count, e.attrs);
     for (const e of r.refreshes.counts.values()) result.observe(i.refreshes, e.count, e.attrs);
-    if (r.readActive === undefined) {
+    if (r.kind === 'tracker') {
       result.observe(i.active, r.active, r.attrs);
       return;
     }
     for (const op of STORE_OPERATIONS) result.observe(i.errors, r.errors[op], r.errorAttrs[op]);
-    return r.readActive().then((active) => {
+    return r.readActive?.().then((active) => {
       if (active !== undefined) result.observe(i.active, active, r.attrs);
     });
   },
@@ -146,6 +147,6 @@ export const sessionFamily = new Family<SessionRecord>({
 /** The figures of every live session source, for a JSON snapshot (/stats); stores are asked for their count. */
 export async function sessionSnapshot(): Promise<SessionSourceSnapshot[]> {
   return Promise.all(
-    Array.from(sessionFamily.live, async (r) => r.snapshot(r.readActive ? await r.readActive() : r.active)),
+    Array.from(sessionFamily.live, async (r) => r.snapshot(r.kind === 'tracker' ? r.active : await r.readActive?.())),
   );
 }

@@ -33,7 +33,7 @@ export function buildStore(
 ): Built<SessionRecord> {
   if (!isSessionStore(store)) throw new Error('not a session store: expected get/set/destroy methods');
   const record =
-    previous ?? new SessionRecord(name, typeof store.length === 'function' ? () => length(store) : undefined);
+    previous ?? new SessionRecord(name, 'store', typeof store.length === 'function' ? () => length(store) : undefined);
   const loaded = new WeakSet<object>();
   const add = (u: Unhook | undefined) => u && unhooks.push(u);
   const failed = (op: StoreOperation) => (err: unknown) => {

@@ -37,7 +37,7 @@ export function trackSessions(options: SessionTrackerOptions): SessionTracker {
   const tracker = sessionFamily.instrument(
     target,
     name,
-    (_t, n, previous, unhooks) => ({ record: previous ?? new SessionRecord(n, undefined), unhooks }),
+    (_t, n, previous, unhooks) => ({ record: previous ?? new SessionRecord(n, 'tracker'), unhooks }),
     (base, record) => (record ? liveTracker(base, record, name) : noopTracker(base)),
   );
   if (tracker.started !== noop) trackers.set(name, tracker);

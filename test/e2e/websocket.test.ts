@@ -28,6 +28,9 @@ const bytes = (s: Sample[], name: string, direction: string) =>
 
 const toClose: { close(): unknown }[] = [];
 
+/** The next `event` of a socket.io client (not a Node EventEmitter, so not events.once). */
+const ioEvent = (c: IoClientSocket, event: string) => new Promise<void>((resolve) => c.once(event, () => resolve()));
+
 /** Resolves on the socket's close (events.once would reject on an earlier 'error'). */
 const closeOf = (ws: WebSocket) => new Promise<void>((resolve) => ws.on('close', () => resolve()));
 
@@ -224,12 +227,12 @@ describe('instrumentWebSocketServer (socket.io)', () => {
     for (let n = 0; n < 2; n++) {
       const c = ioClient(address, { transports: ['websocket'], reconnection: false });
       clients.push(c);
-      await once(c, 'connect');
+      await ioEvent(c, 'connect');
     }
     expect(v(await read(), 'websocket_server_active_connections', 'sio')).toBe(2);
     // Each client: one event with an ack (a message each way), then a broadcast to both.
     for (const c of clients) expect(await c.emitWithAck('echo', 'hi')).toBe('hi');
-    const got = clients.map((c) => once(c, 'news'));
+    const got = clients.map((c) => ioEvent(c, 'news'));
     io.emit('news', 'flash');
     await Promise.all(got);
     for (const c of clients) c.disconnect();
@@ -259,7 +262,7 @@ describe('instrumentWebSocketServer (socket.io)', () => {
       transports: ['websocket'],
       reconnection: false,
     });
-    await once(c, 'connect');
+    await ioEvent(c, 'connect');
     expect(v(await read(), 'websocket_server_active_connections', 'sio-later')).toBe(1);
     io.disconnectSockets(true); // the server closes the connection: engine.io's 'forced close'
     await Promise.all(closes);
