@@ -1,4 +1,4 @@
-// Hot-path cost of the cache / rate-limiter / circuit-breaker instrumentations,
+// Hot-path cost of the cache / rate-limiter / circuit-breaker / WebSocket / session instrumentations,
 // side by side in one process with the references they are judged against:
 //   floor      a Map<string, number> increment
 //   prom-client labelled Counter.inc (2 labels), labelled Histogram.observe (1 label)
@@ -20,6 +20,9 @@ import {
   lruCacheDispose,
   instrumentCircuitBreaker,
   instrumentRateLimiter,
+  instrumentWebSocketServer,
+  instrumentSessionStore,
+  trackSessions,
 } from '../dist/index.js';
 import { median } from './shared.mjs';
 
@@ -81,6 +84,54 @@ instrumentCircuitBreaker(instBreaker, { name: 'bench-breaker', kind: 'opossum' }
 const bareLimiter = { acquire: () => true };
 const instLimiter = { acquire: () => true };
 instrumentRateLimiter(instLimiter, { name: 'bench-limiter', method: 'acquire' });
+
+// WebSocket: what the instrumentation adds per message, without the network (which would drown it):
+// sockets as ws hands them to the upgrade callback (an EventEmitter with send and readyState),
+// and engine.io connections emitting their packets, each with the app's own listener.
+const fakeWsServer = () => {
+  const server = new EventEmitter();
+  server.completeUpgrade = () => {};
+  server.handleUpgrade = (_req, _sock, _head, cb) => {
+    const ws = Object.assign(new EventEmitter(), { readyState: 1, send() {} });
+    ws.on('message', () => {});
+    cb(ws);
+  };
+  return server;
+};
+const wsSocket = (server) => {
+  let socket;
+  server.handleUpgrade(undefined, undefined, undefined, (ws) => (socket = ws));
+  return socket;
+};
+const instWss = fakeWsServer();
+instrumentWebSocketServer(instWss, { name: 'bench' });
+const bareWs = wsSocket(fakeWsServer());
+const instWs = wsSocket(instWss);
+const WS_DATA = Buffer.alloc(64);
+const WS_TEXT = 'hello, websocket';
+const fakeIo = () => {
+  const engine = new EventEmitter();
+  engine.clients = {};
+  return Object.assign(new EventEmitter(), { of() {}, bind() {}, sockets: {}, engine });
+};
+// socket.io itself listens to 'data', not 'packet': the instrumentation's listener is the only one.
+const engineConn = () => new EventEmitter();
+const instIo = fakeIo();
+instrumentWebSocketServer(instIo, { name: 'bench-io' });
+const bareConn = engineConn();
+const instConn = engineConn();
+instIo.engine.emit('connection', instConn);
+const PACKET = { type: 'message', data: '2["chat","hello"]' };
+
+// Sessions: a store's touch (express-session calls it on every request of an unmodified session),
+// and the generic tracker's refreshed().
+const fakeStore = () => ({ get() {}, set() {}, destroy() {}, touch: (_sid, _sess, cb) => cb() });
+const bareStore = fakeStore();
+const instStore = fakeStore();
+instrumentSessionStore(instStore, { name: 'bench' });
+const SESS = { cookie: {} };
+const noopCb = () => {};
+const tracker = trackSessions({ name: 'bench' });
 
 // ---- cases: each its own function so call sites stay monomorphic ------------
 const cases = {
@@ -159,6 +210,33 @@ const cases = {
     for (let i = 0; i < n; i++) s += instLimiter.acquire() ? 1 : 0;
     sink += s;
   },
+  'ws.recv bare': (n) => {
+    for (let i = 0; i < n; i++) bareWs.emit('message', WS_DATA, true);
+  },
+  'ws.recv inst': (n) => {
+    for (let i = 0; i < n; i++) instWs.emit('message', WS_DATA, true);
+  },
+  'ws.send bare': (n) => {
+    for (let i = 0; i < n; i++) bareWs.send(WS_TEXT);
+  },
+  'ws.send inst': (n) => {
+    for (let i = 0; i < n; i++) instWs.send(WS_TEXT);
+  },
+  'sio.packet bare': (n) => {
+    for (let i = 0; i < n; i++) bareConn.emit('packet', PACKET);
+  },
+  'sio.packet inst': (n) => {
+    for (let i = 0; i < n; i++) instConn.emit('packet', PACKET);
+  },
+  'session.touch bare': (n) => {
+    for (let i = 0; i < n; i++) bareStore.touch('sid', SESS, noopCb);
+  },
+  'session.touch inst': (n) => {
+    for (let i = 0; i < n; i++) instStore.touch('sid', SESS, noopCb);
+  },
+  'session.refreshed': (n) => {
+    for (let i = 0; i < n; i++) tracker.refreshed('activity');
+  },
 };
 
 function time(fn, n) {
@@ -223,6 +301,11 @@ row('cache eviction accounting (lru-cache set + dispose hook)', overhead('lru.se
 row('breaker rejection accounting (opossum reject event)', overhead('breaker.reject'), 'count');
 row('breaker call: count + duration (opossum success event)', overhead('breaker.success'), 'duration');
 row('limiter acquisition: count + wait timing + record', overhead('limiter.acquire'), 'duration');
+row('ws message received (64-byte Buffer): count + bytes', overhead('ws.recv'), 'count');
+row('ws message sent (16-char string): count + UTF-8 bytes', overhead('ws.send'), 'count');
+row('socket.io message received (engine.io packet listener)', overhead('sio.packet'), 'count');
+row('session store touch (wrapped touch + callback)', overhead('session.touch'), 'count');
+row('sessions.refreshed(reason) (whole call)', ref('session.refreshed'), 'count');
 
 console.log(`\nHot path, Node ${process.version}, ${ROUNDS} interleaved rounds, median (min..max) ns per operation`);
 console.table(rows);

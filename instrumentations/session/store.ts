@@ -127,17 +127,26 @@ export function buildStore(
   }
 }
 
-/** Wraps the callback at `index` (when given) to report its error argument. */
-function withCallback(index: number, onError: (err: unknown) => void) {
-  return (method: Fn): Fn =>
-    function (this: unknown): unknown {
-      const cb = arguments[index];
-      if (typeof cb !== 'function') return method.apply(this, arguments as unknown as unknown[]);
-      const args = Array.prototype.slice.call(arguments) as unknown[];
-      args[index] = function (this: unknown, err: unknown) {
-        onError(err);
-        return (cb as Fn).apply(this, arguments as unknown as unknown[]);
-      };
-      return method.apply(this, args);
+/**
+ * Wraps the callback at `index` (when given) to report its error argument.
+ * Fixed-arity fast path (express-session's own calls): no arguments copy.
+ */
+function withCallback(index: 1 | 2, onError: (err: unknown) => void) {
+  const wrapCb = (cb: Fn): Fn =>
+    function (this: unknown, err: unknown): unknown {
+      if (err) onError(err);
+      return cb.apply(this, arguments as unknown as unknown[]);
     };
+  return (method: Fn): Fn =>
+    index === 1
+      ? function (this: unknown, a: unknown, cb: unknown): unknown {
+          if (typeof cb !== 'function' || arguments.length !== 2)
+            return method.apply(this, arguments as unknown as unknown[]);
+          return method.call(this, a, wrapCb(cb as Fn));
+        }
+      : function (this: unknown, a: unknown, b: unknown, cb: unknown): unknown {
+          if (typeof cb !== 'function' || arguments.length !== 3)
+            return method.apply(this, arguments as unknown as unknown[]);
+          return method.call(this, a, b, wrapCb(cb as Fn));
+        };
 }
