@@ -35,7 +35,7 @@ const queries = readme
   .filter((line) => /^\*\*(Alerts?|Query)\b/.test(line))
   .flatMap((line) => line.split('<br>').flatMap((part) => codes(part)));
 
-const FAMILIES = /^(http|nodejs|v8js|process|cache|rate_limiter|circuit_breaker|queue|messaging)_/;
+const FAMILIES = /^(http|nodejs|v8js|process|cache|rate_limiter|circuit_breaker|queue|messaging|websocket|session)_/;
 const FUNCTIONS_AND_KEYWORDS = new Set(['by', 'without', 'and', 'or', 'unless', 'on', 'ignoring', 'le']);
 
 /** The metric selectors of an expression: `name` with its `{label…}` matchers. */
@@ -60,7 +60,18 @@ function family(name: string): string | undefined {
 describe('README alert and query examples', () => {
   it('there is one for every metric family', () => {
     const prefixes = new Set(queries.flatMap((q) => selectors(q).map((s) => s.name.split('_')[0])));
-    expect([...prefixes].sort()).toEqual(['cache', 'circuit', 'http', 'nodejs', 'process', 'queue', 'rate', 'v8js']);
+    expect([...prefixes].sort()).toEqual([
+      'cache',
+      'circuit',
+      'http',
+      'nodejs',
+      'process',
+      'queue',
+      'rate',
+      'session',
+      'v8js',
+      'websocket',
+    ]);
     expect(queries.length).toBeGreaterThanOrEqual(9);
   });
 
