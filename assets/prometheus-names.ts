@@ -13,6 +13,8 @@ import {
   HTTP_SERVER,
   RATE_LIMITER,
   RUNTIME,
+  SESSION,
+  WEBSOCKET,
   type InstrumentName,
 } from '../instrumentations/metric-names.js';
 
@@ -44,6 +46,8 @@ export const PROM = Object.freeze({
   cache: names(CACHE),
   rateLimiter: names(RATE_LIMITER),
   circuitBreaker: names(CIRCUIT_BREAKER),
+  websocket: names(WEBSOCKET),
+  session: names(SESSION),
 });
 
 /** The attribute names the queries group and filter on, as Prometheus labels. */
@@ -67,4 +71,11 @@ export const LABEL = Object.freeze({
   breakerState: 'circuit_breaker_state',
   breakerToState: 'circuit_breaker_to_state',
   breakerOutcome: 'circuit_breaker_call_outcome',
+  wsServer: 'websocket_server_name',
+  wsCloseClass: 'websocket_close_class',
+  wsDirection: 'websocket_message_direction',
+  sessionSource: 'session_source_name',
+  sessionEndReason: 'session_end_reason',
+  sessionRefreshReason: 'session_refresh_reason',
+  sessionOperation: 'session_store_operation',
 });

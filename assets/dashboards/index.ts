@@ -1,6 +1,7 @@
 /** The dashboards, by file name under `dashboards/`. */
 import type { Dashboard } from '@grafana/grafana-foundation-sdk/dashboard';
 import { nodeRuntime } from './node-runtime.js';
+import { realtime } from './realtime.js';
 import { resilience } from './resilience.js';
 import { serviceOverview } from './service-overview.js';
 
@@ -9,5 +10,6 @@ export function dashboards(): Record<string, Dashboard> {
     'otelkit-service.json': serviceOverview(),
     'otelkit-runtime.json': nodeRuntime(),
     'otelkit-resilience.json': resilience(),
+    'otelkit-realtime.json': realtime(),
   };
 }

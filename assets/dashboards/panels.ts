@@ -1,5 +1,5 @@
 /**
- * What the three dashboards share, built with Grafana's typed builders: the
+ * What the dashboards share, built with Grafana's typed builders: the
  * dashboard frame (data source, service_name, job and instance variables, links
  * between the dashboards) and one function per panel kind, each requiring a unit.
  * Build-time only: the JSON ships, the CLI copies it.
@@ -151,6 +151,7 @@ export const DASHBOARDS = {
   service: { uid: 'otelkit-service', title: 'otelkit / Service overview' },
   runtime: { uid: 'otelkit-runtime', title: 'otelkit / Node runtime' },
   resilience: { uid: 'otelkit-resilience', title: 'otelkit / Caches, rate limiters, circuit breakers' },
+  realtime: { uid: 'otelkit-realtime', title: 'otelkit / WebSockets and sessions' },
 } as const;
 
 function variable(name: string, label: string, query: string): QueryVariableBuilder {

@@ -101,6 +101,8 @@ export type AlertName =
   | 'breakerFlapping'
   | 'limiterRejectionRatio'
   | 'cacheHitRatioDrop'
+  | 'websocketFailedCloses'
+  | 'sessionStoreErrors'
   | 'targetDown'
   | 'restarts';
 

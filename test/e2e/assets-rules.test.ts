@@ -209,6 +209,49 @@ const CASES: Case[] = [
     ],
     fires: [{ severity: 'warning', ...job, cache_name: 'users' }],
   },
+  {
+    alert: 'OtelkitWebSocketClosesFailing',
+    evalTime: '20m',
+    input: [
+      // chat: 30% of closes abnormal or in error; feed: 2%.
+      series(
+        'websocket_server_connections_closed_total',
+        { websocket_server_name: 'chat', websocket_close_class: 'normal' },
+        '0+70x30',
+      ),
+      series(
+        'websocket_server_connections_closed_total',
+        { websocket_server_name: 'chat', websocket_close_class: 'abnormal' },
+        '0+20x30',
+      ),
+      series(
+        'websocket_server_connections_closed_total',
+        { websocket_server_name: 'chat', websocket_close_class: 'error' },
+        '0+10x30',
+      ),
+      series(
+        'websocket_server_connections_closed_total',
+        { websocket_server_name: 'feed', websocket_close_class: 'normal' },
+        '0+98x30',
+      ),
+      series(
+        'websocket_server_connections_closed_total',
+        { websocket_server_name: 'feed', websocket_close_class: 'abnormal' },
+        '0+2x30',
+      ),
+    ],
+    fires: [{ severity: 'warning', ...job, websocket_server_name: 'chat' }],
+  },
+  {
+    alert: 'OtelkitSessionStoreErrors',
+    evalTime: '20m',
+    input: [
+      // web: 6 failed gets a minute (0.1/s); admin: none.
+      series('session_store_errors_total', { session_source_name: 'web', session_store_operation: 'get' }, '0+6x30'),
+      series('session_store_errors_total', { session_source_name: 'admin', session_store_operation: 'get' }, '0x30'),
+    ],
+    fires: [{ severity: 'warning', ...job, session_source_name: 'web' }],
+  },
   ...(['OtelkitSloErrorBudgetFastBurn', 'OtelkitSloErrorBudgetSlowBurn'] as const).map(
     (alert): Case => ({
       alert,
