@@ -9,6 +9,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { instrumentSessionStore, register, sessions, trackSessions, type OtelkitHandle } from '../../src/index.js';
 import { sessionSnapshot } from '../../instrumentations/session/index.js';
 import { MAX_REASONS } from '../../instrumentations/session/record.js';
+import { noopInstrumentation } from '../../src/instrumentation.js';
+import { otelkitState } from '../../src/state.js';
 import { promtoolCheckMetrics } from '../helpers/prometheus.js';
 import { findSamples, parsePrometheus, sampleValue, scrape, type Sample } from '../helpers/prom-text.js';
 
@@ -137,7 +139,23 @@ describe('instrumentSessionStore (express-session MemoryStore, real Express app)
     expect(v(s, 'session_starts_total', 'bare')).toBe(1);
     expect(findSamples(s, 'session_active', { session_source_name: 'bare' })).toEqual([]);
     handle.dispose();
-    expect(() => instrumentSessionStore({}, { name: 'nothing' }).dispose()).not.toThrow();
+    expect(instrumentSessionStore({}, { name: 'nothing' })).toBe(noopInstrumentation);
+  });
+
+  it('is a no-op when otelkit is disabled: nothing wrapped, a tracker that counts nothing', async () => {
+    const state = otelkitState();
+    state.disabled = true;
+    try {
+      const off = new MemoryStore();
+      expect(instrumentSessionStore(off, { name: 'off' })).toBe(noopInstrumentation);
+      expect(Object.hasOwn(off, 'set')).toBe(false);
+      const t = trackSessions({ name: 'off' });
+      t.started('x');
+      t.ended('logout', 'x');
+    } finally {
+      state.disabled = false;
+    }
+    expect(findSamples(await read(), 'session_starts_total', { session_source_name: 'off' })).toEqual([]);
   });
 });
 

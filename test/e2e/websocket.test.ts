@@ -11,6 +11,8 @@ import { WebSocket, WebSocketServer } from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { instrumentWebSocketServer, register, type OtelkitHandle } from '../../src/index.js';
 import { webSocketSnapshot } from '../../instrumentations/websocket/index.js';
+import { noopInstrumentation } from '../../src/instrumentation.js';
+import { otelkitState } from '../../src/state.js';
 import { promtoolCheckMetrics } from '../helpers/prometheus.js';
 import { findSamples, parsePrometheus, sampleValue, scrape, type Sample } from '../helpers/prom-text.js';
 
@@ -204,9 +206,19 @@ describe('instrumentWebSocketServer (ws)', () => {
     again.dispose();
   });
 
-  it('a non-server target is a no-op with a warning, never a throw', () => {
-    expect(() => instrumentWebSocketServer({}, { name: 'nothing' }).dispose()).not.toThrow();
-    expect(() => instrumentWebSocketServer(null as never, { name: 'nothing' }).dispose()).not.toThrow();
+  it('is a no-op for non-servers, bad names and when otelkit is disabled, never a throw', () => {
+    expect(instrumentWebSocketServer({}, { name: 'nothing' })).toBe(noopInstrumentation);
+    expect(instrumentWebSocketServer(null as never, { name: 'nothing' })).toBe(noopInstrumentation);
+    const wss = new WebSocketServer({ noServer: true });
+    expect(instrumentWebSocketServer(wss, { name: '' })).toBe(noopInstrumentation);
+    const state = otelkitState();
+    state.disabled = true;
+    try {
+      expect(instrumentWebSocketServer(wss, { name: 'off' })).toBe(noopInstrumentation);
+      expect(Object.hasOwn(wss, 'handleUpgrade')).toBe(false);
+    } finally {
+      state.disabled = false;
+    }
   });
 });
 
