@@ -170,7 +170,7 @@ export function closeClassOfCode(code: unknown): CloseClass {
 
 /** Payload bytes of a message as ws hands it over or takes it: string, Buffer, ArrayBuffer, view or fragments. */
 export function byteSize(data: unknown): number {
-  if (typeof data === 'string') return Buffer.byteLength(data);
+  if (typeof data === 'string') return data.length <= SHORT ? utf8Length(data) : Buffer.byteLength(data);
   if (data !== null && typeof data === 'object') {
     const n = (data as { byteLength?: unknown }).byteLength;
     if (typeof n === 'number') return n;
@@ -181,4 +181,25 @@ export function byteSize(data: unknown): number {
     }
   }
   return 0;
+}
+
+/** Strings up to this many UTF-16 units are measured in JavaScript: cheaper than a call into Buffer for chat-sized messages. */
+const SHORT = 64;
+
+/** UTF-8 byte length of a string, as Buffer.byteLength computes it (a lone surrogate is 3 bytes, U+FFFD). */
+export function utf8Length(s: string): number {
+  let bytes = s.length;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x80) continue;
+    if (c < 0x800) bytes += 1;
+    else if (c >= 0xd800 && c <= 0xdbff && i + 1 < s.length) {
+      const next = s.charCodeAt(i + 1);
+      if (next >= 0xdc00 && next <= 0xdfff) {
+        bytes += 2; // a pair: 2 units, 4 bytes
+        i++;
+      } else bytes += 2;
+    } else bytes += 2;
+  }
+  return bytes;
 }
