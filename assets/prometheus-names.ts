@@ -14,6 +14,8 @@ import {
   QUEUE,
   RATE_LIMITER,
   RUNTIME,
+  SESSION,
+  WEBSOCKET,
   type InstrumentName,
 } from '../instrumentations/metric-names.js';
 
@@ -46,6 +48,8 @@ export const PROM = Object.freeze({
   rateLimiter: names(RATE_LIMITER),
   circuitBreaker: names(CIRCUIT_BREAKER),
   queue: names(QUEUE),
+  websocket: names(WEBSOCKET),
+  session: names(SESSION),
 });
 
 /** The attribute names the queries group and filter on, as Prometheus labels. */
@@ -73,4 +77,11 @@ export const LABEL = Object.freeze({
   queueSystem: 'messaging_system',
   jobState: 'queue_job_state',
   jobOutcome: 'queue_job_outcome',
+  wsServer: 'websocket_server_name',
+  wsCloseClass: 'websocket_close_class',
+  wsDirection: 'websocket_message_direction',
+  sessionSource: 'session_source_name',
+  sessionEndReason: 'session_end_reason',
+  sessionRefreshReason: 'session_refresh_reason',
+  sessionOperation: 'session_store_operation',
 });

@@ -1,5 +1,5 @@
-// Hot-path cost of the cache / rate-limiter / circuit-breaker instrumentations, timed
-// tasks and business events, side by side in one process with the references they
+// Hot-path cost of the cache / rate-limiter / circuit-breaker / WebSocket / session instrumentations,
+// timed tasks and business events, side by side in one process with the references they
 // are judged against:
 //   floor      a Map<string, number> increment
 //   prom-client labelled Counter.inc (2 labels), labelled Histogram.observe (1 label),
@@ -27,6 +27,9 @@ import {
   timed,
   track,
   events,
+  instrumentWebSocketServer,
+  instrumentSessionStore,
+  trackSessions,
 } from '../dist/index.js';
 import { median } from './shared.mjs';
 
@@ -104,6 +107,54 @@ const timedTask = timed('bench.task', (x) => x + 1);
 // that is dropped), a bound event, and a switched-off event.
 const orderAttrs = { market: 'eu', side: 'buy', 'user.id': 'u-1' };
 const boundOrder = events.bind('bench.order', { market: 'eu', side: 'buy' });
+
+// WebSocket: what the instrumentation adds per message, without the network (which would drown it):
+// sockets as ws hands them to the upgrade callback (an EventEmitter with send and readyState),
+// and engine.io connections emitting their packets, each with the app's own listener.
+const fakeWsServer = () => {
+  const server = new EventEmitter();
+  server.completeUpgrade = () => {};
+  server.handleUpgrade = (_req, _sock, _head, cb) => {
+    const ws = Object.assign(new EventEmitter(), { readyState: 1, send() {} });
+    ws.on('message', () => {});
+    cb(ws);
+  };
+  return server;
+};
+const wsSocket = (server) => {
+  let socket;
+  server.handleUpgrade(undefined, undefined, undefined, (ws) => (socket = ws));
+  return socket;
+};
+const instWss = fakeWsServer();
+instrumentWebSocketServer(instWss, { name: 'bench' });
+const bareWs = wsSocket(fakeWsServer());
+const instWs = wsSocket(instWss);
+const WS_DATA = Buffer.alloc(64);
+const WS_TEXT = 'hello, websocket';
+const fakeIo = () => {
+  const engine = new EventEmitter();
+  engine.clients = {};
+  return Object.assign(new EventEmitter(), { of() {}, bind() {}, sockets: {}, engine });
+};
+// socket.io itself listens to 'data', not 'packet': the instrumentation's listener is the only one.
+const engineConn = () => new EventEmitter();
+const instIo = fakeIo();
+instrumentWebSocketServer(instIo, { name: 'bench-io' });
+const bareConn = engineConn();
+const instConn = engineConn();
+instIo.engine.emit('connection', instConn);
+const PACKET = { type: 'message', data: '2["chat","hello"]' };
+
+// Sessions: a store's touch (express-session calls it on every request of an unmodified session),
+// and the generic tracker's refreshed().
+const fakeStore = () => ({ get() {}, set() {}, destroy() {}, touch: (_sid, _sess, cb) => cb() });
+const bareStore = fakeStore();
+const instStore = fakeStore();
+instrumentSessionStore(instStore, { name: 'bench' });
+const SESS = { cookie: {} };
+const noopCb = () => {};
+const tracker = trackSessions({ name: 'bench' });
 
 // ---- cases: each its own function so call sites stay monomorphic ------------
 const cases = {
@@ -201,6 +252,33 @@ const cases = {
   'events.off': (n) => {
     for (let i = 0; i < n; i++) track('bench.off', orderAttrs);
   },
+  'ws.recv bare': (n) => {
+    for (let i = 0; i < n; i++) bareWs.emit('message', WS_DATA, true);
+  },
+  'ws.recv inst': (n) => {
+    for (let i = 0; i < n; i++) instWs.emit('message', WS_DATA, true);
+  },
+  'ws.send bare': (n) => {
+    for (let i = 0; i < n; i++) bareWs.send(WS_TEXT);
+  },
+  'ws.send inst': (n) => {
+    for (let i = 0; i < n; i++) instWs.send(WS_TEXT);
+  },
+  'sio.packet bare': (n) => {
+    for (let i = 0; i < n; i++) bareConn.emit('packet', PACKET);
+  },
+  'sio.packet inst': (n) => {
+    for (let i = 0; i < n; i++) instConn.emit('packet', PACKET);
+  },
+  'session.touch bare': (n) => {
+    for (let i = 0; i < n; i++) bareStore.touch('sid', SESS, noopCb);
+  },
+  'session.touch inst': (n) => {
+    for (let i = 0; i < n; i++) instStore.touch('sid', SESS, noopCb);
+  },
+  'session.refreshed': (n) => {
+    for (let i = 0; i < n; i++) tracker.refreshed('activity');
+  },
 };
 
 function time(fn, n) {
@@ -278,6 +356,11 @@ row('timed() call accounting (sync function)', overhead('task'), 'timer');
 row('track() with 2 attributes (counter)', ref('events.track'), 'track');
 row('bound event record() (counter)', ref('events.bound'), 'bound');
 row('track() of a switched-off event', ref('events.off'));
+row('ws message received (64-byte Buffer): count + bytes', overhead('ws.recv'), 'count');
+row('ws message sent (16-char string): count + UTF-8 bytes', overhead('ws.send'), 'count');
+row('socket.io message received (engine.io packet listener)', overhead('sio.packet'), 'count');
+row('session store touch (wrapped touch + callback)', overhead('session.touch'), 'count');
+row('sessions.refreshed(reason) (whole call)', ref('session.refreshed'), 'count');
 
 console.log(`\nHot path, Node ${process.version}, ${ROUNDS} interleaved rounds, median (min..max) ns per operation`);
 console.table(rows);

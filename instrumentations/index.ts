@@ -21,6 +21,24 @@ export {
   type QueueInstrumentationOptions,
   type QueueKind,
 } from './queue/index.js';
+export {
+  instrumentWebSocketServer,
+  webSocketSnapshot,
+  type CloseClass,
+  type WebSocketServerInstrumentationOptions,
+  type WebSocketServerKind,
+  type WebSocketServerSnapshot,
+} from './websocket/index.js';
+export {
+  instrumentSessionStore,
+  sessions,
+  sessionSnapshot,
+  trackSessions,
+  type SessionSourceSnapshot,
+  type SessionStoreInstrumentationOptions,
+  type SessionTracker,
+  type SessionTrackerOptions,
+} from './session/index.js';
 export { instrumentHttpServer, setHttpRoute, type HttpServerInstrumentationOptions } from './http-server.js';
 export { instrumentHttpClient } from './http-client.js';
 export { instrumentHttpSpans } from './http-spans.js';

@@ -94,6 +94,27 @@ export const QUEUE = Object.freeze({
   waitDuration: i('queue.job.wait.duration', 's', 'histogram'),
 });
 
+/** WebSocket servers (ws, socket.io): instrumentations/websocket/. */
+export const WEBSOCKET = Object.freeze({
+  activeConnections: i('websocket.server.active_connections', '{connection}', 'updowncounter'),
+  connectionsOpened: i('websocket.server.connections.opened', '{connection}', 'counter'),
+  connectionsClosed: i('websocket.server.connections.closed', '{connection}', 'counter'),
+  connectionDuration: i('websocket.server.connection.duration', 's', 'histogram'),
+  messages: i('websocket.server.messages', '{message}', 'counter'),
+  io: i('websocket.server.io', 'By', 'counter'),
+  errors: i('websocket.server.errors', '{error}', 'counter'),
+});
+
+/** Sessions (express-session stores and the generic tracker): instrumentations/session/. */
+export const SESSION = Object.freeze({
+  active: i('session.active', '{session}', 'updowncounter'),
+  starts: i('session.starts', '{session}', 'counter'),
+  ends: i('session.ends', '{session}', 'counter'),
+  refreshes: i('session.refreshes', '{refresh}', 'counter'),
+  duration: i('session.duration', 's', 'histogram'),
+  storeErrors: i('session.store.errors', '{error}', 'counter'),
+});
+
 /** Every instrument above, by family. */
 export const METRIC_FAMILIES = Object.freeze({
   HTTP_SERVER,
@@ -103,4 +124,6 @@ export const METRIC_FAMILIES = Object.freeze({
   RATE_LIMITER,
   CIRCUIT_BREAKER,
   QUEUE,
+  WEBSOCKET,
+  SESSION,
 });

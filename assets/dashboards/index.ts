@@ -2,6 +2,7 @@
 import type { Dashboard } from '@grafana/grafana-foundation-sdk/dashboard';
 import { nodeRuntime } from './node-runtime.js';
 import { queues } from './queues.js';
+import { realtime } from './realtime.js';
 import { resilience } from './resilience.js';
 import { serviceOverview } from './service-overview.js';
 
@@ -11,5 +12,6 @@ export function dashboards(): Record<string, Dashboard> {
     'otelkit-runtime.json': nodeRuntime(),
     'otelkit-resilience.json': resilience(),
     'otelkit-queues.json': queues(),
+    'otelkit-realtime.json': realtime(),
   };
 }

@@ -152,6 +152,7 @@ export const DASHBOARDS = {
   runtime: { uid: 'otelkit-runtime', title: 'otelkit / Node runtime' },
   resilience: { uid: 'otelkit-resilience', title: 'otelkit / Caches, rate limiters, circuit breakers' },
   queues: { uid: 'otelkit-queues', title: 'otelkit / Job queues' },
+  realtime: { uid: 'otelkit-realtime', title: 'otelkit / WebSockets and sessions' },
 } as const;
 
 function variable(name: string, label: string, query: string): QueryVariableBuilder {

@@ -4,6 +4,7 @@ import { prefixMetrics } from '../prefix.js';
 import { httpAlerts } from './alerts-http.js';
 import { queueAlerts } from './alerts-queues.js';
 import { resilienceAlerts } from './alerts-resilience.js';
+import { realtimeAlerts } from './alerts-realtime.js';
 import { runtimeAlerts } from './alerts-runtime.js';
 import { recordingRules } from './recording.js';
 import { sloRules } from './slo.js';
@@ -23,6 +24,7 @@ export function ruleFiles(options: {
         runtimeAlerts(options.alerts),
         resilienceAlerts(options.alerts),
         queueAlerts(options.alerts),
+        realtimeAlerts(options.alerts),
       ].filter((g) => g.rules.length > 0),
     },
   };

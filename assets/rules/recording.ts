@@ -2,8 +2,9 @@
  * Recording rules for the expressions dashboards and alerts would otherwise compute
  * over every raw series at every evaluation: per-route request, error and latency
  * rates of the HTTP server, per-dependency ones of the HTTP client, and the cache
- * and limiter ratios the alerts compare, and the queue failure ratio, wait p99 and
- * backlog the queue alerts compare. Names follow Prometheus' level:metric:operations.
+ * and limiter ratios the alerts compare, the queue failure ratio, wait p99 and
+ * backlog the queue alerts compare, and the WebSocket failed-close ratio and the
+ * session store error rate. Names follow Prometheus' level:metric:operations.
  */
 import { LABEL, PROM } from '../prometheus-names.js';
 import { SERVER_ERROR, eq, quantile, rate, ratioOrZero, re, sel, sumBy } from '../promql.js';
@@ -36,7 +37,12 @@ export const RECORD = Object.freeze({
   queueWaitBuckets: 'job_queue_le:queue_job_wait_duration_seconds_bucket:rate5m',
   queueWait: 'job_queue:queue_job_wait_duration_seconds:quantile_rate5m',
   queueBacklog: 'job_queue:queue_jobs_waiting:current',
+  websocketFailedCloseRatio: 'job_websocket:websocket_server_failed_close_ratio:rate5m',
+  sessionStoreErrors: 'job_session:session_store_errors:rate5m',
 });
+
+/** Closes that were not clean: no close frame (abnormal) or an error code or socket error. */
+export const FAILED_CLOSE = re(LABEL.wsCloseClass, 'abnormal|error');
 
 const quantiles = (record: string, buckets: string, qs: number[]): RecordingRule[] =>
   qs.map((q) => ({ record, expr: quantile(q, buckets), labels: { quantile: String(q) } }));
@@ -44,6 +50,10 @@ const quantiles = (record: string, buckets: string, qs: number[]): RecordingRule
 function cacheHitRatio(window: string): string {
   const gets = (...m: string[]) => sumBy(['job', LABEL.cacheName], rate(sel(PROM.cache.gets, ...m), window));
   return `${gets(eq(LABEL.cacheResult, 'hit'))} / ${gets()}`;
+}
+
+function closes(...m: string[]): string {
+  return sumBy(['job', LABEL.wsServer], rate(sel(PROM.websocket.connectionsClosed, ...m), '5m'));
 }
 
 export function recordingRules(): RuleGroup {
@@ -71,6 +81,14 @@ export function recordingRules(): RuleGroup {
         expr: `${limiter(eq(LABEL.limiterResult, 'rejected'))} / ${limiter()}`,
       },
       ...queueRules(),
+      {
+        record: RECORD.websocketFailedCloseRatio,
+        expr: ratioOrZero(closes(FAILED_CLOSE), closes()),
+      },
+      {
+        record: RECORD.sessionStoreErrors,
+        expr: sumBy(['job', LABEL.sessionSource], rate(PROM.session.storeErrors, '5m')),
+      },
     ],
   };
 }

@@ -1,15 +1,18 @@
 // The example service behind examples/monitoring (and the test that checks every
 // dashboard panel and recording rule against a real Prometheus): an Express app
 // with a cache, a rate limiter and a circuit breaker around an outgoing HTTP call,
-// and job queues (a p-queue of thumbnails, a generic queue of emails, and with
-// REDIS_PORT a BullMQ queue of receipts), so every metric family otelkit ships has data. Run it under the preload:
+// job queues (a p-queue of thumbnails, a generic queue of emails, and with REDIS_PORT a
+// BullMQ queue of receipts), a WebSocket echo server (ws, on /ws) and sessions (express-session's
+// MemoryStore and a tracker of carts), so every metric family otelkit ships has data. Run it under the preload:
 //   OTEL_SERVICE_NAME=shop node --import otelkit/register examples/monitoring/app.mjs
 // TRAFFIC=true makes it call itself four times a second (the compose demo; the
 // test caps it with TRAFFIC_ROUNDS): cache hits, misses and evictions, checkouts
 // with some upstream failures, and bursts that the limiter rejects and that open
-// the breaker now and then.
+// the breaker now and then; WebSocket clients that exchange a few messages and close
+// (now and then without a close frame); users who log in, browse and log out.
 import Bottleneck from 'bottleneck';
 import express from 'express';
+import session from 'express-session';
 import { LRUCache } from 'lru-cache';
 import CircuitBreaker from 'opossum';
 import PQueue from 'p-queue';
@@ -19,8 +22,12 @@ import {
   instrumentCircuitBreaker,
   instrumentQueue,
   instrumentRateLimiter,
+  instrumentSessionStore,
+  instrumentWebSocketServer,
   lruCacheDispose,
+  trackSessions,
 } from 'otelkit';
+import { WebSocket, WebSocketServer } from 'ws';
 
 // Small on purpose: the demo traffic overflows it, so evictions show up.
 const products = new LRUCache({ max: 20, dispose: lruCacheDispose() });
@@ -110,7 +117,26 @@ const receipt = () =>
     )
     .catch(() => {});
 
+// Sessions: the store's view (created, touched, saved, destroyed, active) and a tracker's (carts, with ages).
+const sessionStore = new session.MemoryStore();
+instrumentSessionStore(sessionStore, { name: 'web' });
+const carts = trackSessions({ name: 'carts' });
+
 const app = express();
+app.use(session({ store: sessionStore, secret: 'example', resave: false, saveUninitialized: false }));
+app.get('/login', (req, res) => {
+  req.session.user = 'shopper';
+  carts.started(req.sessionID);
+  res.json({ ok: true });
+});
+app.get('/account', (req, res) => {
+  if (req.session.user) carts.refreshed('activity');
+  res.json({ user: req.session.user ?? null });
+});
+app.get('/logout', (req, res) => {
+  carts.ended('logout', req.sessionID);
+  req.session.destroy(() => res.json({ ok: true }));
+});
 app.get('/products/:id', (req, res) => {
   let product = products.get(req.params.id);
   if (product === undefined) {
@@ -143,6 +169,39 @@ const server = app.listen(Number(process.env.PORT ?? 3000), process.env.HOST ?? 
   if (process.env.TRAFFIC === 'true') traffic(selfUrl, Number(process.env.TRAFFIC_ROUNDS ?? Infinity));
 });
 
+// A WebSocket echo server on the same port.
+const wss = new WebSocketServer({ server, path: '/ws' });
+instrumentWebSocketServer(wss, { name: 'echo' });
+wss.on('connection', (ws) => {
+  ws.on('error', () => {});
+  ws.on('message', (data, isBinary) => ws.send(data, { binary: isBinary }));
+});
+
+/** A client that sends two messages, waits for their echoes and closes (or drops the connection when `drop`). */
+function wsClient(base, drop) {
+  const ws = new WebSocket(`${base.replace('http', 'ws')}/ws`);
+  let echoes = 0;
+  ws.on('error', () => {});
+  ws.on('open', () => {
+    ws.send('hello');
+    ws.send(JSON.stringify({ cart: Math.floor(Math.random() * 100) }));
+  });
+  ws.on('message', () => {
+    if (++echoes < 2) return;
+    if (drop) ws.terminate();
+    else ws.close(1000);
+  });
+}
+
+/** A few users, each with its session cookie. */
+const users = Array.from({ length: 4 }, () => ({ cookie: undefined }));
+async function visit(base, user, path) {
+  const res = await fetch(`${base}${path}`, user.cookie ? { headers: { cookie: user.cookie } } : {});
+  const set = res.headers.get('set-cookie');
+  if (set) user.cookie = set.split(';')[0];
+  await res.arrayBuffer();
+}
+
 /** Four rounds a second, `rounds` in all. */
 function traffic(base, rounds) {
   let round = 0;
@@ -157,6 +216,15 @@ function traffic(base, rounds) {
     // Every 2 s a burst the limiter partly rejects; every 4 s a failing one that opens the breaker.
     if (round % 8 === 0) for (let i = 0; i < 8; i++) calls.push(checkout(round % 16 === 0));
     void Promise.allSettled(calls.map((call) => call.then((res) => res.arrayBuffer())));
+    wsClient(base, round % 4 === 0);
+    // A user logs in (when logged out) or browses; every 3 s one logs out.
+    const user = users[round % users.length];
+    const path = round % 12 === 0 ? '/logout' : user.cookie ? '/account' : '/login';
+    void visit(base, user, path)
+      .then(() => {
+        if (path === '/logout') user.cookie = undefined;
+      })
+      .catch(() => {});
   }, 250);
 }
 

@@ -22,6 +22,10 @@ export const ALERT_DEFAULTS: Readonly<Record<AlertName, Readonly<AlertSetting>>>
   limiterRejectionRatio: { threshold: 0.05, for: '5m' },
   /** Drop of a cache's hit ratio (5 minutes) below its one-day ratio, as a share of it. */
   cacheHitRatioDrop: { threshold: 0.25, for: '15m' },
+  /** Share of a WebSocket server's closes (5 minutes) that were abnormal or errors. */
+  websocketFailedCloses: { threshold: 0.1, for: '10m' },
+  /** Failed session store calls per second (5 minutes). */
+  sessionStoreErrors: { threshold: 0.01, for: '5m' },
   targetDown: { for: '2m' },
   /** Restarts of one instance within 30 minutes. */
   restarts: { threshold: 3, for: '0s' },

@@ -115,6 +115,8 @@ export type AlertName =
   | 'breakerFlapping'
   | 'limiterRejectionRatio'
   | 'cacheHitRatioDrop'
+  | 'websocketFailedCloses'
+  | 'sessionStoreErrors'
   | 'targetDown'
   | 'restarts'
   | 'queueFailureRatio'

@@ -7,6 +7,8 @@ import type { AddressInfo } from 'node:net';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import CircuitBreaker from 'opossum';
+import { WebSocket, WebSocketServer } from 'ws';
+import { MemoryStore } from 'express-session';
 import { LRUCache } from 'lru-cache';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -14,8 +16,11 @@ import {
   instrumentCircuitBreaker,
   instrumentQueue,
   instrumentRateLimiter,
+  instrumentSessionStore,
+  instrumentWebSocketServer,
   lruCacheDispose,
   register,
+  trackSessions,
   type OtelkitHandle,
 } from '../../src/index.js';
 import { METRIC_FAMILIES, type InstrumentName } from '../../instrumentations/metric-names.js';
@@ -69,6 +74,28 @@ describe('Prometheus names derived from the instrument constants', () => {
     await jobs.wrap(async () => 'done')(); // a consumed message, an attempt and its duration
     const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
     await (await fetch(url, { method: 'POST', body: 'hello', headers: { 'content-type': 'text/plain' } })).text();
+    // A WebSocket connection with a message each way, closed (for the connection duration).
+    const wss = new WebSocketServer({ host: '127.0.0.1', port: 0 });
+    instrumentWebSocketServer(wss, { name: 'names' });
+    await new Promise((r) => wss.once('listening', r));
+    const serverClosed = new Promise((r) =>
+      wss.once('connection', (s) => s.on('message', (d) => s.send(d)).on('close', r)),
+    );
+    const ws = new WebSocket(`ws://127.0.0.1:${(wss.address() as AddressInfo).port}`);
+    await new Promise((r) => ws.once('open', r));
+    const echoed = new Promise((r) => ws.once('message', r));
+    ws.send('hi');
+    await echoed;
+    ws.close();
+    await serverClosed;
+    wss.close();
+    const logins = trackSessions({ name: 'names' });
+    logins.started('s');
+    logins.refreshed('activity');
+    logins.ended('logout', 's');
+    const store = new MemoryStore(); // session.store.errors comes from stores only
+    instrumentSessionStore(store, { name: 'names-store' });
+    store.set('sid', { cookie: { originalMaxAge: null } } as never);
     setFlagsFromString('--expose-gc');
     (runInNewContext('gc') as () => void)(); // a GC, for v8js.gc.duration
 
@@ -96,5 +123,8 @@ describe('Prometheus names derived from the instrument constants', () => {
     expect(byName('cache.gets')).toBe('cache_gets_total');
     expect(byName('cache.hit_ratio')).toBe('cache_hit_ratio');
     expect(byName('circuit_breaker.state')).toBe('circuit_breaker_state');
+    expect(byName('websocket.server.io')).toBe('websocket_server_io_bytes_total');
+    expect(byName('websocket.server.active_connections')).toBe('websocket_server_active_connections');
+    expect(byName('session.duration')).toBe('session_duration_seconds');
   });
 });

@@ -35,7 +35,8 @@ const queries = readme
   .filter((line) => /^\*\*(Alerts?|Query)\b/.test(line))
   .flatMap((line) => line.split('<br>').flatMap((part) => codes(part)));
 
-const FAMILIES = /^(http|nodejs|v8js|process|cache|rate_limiter|circuit_breaker|queue|messaging|task|otelkit)_/;
+const FAMILIES =
+  /^(http|nodejs|v8js|process|cache|rate_limiter|circuit_breaker|queue|messaging|task|otelkit|websocket|session)_/;
 const FUNCTIONS_AND_KEYWORDS = new Set(['by', 'without', 'and', 'or', 'unless', 'on', 'ignoring', 'le']);
 
 /** The metric selectors of an expression: `name` with its `{label…}` matchers. */
@@ -69,8 +70,10 @@ describe('README alert and query examples', () => {
       'process',
       'queue',
       'rate',
+      'session',
       'task',
       'v8js',
+      'websocket',
     ]);
     expect(queries.length).toBeGreaterThanOrEqual(9);
   });
