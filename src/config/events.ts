@@ -38,6 +38,8 @@ const OWN_NAMESPACES = [
   'process.',
   'queue.',
   'messaging.',
+  'websocket.',
+  'session.',
 ];
 
 type Plain = Record<string, unknown>;
