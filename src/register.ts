@@ -17,6 +17,7 @@ import type { OtelkitHandle, PrometheusAddress } from './handle.js';
 import { configWarning, warnOnce } from './log.js';
 import { publishMeter } from './meter-handoff.js';
 import type { CumulativePeriodicReader } from './exporters/otlp.js';
+import { configForRole, createHub, joinPeers, peerRole } from './peers/index.js';
 import { buildProvider } from './provider.js';
 import { installExitHooks } from './shutdown.js';
 import { otelkitState } from './state.js';
@@ -72,8 +73,11 @@ export function metricsHandler(req: IncomingMessage, res: ServerResponse): void 
   else notFound(res);
 }
 
-function start(config: OtelkitConfig): OtelkitHandle {
-  const { provider, prometheus, pushReaders } = buildProvider(config);
+function start(configured: OtelkitConfig): OtelkitHandle {
+  const role = peerRole();
+  const config = configForRole(configured, role);
+  const hub = createHub(config, role);
+  const { provider, prometheus, pushReaders } = buildProvider(config, hub);
   const globalProvider = withUnitBucketAdvice(provider);
   if (!metrics.setGlobalMeterProvider(globalProvider)) {
     configWarning(
@@ -84,6 +88,7 @@ function start(config: OtelkitConfig): OtelkitHandle {
     return disabledHandle(config);
   }
   setDiagLevel(config.logLevel);
+  tryOrLog('joining the cluster workers or worker threads failed', () => joinPeers(role, hub, prometheus));
 
   const server =
     prometheus && config.prometheus.server ? startPrometheusServer(prometheus, config.prometheus) : undefined;
