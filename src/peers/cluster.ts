@@ -12,6 +12,7 @@
  * otelkit's traffic, and listening for them does not keep a worker alive.
  */
 import cluster, { type Worker } from 'node:cluster';
+import { isMainThread } from 'node:worker_threads';
 import type { ScopeMetrics } from '@opentelemetry/sdk-metrics';
 import type { PeerHub, RequestPeers } from './hub.js';
 
@@ -39,7 +40,7 @@ export function isClusterMember(): boolean {
 
 /** In the primary: the workers that run otelkit join `hub`. */
 export function serveClusterWorkers(hub: PeerHub): void {
-  if (!cluster.isPrimary) return;
+  if (!cluster.isPrimary || !isMainThread) return;
   process.env[PRIMARY_ENV] = String(process.pid);
   const request: RequestPeers = (id, peers) => {
     for (const key of peers) {

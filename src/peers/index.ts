@@ -1,19 +1,19 @@
 /**
  * Where this otelkit stands among the app's processes and threads, and the wiring
  * for it (docs/multi-process.md):
- * - a worker thread joins its main thread: no server, no export of its own;
+ * - a worker thread whose main thread runs otelkit (with Prometheus) joins it: no
+ *   server, no export of its own;
  * - a cluster worker whose primary runs otelkit joins the primary: no server of its
  *   own (OTLP, when configured, it still exports itself);
  * - anything else serves: with Prometheus it merges in the threads that joined it
  *   and, as a cluster primary, the workers that did.
  */
-import { isMainThread } from 'node:worker_threads';
 import type { ScopeMetrics } from '@opentelemetry/sdk-metrics';
 import type { OtelkitConfig } from '../config/types.js';
 import type { PrometheusReader } from '../exporters/prometheus-reader.js';
 import { answerClusterPrimary, isClusterMember, serveClusterWorkers } from './cluster.js';
 import { PeerHub } from './hub.js';
-import { answerMainThread, serveThreads, threadInstrumentations } from './threads.js';
+import { answerMainThread, isThreadMember, serveThreads, threadInstrumentations } from './threads.js';
 
 export type PeerRole = 'thread' | 'cluster-worker' | 'server';
 
@@ -21,7 +21,7 @@ export type PeerRole = 'thread' | 'cluster-worker' | 'server';
 export const PEER_TIMEOUT_MS = 1000;
 
 export function peerRole(): PeerRole {
-  if (!isMainThread) return 'thread';
+  if (isThreadMember()) return 'thread';
   return isClusterMember() ? 'cluster-worker' : 'server';
 }
 

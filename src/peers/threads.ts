@@ -8,12 +8,23 @@
  * the channel keeps neither thread alive. otelkit's own OTLP export thread starts
  * without the app's preload and never calls register(), so it is not a peer.
  */
-import { BroadcastChannel, threadId } from 'node:worker_threads';
+import { BroadcastChannel, isMainThread, threadId } from 'node:worker_threads';
 import type { ScopeMetrics } from '@opentelemetry/sdk-metrics';
 import type { DefaultInstrumentationName } from '../config/types.js';
 import type { PeerHub, RequestPeers } from './hub.js';
 
 const CHANNEL = 'otelkit.peers';
+export const THREAD_HUB_ENV = 'OTELKIT_THREAD_HUB';
+
+/**
+ * True in a worker thread whose main thread runs otelkit with a scrape to join: that
+ * otelkit put the process's pid in the environment, which a Worker copies when it is
+ * created. Any other thread (a main thread without otelkit, a Worker given an env of
+ * its own) runs otelkit on its own, as a process would.
+ */
+export function isThreadMember(): boolean {
+  return !isMainThread && process.env[THREAD_HUB_ENV] === String(process.pid);
+}
 
 type ThreadMessage =
   | { op: 'hello'; thread: number }
@@ -29,6 +40,8 @@ function open(): BroadcastChannel {
 
 /** In the main thread: threads that run otelkit join `hub`. */
 export function serveThreads(hub: PeerHub): void {
+  if (!isMainThread) return;
+  process.env[THREAD_HUB_ENV] = String(process.pid);
   const channel = open();
   const request: RequestPeers = (id) => channel.postMessage({ op: 'collect', id } satisfies ThreadMessage);
   channel.onmessage = (event) => {

@@ -44,4 +44,14 @@ describe('worker_threads under the preload', () => {
     expect(findSamples(text, 'thread_alive')).toHaveLength(3);
     expect(child.stderr).not.toContain('otelkit:');
   });
+
+  it('a thread whose main thread does not run otelkit serves on its own, as before', async () => {
+    const child = startChild({
+      args: ['test/fixtures/thread-alone.mjs'],
+      env: { OTEL_EXPORTER_PROMETHEUS_HOST: '127.0.0.1', OTEL_EXPORTER_PROMETHEUS_PORT: '0' },
+    });
+    const { metricsUrl } = await child.waitForJson<{ metricsUrl: string | null }>((v) => 'metricsUrl' in v, 30_000);
+    expect(metricsUrl).not.toBeNull();
+    expect(sampleValue(await scrape(metricsUrl!), 'alone_items_total')).toBe(3);
+  });
 });
