@@ -42,10 +42,10 @@ async function workerLines(child: Child, count: number, after: WorkerLine[] = []
 }
 
 /** One request on a fresh connection (no keep-alive), so the primary spreads them over the workers. */
-function hit(port: number): Promise<void> {
+function hit(port: number, path = '/'): Promise<void> {
   return new Promise((resolve, reject) => {
     http
-      .get({ host: '127.0.0.1', port, path: '/', agent: false }, (res) => {
+      .get({ host: '127.0.0.1', port, path, agent: false }, (res) => {
         res.resume().on('end', () => (res.statusCode === 200 ? resolve() : reject(new Error(`${res.statusCode}`))));
       })
       .on('error', reject);
@@ -131,7 +131,7 @@ describe('node:cluster under the preload', () => {
     expect(child.stdoutLines.filter((l) => l.startsWith('{"echoed"'))).toHaveLength(4);
   });
 
-  it('a worker killed and replaced: its counts stay in the totals, its gauges go', async () => {
+  it('a worker killed and replaced: its counts stay in the totals, its gauges go; one that exits sends its final totals', async () => {
     const { child, metricsUrl, port, workers } = await startCluster({ REPLACE: '1' });
     const seen: number[] = [];
     await load(port, 200);
@@ -155,6 +155,17 @@ describe('node:cluster under the preload', () => {
     expect(ids).toHaveLength(4);
     expectMonotonic(seen);
     if (hasPromtool()) expect((await promtoolCheckMetrics(text)).problems).toEqual([]);
+
+    // A worker that exits normally sends its final totals: with no scrape between the
+    // requests and its exit, its share of these 100 reaches the totals only that way.
+    await load(port, 100);
+    const exits = child.stdoutLines.filter((l) => l.startsWith('{"exited"')).length;
+    await hit(port, '/exit');
+    await child.waitForLine((l) => l.startsWith('{"exited"') && l.includes('"code":0'), 15_000);
+    expect(child.stdoutLines.filter((l) => l.startsWith('{"exited"')).length).toBe(exits + 1);
+    text = await scrapeUntil(metricsUrl, 501, seen);
+    expect(total(text)).toBe(501);
+    expectMonotonic(seen);
   });
 
   it("a primary without otelkit (PM2's case): one worker gets the metrics port, the others say why not", async () => {
