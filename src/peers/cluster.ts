@@ -83,11 +83,17 @@ export function answerClusterPrimary(
     if (message?.cmd !== COLLECT) return;
     collect().then(
       (metrics) => post({ cmd: METRICS, id: message.id, metrics }),
-      () => {}, // already logged by the reader; the primary uses the last answer
+      () => {}, // the primary uses this worker's last answer
     );
   });
   process.on('exit', () => {
-    const metrics = collectNow();
+    // An exit listener that throws would change how the process ends.
+    let metrics: ScopeMetrics[] | undefined;
+    try {
+      metrics = collectNow();
+    } catch {
+      // the primary keeps this worker's last answer
+    }
     if (metrics) post({ cmd: BYE, metrics });
   });
   post({ cmd: HELLO });

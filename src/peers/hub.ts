@@ -11,7 +11,7 @@
  * the service's counters never go backwards; its gauges and up-down counters go
  * with it (they describe a live process).
  */
-import type { Attributes } from '@opentelemetry/api';
+import { diag, type Attributes } from '@opentelemetry/api';
 import type { ResourceMetrics, ScopeMetrics } from '@opentelemetry/sdk-metrics';
 import { isTotal, MetricsMerger } from './merge.js';
 
@@ -85,7 +85,13 @@ export class PeerHub {
       const request = this.peers.get(key)!.request;
       byKind.set(request, [...(byKind.get(request) ?? []), key]);
     }
-    for (const [request, keys] of byKind) request(id, keys);
+    for (const [request, keys] of byKind) {
+      try {
+        request(id, keys);
+      } catch (err) {
+        diag.error('otelkit: could not ask the cluster workers or threads for their metrics', err);
+      }
+    }
     return new Promise((resolve) => {
       const done = (): void => {
         clearTimeout(timer);

@@ -72,10 +72,19 @@ export function answerMainThread(
     if (message?.op !== 'collect') return;
     collect().then(
       (metrics) => post({ op: 'metrics', thread: threadId, id: message.id, metrics }),
-      () => {}, // already logged by the reader; the main thread uses the last answer
+      () => {}, // the main thread uses this thread's last answer
     );
   };
-  process.on('exit', () => post({ op: 'bye', thread: threadId, metrics: collectNow() }));
+  process.on('exit', () => {
+    // An exit listener that throws would change how the thread ends.
+    let metrics: ScopeMetrics[] | undefined;
+    try {
+      metrics = collectNow();
+    } catch {
+      // the main thread keeps this thread's last answer
+    }
+    post({ op: 'bye', thread: threadId, metrics });
+  });
   post({ op: 'hello', thread: threadId });
 }
 
