@@ -10,7 +10,7 @@ import {
   createOtlpExporter,
   periodicReader,
 } from './exporters/otlp.js';
-import { PrometheusReader } from './exporters/prometheus-reader.js';
+import { PrometheusReader, type PrometheusReaderOptions } from './exporters/prometheus-reader.js';
 import { createInstrumentationProducer } from './histograms/producer.js';
 import { buildResource } from './resource.js';
 
@@ -25,7 +25,7 @@ export interface BuiltProvider {
   pushReaders: CumulativePeriodicReader[];
 }
 
-export function buildProvider(config: OtelkitConfig): BuiltProvider {
+export function buildProvider(config: OtelkitConfig, peers?: PrometheusReaderOptions['peers']): BuiltProvider {
   const readers: OutputReader[] = [];
   const pushReaders: CumulativePeriodicReader[] = [];
   let prometheus: PrometheusReader | undefined;
@@ -42,6 +42,7 @@ export function buildProvider(config: OtelkitConfig): BuiltProvider {
         scopeLabels: config.prometheus.scopeLabels,
         cardinalityLimit: config.cardinalityLimit,
         metricProducers: [producer],
+        peers,
       });
     } else {
       const push = periodicReader(name === 'otlp' ? createOtlpExporter(config) : createConsoleExporter(), config, [

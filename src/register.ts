@@ -20,6 +20,7 @@ import { publishMeter } from './meter-handoff.js';
 import type { CumulativePeriodicReader } from './exporters/otlp.js';
 import { createLogExport, type LogExport } from './exporters/log-export.js';
 import type { SyncExportOutcome } from './exporters/export-thread.js';
+import { configForRole, createHub, joinPeers, peerRole } from './peers/index.js';
 import { buildProvider } from './provider.js';
 import { installExitHooks } from './shutdown.js';
 import { otelkitState } from './state.js';
@@ -75,8 +76,11 @@ export function metricsHandler(req: IncomingMessage, res: ServerResponse): void 
   else notFound(res);
 }
 
-function start(config: OtelkitConfig): OtelkitHandle {
-  const { provider, prometheus, pushReaders } = buildProvider(config);
+function start(configured: OtelkitConfig): OtelkitHandle {
+  const role = peerRole();
+  const config = configForRole(configured, role);
+  const hub = createHub(config, role);
+  const { provider, prometheus, pushReaders } = buildProvider(config, hub);
   const globalProvider = withUnitBucketAdvice(provider);
   if (!metrics.setGlobalMeterProvider(globalProvider)) {
     configWarning(
@@ -87,6 +91,7 @@ function start(config: OtelkitConfig): OtelkitHandle {
     return disabledHandle(config);
   }
   setDiagLevel(config.logLevel);
+  tryOrLog('joining the cluster workers or worker threads failed', () => joinPeers(role, hub, prometheus));
 
   const server = prometheus && config.prometheus.server ? startPrometheusServer(prometheus, config) : undefined;
   let prometheusAddress: PrometheusAddress | undefined;

@@ -1,7 +1,9 @@
 /**
  * Resource: SDK defaults + host/process detectors, then the app's package.json
- * name/version, then configured attributes (OTEL_RESOURCE_ATTRIBUTES, OTEL_SERVICE_NAME).
+ * name/version, a random service.instance.id, then configured attributes
+ * (OTEL_RESOURCE_ATTRIBUTES, OTEL_SERVICE_NAME).
  */
+import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import {
@@ -27,10 +29,15 @@ const processWithoutArgs: ResourceDetector = {
 };
 
 export function buildResource(configured: Record<string, string>): Resource {
-  return defaultResource()
-    .merge(detectResources({ detectors: [hostDetector, processWithoutArgs] }))
-    .merge(resourceFromAttributes(appPackageAttributes()))
-    .merge(resourceFromAttributes(configured));
+  return (
+    defaultResource()
+      .merge(detectResources({ detectors: [hostDetector, processWithoutArgs] }))
+      .merge(resourceFromAttributes(appPackageAttributes()))
+      // One per process unless configured: cluster workers and replicas that export OTLP
+      // themselves must not look like one instance to the backend (semantic conventions).
+      .merge(resourceFromAttributes({ 'service.instance.id': randomUUID() }))
+      .merge(resourceFromAttributes(configured))
+  );
 }
 
 /** service.name/version from the nearest package.json above the main script (or cwd). */

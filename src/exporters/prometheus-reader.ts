@@ -14,7 +14,10 @@ import {
   type InstrumentType,
   type MetricCollectOptions,
   type MetricProducer,
+  type ResourceMetrics,
 } from '@opentelemetry/sdk-metrics';
+import type { InstrumentationProducer } from '../histograms/producer.js';
+import { collectSdkNow } from './collect-now.js';
 import { Cumulation } from './cumulative.js';
 import { ResourceLabels } from './resource-labels.js';
 import { withUnitSuffixes } from './unit-suffix.js';
@@ -30,6 +33,8 @@ export interface PrometheusReaderOptions {
   resourceLabels?: readonly string[];
   /** false: no `otel_scope_*` labels. Default true. */
   scopeLabels?: boolean;
+  /** Merges in the metrics of cluster workers and worker threads (src/peers/). */
+  peers?: { mergeInto(own: ResourceMetrics): Promise<ResourceMetrics> };
 }
 
 export class PrometheusReader extends MetricReader {
@@ -100,7 +105,8 @@ export class PrometheusReader extends MetricReader {
 
   private async collectText(): Promise<string> {
     try {
-      const { resourceMetrics, errors } = await this.collect();
+      const { resourceMetrics: own, errors } = await this.collect();
+      const resourceMetrics = this.options.peers ? await this.options.peers.mergeInto(own) : own;
       if (errors.length) diag.error('otelkit: errors while collecting metrics for a scrape', ...errors);
       // Host/process detectors settle asynchronously; target_info must not race them.
       await resourceMetrics.resource.waitForAsyncAttributes?.();
@@ -114,6 +120,19 @@ export class PrometheusReader extends MetricReader {
       diag.error('otelkit: scrape failed', err);
       throw err;
     }
+  }
+
+  /**
+   * The cumulative metrics now, synchronously, for a cluster worker's or a thread's
+   * final totals at exit (see collect-now.ts); undefined when the SDK cannot do it.
+   */
+  collectNow(): ResourceMetrics | undefined {
+    const sdk = collectSdkNow(this);
+    if (!sdk) return undefined;
+    const scopeMetrics = [...sdk.scopeMetrics];
+    for (const producer of (this.options.metricProducers ?? []) as Partial<InstrumentationProducer>[])
+      if (producer.collectNow) scopeMetrics.push(...producer.collectNow().resourceMetrics.scopeMetrics);
+    return this.cumulation.cumulateNow({ resource: sdk.resource, scopeMetrics });
   }
 
   protected override async onForceFlush(): Promise<void> {}

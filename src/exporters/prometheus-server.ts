@@ -4,6 +4,7 @@
  * never keeps the process alive (unref). It also answers the health and /stats
  * endpoints (health/endpoints.ts).
  */
+import cluster from 'node:cluster';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { diag } from '@opentelemetry/api';
@@ -47,13 +48,21 @@ export function startPrometheusServer(reader: PrometheusReader, otelkit: Otelkit
         return;
       }
       const why = err.code === 'EADDRINUSE' ? 'the address is already in use' : firstLine(err);
+      const fix = cluster.isWorker
+        ? 'this is a cluster worker whose primary does not run otelkit (PM2, say): give each worker its own ' +
+          'OTEL_EXPORTER_PROMETHEUS_PORT (PM2: increment_var), see docs/multi-process.md'
+        : 'set OTEL_EXPORTER_PROMETHEUS_PORT to a free port (0 picks one)';
       configWarning(
         `the Prometheus endpoint could not listen on ${config.host}:${config.port} (${why}); ` +
-          'set OTEL_EXPORTER_PROMETHEUS_PORT to a free port (0 picks one). The app keeps running without it',
+          `${fix}. The app keeps running without it`,
       );
       resolve(undefined);
     });
-    server.listen(config.port, config.host, () => {
+    // In a cluster worker (here only when the primary does not run otelkit: PM2, say) a
+    // shared port would hand each scrape to a random worker, which answers with its own
+    // metrics only: counters would jump between workers' values. Exclusive, the first
+    // worker gets the port and the others say so (docs/multi-process.md).
+    server.listen({ port: config.port, host: config.host, exclusive: cluster.isWorker }, () => {
       bound = true;
       if (closed) {
         // shutdown() came before the bind finished: do not leave the port open.

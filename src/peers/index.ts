@@ -1,0 +1,61 @@
+/**
+ * Where this otelkit stands among the app's processes and threads, and the wiring
+ * for it (docs/multi-process.md):
+ * - a worker thread whose main thread runs otelkit (with Prometheus) joins it: no
+ *   server, no export of its own;
+ * - a cluster worker whose primary runs otelkit joins the primary: no server of its
+ *   own (OTLP, when configured, it still exports itself);
+ * - anything else serves: with Prometheus it merges in the threads that joined it
+ *   and, as a cluster primary, the workers that did.
+ */
+import type { ScopeMetrics } from '@opentelemetry/sdk-metrics';
+import type { OtelkitConfig } from '../config/types.js';
+import type { PrometheusReader } from '../exporters/prometheus-reader.js';
+import { answerClusterPrimary, isClusterMember, serveClusterWorkers } from './cluster.js';
+import { PeerHub } from './hub.js';
+import { answerMainThread, isThreadMember, serveThreads, threadInstrumentations } from './threads.js';
+
+export type PeerRole = 'thread' | 'cluster-worker' | 'server';
+
+/** How long a scrape waits for the peers' answers before it uses their previous ones. */
+export const PEER_TIMEOUT_MS = 1000;
+
+export function peerRole(): PeerRole {
+  if (isThreadMember()) return 'thread';
+  return isClusterMember() ? 'cluster-worker' : 'server';
+}
+
+/** The configuration as this role runs it. */
+export function configForRole(config: OtelkitConfig, role: PeerRole): OtelkitConfig {
+  if (role === 'thread') {
+    return {
+      ...config,
+      exporters: ['prometheus'],
+      prometheus: { ...config.prometheus, server: false },
+      instrumentations: threadInstrumentations(config.instrumentations),
+    };
+  }
+  if (role === 'cluster-worker') return { ...config, prometheus: { ...config.prometheus, server: false } };
+  return config;
+}
+
+/** The hub a serving otelkit merges its peers with; undefined when it has no scrape to merge into. */
+export function createHub(config: OtelkitConfig, role: PeerRole): PeerHub | undefined {
+  return role !== 'thread' && config.exporters.includes('prometheus') ? new PeerHub(PEER_TIMEOUT_MS) : undefined;
+}
+
+/** Starts listening to peers (hub) and answering the server (members). Never throws. */
+export function joinPeers(role: PeerRole, hub: PeerHub | undefined, reader: PrometheusReader | undefined): void {
+  if (hub) {
+    serveThreads(hub);
+    serveClusterWorkers(hub);
+  }
+  if (!reader || role === 'server') return;
+  const collect = async (): Promise<ScopeMetrics[]> => {
+    const { resourceMetrics } = await reader.collect();
+    return (hub ? await hub.mergeInto(resourceMetrics) : resourceMetrics).scopeMetrics;
+  };
+  const collectNow = (): ScopeMetrics[] | undefined => reader.collectNow()?.scopeMetrics;
+  if (role === 'thread') answerMainThread(collect, collectNow);
+  else answerClusterPrimary(collect, collectNow);
+}

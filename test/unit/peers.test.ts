@@ -1,0 +1,130 @@
+// The merge rules and the hub's waiting rules, in process with hand-made metrics.
+import { ValueType } from '@opentelemetry/api';
+import { emptyResource } from '@opentelemetry/resources';
+import {
+  AggregationTemporality,
+  DataPointType,
+  type MetricData,
+  type ResourceMetrics,
+  type ScopeMetrics,
+} from '@opentelemetry/sdk-metrics';
+import { describe, expect, it } from 'vitest';
+import { PeerHub } from '../../src/peers/hub.js';
+import { MetricsMerger } from '../../src/peers/merge.js';
+
+const T = [1, 0] as [number, number];
+const descriptor = (name: string) => ({ name, description: '', unit: '', valueType: ValueType.DOUBLE });
+
+function counter(name: string, value: number, monotonic = true): MetricData {
+  return {
+    descriptor: descriptor(name),
+    aggregationTemporality: AggregationTemporality.CUMULATIVE,
+    dataPointType: DataPointType.SUM,
+    isMonotonic: monotonic,
+    dataPoints: [{ startTime: T, endTime: T, attributes: { k: 'v' }, value }],
+  };
+}
+function gauge(name: string, value: number): MetricData {
+  return {
+    descriptor: descriptor(name),
+    aggregationTemporality: AggregationTemporality.CUMULATIVE,
+    dataPointType: DataPointType.GAUGE,
+    dataPoints: [{ startTime: T, endTime: T, attributes: {}, value }],
+  };
+}
+function histogram(name: string, boundaries: number[], counts: number[]): MetricData {
+  const count = counts.reduce((a, b) => a + b, 0);
+  return {
+    descriptor: descriptor(name),
+    aggregationTemporality: AggregationTemporality.CUMULATIVE,
+    dataPointType: DataPointType.HISTOGRAM,
+    dataPoints: [
+      { startTime: T, endTime: T, attributes: {}, value: { buckets: { boundaries, counts }, count, sum: count } },
+    ],
+  };
+}
+const scope = (...metrics: MetricData[]): ScopeMetrics[] => [{ scope: { name: 's' }, metrics }];
+const own = (...metrics: MetricData[]): ResourceMetrics => ({
+  resource: emptyResource(),
+  scopeMetrics: scope(...metrics),
+});
+
+function points(merged: ScopeMetrics[], name: string) {
+  const metric = merged.flatMap((s) => s.metrics).find((m) => m.descriptor.name === name);
+  return (metric?.dataPoints ?? []).map((p) => ({ attributes: p.attributes, value: p.value }));
+}
+
+describe('MetricsMerger', () => {
+  it('sums counters, up-down counters and same-bucket histograms; gauges one per peer; inputs untouched', () => {
+    const a = scope(counter('c', 2), counter('u', 5, false), gauge('g', 7), histogram('h', [1, 2], [1, 2, 3]));
+    const b = scope(counter('c', 3), counter('u', -1, false), gauge('g', 9), histogram('h', [1, 2], [4, 0, 1]));
+    const merged = new MetricsMerger().add(a).add(b, { worker: '2' }).add(b, { worker: '3' }).result();
+    expect(points(merged, 'c')).toEqual([{ attributes: { k: 'v' }, value: 8 }]);
+    expect(points(merged, 'u')).toEqual([{ attributes: { k: 'v' }, value: 3 }]);
+    expect(points(merged, 'g')).toEqual([
+      { attributes: {}, value: 7 },
+      { attributes: { worker: '2' }, value: 9 },
+      { attributes: { worker: '3' }, value: 9 },
+    ]);
+    const [h] = points(merged, 'h');
+    expect(h!.value).toMatchObject({ buckets: { counts: [9, 2, 5] }, count: 16, sum: 16 });
+    // the answers are kept and merged again at the next scrape: never modified
+    expect((b[0]!.metrics[3]!.dataPoints[0]!.value as { count: number }).count).toBe(5);
+    expect(b[0]!.metrics[0]!.dataPoints[0]!.value).toBe(3);
+  });
+
+  it('a histogram with other boundaries is kept apart, with the peer label, not summed into wrong buckets', () => {
+    const merged = new MetricsMerger()
+      .add(scope(histogram('h', [1, 2], [1, 1, 1])))
+      .add(scope(histogram('h', [5], [2, 2])), { worker: '4' })
+      .result();
+    expect(points(merged, 'h').map((p) => [p.attributes, (p.value as { count: number }).count])).toEqual([
+      [{}, 3],
+      [{ worker: '4' }, 4],
+    ]);
+  });
+});
+
+describe('PeerHub', () => {
+  it('merges every answer; a peer that does not answer is not waited for again, its last answer is used', async () => {
+    const hub = new PeerHub(50);
+    const asked: string[] = [];
+    const answers: Record<string, number> = { a: 1, b: 10 };
+    const silent = new Set<string>();
+    const request = (id: number, peers: readonly string[]) => {
+      asked.push(...peers);
+      for (const peer of peers)
+        if (!silent.has(peer)) queueMicrotask(() => hub.answer(peer, id, scope(counter('c', answers[peer]!))));
+    };
+    hub.join('a', { worker: 'a' }, request);
+    hub.join('b', { worker: 'b' }, request);
+    expect(points((await hub.mergeInto(own(counter('c', 100)))).scopeMetrics, 'c')[0]!.value).toBe(111);
+
+    // b stops answering: the scrape ends (after the timeout) with b's last answer
+    silent.add('b');
+    answers.a = 2;
+    answers.b = 20;
+    expect(points((await hub.mergeInto(own(counter('c', 100)))).scopeMetrics, 'c')[0]!.value).toBe(112);
+    // the next scrape neither asks b nor waits for it; b's last answer still counts
+    hub.join('c', { worker: 'c' }, request);
+    answers.c = 1000;
+    asked.length = 0;
+    expect(points((await hub.mergeInto(own(counter('c', 100)))).scopeMetrics, 'c')[0]!.value).toBe(1112);
+    expect(asked).toEqual(['a', 'c']);
+  });
+
+  it('a peer that leaves keeps its counters and histograms in the totals; its gauges and up-down counters go', async () => {
+    const hub = new PeerHub(50);
+    const request = (id: number) =>
+      queueMicrotask(() => hub.answer('w', id, scope(counter('c', 5), counter('u', 3, false), gauge('g', 1))));
+    hub.join('w', { worker: '1' }, request);
+    await hub.mergeInto(own());
+    hub.leave('w', scope(counter('c', 6), counter('u', 3, false), gauge('g', 1)));
+    hub.leave('w', scope(counter('c', 600))); // a second goodbye (exit after bye) is ignored
+    hub.answer('w', 99, scope(counter('c', 1000))); // and so is a late answer
+    const merged = (await hub.mergeInto(own(counter('c', 1)))).scopeMetrics;
+    expect(points(merged, 'c')[0]!.value).toBe(7);
+    expect(points(merged, 'u')).toEqual([]);
+    expect(points(merged, 'g')).toEqual([]);
+  });
+});
