@@ -36,9 +36,9 @@ const OWN_NAMESPACES = [
   'nodejs.',
   'v8js.',
   'process.',
-  'queue.',
+  'queue.job',
   'messaging.',
-  'websocket.',
+  'websocket.server.',
   'session.',
 ];
 
