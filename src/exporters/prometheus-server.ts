@@ -3,7 +3,7 @@
  * port 0 to a free port, reports the bound address, checks a bearer token, and
  * never keeps the process alive (unref).
  */
-import { createServer, type Server } from 'node:http';
+import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { diag } from '@opentelemetry/api';
 import type { PrometheusConfig } from '../config/types.js';
@@ -22,7 +22,10 @@ export interface RunningPrometheusServer {
 }
 
 export function startPrometheusServer(reader: PrometheusReader, config: PrometheusConfig): RunningPrometheusServer {
-  const server = createServer((req, res) => {
+  // Not `import ... from 'node:http'`: in an ES module that builds node:http's ESM facade,
+  // which reads every export, and the WebSocket/MessageEvent getters among them load undici,
+  // the largest part of the preload's start-up. The CommonJS module is the same object.
+  const server = process.getBuiltinModule('node:http').createServer((req, res) => {
     const path = (req.url ?? '/').split('?', 1)[0];
     if (path === config.path) serveScrape(reader, config.token, req, res);
     else notFound(res);
