@@ -29,11 +29,17 @@ const TRICKY_VALUES: Record<string, unknown>[] = [
   { path: 'quo"te' },
   { path: 'all \\ \n " at once\\' },
   { path: '' },
-  { 'http.method': 'POST', 'a-b': 1, a__b: true, '9lives': 2.5, ünï: 'código', 'x.y.z': 'ok' },
+  { 'http.method': 'POST', 'a-b': 1, a__c: true, ünï: 'código', 'x.y.z': 'ok' },
   { list: ['a', 'b"c'], n: -0, big: 1e21 },
 ];
 
-export async function prometheusCorpus(): Promise<ResourceMetrics> {
+/**
+ * Label names the serializer passes on although Prometheus rejects them (a leading digit; two
+ * names that sanitize to one): the bytes must still match, but promtool cannot parse them.
+ */
+const INVALID_FOR_PROMETHEUS: Record<string, unknown>[] = [{ '9lives': 2.5, 'a-b': 1, a__b: true }];
+
+export async function prometheusCorpus({ parseable = false } = {}): Promise<ResourceMetrics> {
   const reader = new TestReader();
   const provider = new MeterProvider({
     resource: resourceFromAttributes({ 'service.name': 'corpus', 'weird.attr': 'a"b\\c\nd' }),
@@ -57,7 +63,8 @@ export async function prometheusCorpus(): Promise<ResourceMetrics> {
   // The same name from two scopes: one family, metadata once.
   const requestsB = b.createCounter('http.requests', { description: 'Requests.\nWith a newline and a \\.' });
 
-  for (const [i, attrs] of TRICKY_VALUES.entries()) {
+  const attributeSets = parseable ? TRICKY_VALUES : [...TRICKY_VALUES, ...INVALID_FOR_PROMETHEUS];
+  for (const [i, attrs] of attributeSets.entries()) {
     const attributes = attrs as Record<string, string>;
     requests.add(i + 1, attributes);
     jobs.add(0.5 * i, attributes);
@@ -71,8 +78,8 @@ export async function prometheusCorpus(): Promise<ResourceMetrics> {
     exponential.record(i + 0.5, attributes);
     requestsB.add(2, attributes);
   }
-  // A point attribute named le, next to the le the serializer adds.
-  latency.record(0.1, { le: 'mine' });
+  // A point attribute named le, next to the le the serializer adds (Prometheus rejects that too).
+  if (!parseable) latency.record(0.1, { le: 'mine' });
   temperature.record(Infinity, { side: 'hot' });
   temperature.record(-Infinity, { side: 'cold' });
   temperature.record(Number.NaN, { side: 'unknown' });
