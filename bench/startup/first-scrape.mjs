@@ -1,15 +1,13 @@
 // Run with a preload: scrapes the endpoint as soon as it listens and prints the body and
 // when (ms since the process started) the answer arrived.
-import { createRequire } from 'node:module';
-
-const require = createRequire(`${process.cwd()}/`);
 let url;
 if (globalThis.benchPromServer) {
   const server = globalThis.benchPromServer;
   if (!server.listening) await new Promise((resolve) => server.once('listening', resolve));
   url = `http://127.0.0.1:${server.address().port}/metrics`;
 } else {
-  url = (await require('otelkit').getOtelkit().ready).url;
+  // The ES module build, as the preload: its chunks are loaded already.
+  url = (await (await import('otelkit')).getOtelkit().ready).url;
 }
 const res = await fetch(url);
 const body = await res.text();
