@@ -30,7 +30,8 @@ export default defineConfig([
     ...shared,
     entry: { index: 'src/index.ts', preload: 'src/preload.ts', cli: 'assets/cli/main.ts' },
     dts: { entry: { index: 'src/index.ts', preload: 'src/preload.ts' } },
-    clean: true,
+    // The two builds run at once: this one cleans dist, except what the other one writes.
+    clean: ['!otlp-worker.*'],
     noExternal: BUNDLED,
     // The SDK packages' ES module builds, which esbuild can tree-shake (their main field is CJS).
     esbuildOptions(options, { format }) {
@@ -56,7 +57,6 @@ export default defineConfig([
     // brings its own SDK packages from node_modules: it keeps them external.
     ...shared,
     entry: { 'otlp-worker': 'src/exporters/otlp-worker.ts' },
-    dts: { entry: { 'otlp-worker': 'src/exporters/otlp-worker.ts' } },
     clean: false,
     esbuildOptions(options, { format }) {
       if (format === 'cjs') options.supported = { ...options.supported, 'dynamic-import': false };
