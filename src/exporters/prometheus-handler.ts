@@ -2,7 +2,6 @@
  * Serves a scrape over node:http req/res: token check, then the reader's text.
  * Used by the standalone server and by the handler users mount on their own server.
  */
-import { timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { diag } from '@opentelemetry/api';
 import type { PrometheusReader } from './prometheus-reader.js';
@@ -55,5 +54,7 @@ export function bearerMatches(header: string | undefined, token: string): boolea
   if (!match) return false;
   const given = Buffer.from(match[1]!.trim());
   const expected = Buffer.from(token);
-  return given.length === expected.length && timingSafeEqual(given, expected);
+  // From getBuiltinModule, only when a token is set: an ES module import of node:crypto builds
+  // its ESM facade at start-up, which loads Web Crypto through its getters.
+  return given.length === expected.length && process.getBuiltinModule('node:crypto').timingSafeEqual(given, expected);
 }

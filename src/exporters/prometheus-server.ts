@@ -5,7 +5,7 @@
  * endpoints (health/endpoints.ts).
  */
 import cluster from 'node:cluster';
-import { createServer, type Server } from 'node:http';
+import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { diag } from '@opentelemetry/api';
 import type { OtelkitConfig } from '../config/types.js';
@@ -26,7 +26,10 @@ export interface RunningPrometheusServer {
 
 export function startPrometheusServer(reader: PrometheusReader, otelkit: OtelkitConfig): RunningPrometheusServer {
   const config = otelkit.prometheus;
-  const server = createServer((req, res) => {
+  // Not `import ... from 'node:http'`: in an ES module that builds node:http's ESM facade,
+  // which reads every export, and the WebSocket/MessageEvent getters among them load undici,
+  // the largest part of the preload's start-up. The CommonJS module is the same object.
+  const server = process.getBuiltinModule('node:http').createServer((req, res) => {
     const path = (req.url ?? '/').split('?', 1)[0]!;
     const endpoint = path === config.path ? undefined : endpointAt(otelkit, path);
     if (path === config.path) serveScrape(reader, config.token, req, res);
