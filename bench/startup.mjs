@@ -106,7 +106,9 @@ async function firstScrape(dir) {
     if (problems.size) ok = false;
     console.log(
       `  ${name}: answered ${fmt(median(at))} ms (${spread(at)}) after start, ${samples} samples, ` +
-        `${problems.size ? `WRONG: ${[...problems].join('; ')}` : 'correct every time (status, content type, metrics, promtool)'}`,
+        (problems.size
+          ? `WRONG: ${[...problems].join('; ')}`
+          : 'correct every time (status, content type, metrics, promtool)'),
     );
   }
   return ok;

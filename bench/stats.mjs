@@ -66,7 +66,8 @@ const line = (label, ms) => {
   return `  ${label} median ${median(ms).toFixed(3)} ms  p10 ${q(0.1)}  p90 ${q(0.9)}  max ${q(1)} ms`;
 };
 console.log(
-  `/stats for ${routes} routes (${routes * 3} series, ${service.ring.size} snapshots, 3 windows), ${RUNS} computations:`,
+  `/stats for ${routes} routes (${routes * 3} series, ${service.ring.size} snapshots, 3 windows), ` +
+    `${RUNS} computations:`,
 );
 console.log(line('wall', wall));
 console.log(line('cpu ', cpu));

@@ -183,7 +183,10 @@ export function byteSize(data: unknown): number {
   return 0;
 }
 
-/** Strings up to this many UTF-16 units are measured in JavaScript: cheaper than a call into Buffer for chat-sized messages. */
+/**
+ * Strings up to this many UTF-16 units are measured in JavaScript: cheaper than a call
+ * into Buffer for chat-sized messages.
+ */
 const SHORT = 64;
 
 /** UTF-8 byte length of a string, as Buffer.byteLength computes it (a lone surrogate is 3 bytes, U+FFFD). */

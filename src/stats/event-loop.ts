@@ -54,7 +54,10 @@ export class EventLoopWindow {
     this.lastAtMs = at;
   }
 
-  /** The last complete interval's figures; before the first tick, the interval so far (undefined without samples yet). */
+  /**
+   * The last complete interval's figures; before the first tick, the interval so far
+   * (undefined without samples yet).
+   */
   read(): EventLoopFigures | undefined {
     // until the first tick, the figures so far, once the monitor has a sample
     if (this.figures === undefined && this.monitor.count > 0) this.tick();

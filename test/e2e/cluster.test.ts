@@ -85,7 +85,7 @@ function expectMonotonic(values: number[]): void {
 }
 
 describe('node:cluster under the preload', () => {
-  it('4 workers behind one port under load: 10 scrapes with exact totals, never backwards, promtool-clean', async () => {
+  it('4 workers behind one port under load: 10 scrapes, exact totals, never backwards, promtool-clean', async () => {
     const { child, metricsUrl, port } = await startCluster();
     const seen: number[] = [];
     let sent = 0;
@@ -131,7 +131,7 @@ describe('node:cluster under the preload', () => {
     expect(child.stdoutLines.filter((l) => l.startsWith('{"echoed"'))).toHaveLength(4);
   });
 
-  it('a worker killed and replaced: its counts stay in the totals, its gauges go; one that exits sends its final totals', async () => {
+  it('a worker killed and replaced: counts stay, gauges go; one that exits sends its final totals', async () => {
     const { child, metricsUrl, port, workers } = await startCluster({ REPLACE: '1' });
     const seen: number[] = [];
     await load(port, 200);

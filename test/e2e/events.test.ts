@@ -203,7 +203,7 @@ describe('events.bind()', () => {
 });
 
 describe('sinks', () => {
-  it('get every attribute and the time; a throwing or rejecting sink is reported once and never breaks track()', async () => {
+  it('get every attribute and the time; a failing sink is reported once and never breaks track()', async () => {
     const t0 = Date.now();
     track('user.login', { method: 'password', 'user.id': 'u-42' });
     const last = audited.at(-1)!;

@@ -24,6 +24,9 @@ async function runApp(env: Record<string, string>, preload = true) {
       OTEL_EXPORTER_PROMETHEUS_HOST: '127.0.0.1',
       OTEL_EXPORTER_PROMETHEUS_PORT: '0',
       OTELKIT_INSTRUMENTATIONS: 'none',
+      // These tests check what the final export carries, not its bound (exit-faults.test.ts does):
+      // a generous budget, so that a busy machine slowing the export thread's start does not fail them.
+      OTELKIT_SHUTDOWN_TIMEOUT: '15000',
       ...env,
     },
     cwd: fixture,

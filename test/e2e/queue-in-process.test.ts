@@ -222,7 +222,7 @@ describe('instrumentQueue: generic queues', () => {
 });
 
 describe('instrumentQueue: no-ops', () => {
-  it('without a name, or with otelkit disabled: nothing wrapped, the handle reports nothing, wrap() returns fn', async () => {
+  it('without a name, or with otelkit disabled: nothing wrapped or reported, wrap() returns fn', async () => {
     const unnamed = new PQueue();
     const h = instrumentQueue(unnamed);
     expect(Object.hasOwn(unnamed, 'add')).toBe(false);

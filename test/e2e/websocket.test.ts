@@ -149,7 +149,7 @@ describe('instrumentWebSocketServer (ws)', () => {
     expect(messages(s, 'strict', 'received')).toBe(0);
   });
 
-  it('noServer: the app handles upgrade and calls handleUpgrade itself (server created before register())', async () => {
+  it('noServer: the app handles upgrade and calls handleUpgrade (server created before register())', async () => {
     const serverCloses: Promise<unknown>[] = [];
     early.on('connection', (ws) => {
       serverCloses.push(closeOf(ws));

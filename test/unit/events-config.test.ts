@@ -153,7 +153,8 @@ describe('events.metrics', () => {
         "or name → value when missing, e.g. { market: 'unknown' }; ignoring this metric",
       'otel.config.ts: events.metrics["c"].metric="task.runs" is invalid: ' +
         "expected a name outside the namespaces of otelkit's own metrics " +
-        '(otelkit. task. http. cache. rate_limiter. circuit_breaker. nodejs. v8js. process. queue.job messaging. websocket.server. session.); ignoring this metric',
+        '(otelkit. task. http. cache. rate_limiter. circuit_breaker. nodejs. v8js. process. ' +
+        'queue.job messaging. websocket.server. session.); ignoring this metric',
       'otel.config.ts: events.metrics["d"]: "ok.one" is already fed by "a" as a counter (unit "", attributes none); ' +
         'a metric fed by several events needs the same type, unit and attribute names; ignoring this one',
       'otel.config.ts: events.metrics["e"].value=-1 is invalid: expected a number >= 0 for a histogram; ' +
@@ -193,7 +194,7 @@ describe('events.metrics', () => {
 });
 
 describe('log export settings', () => {
-  it('OTEL_LOGS_EXPORTER; the protocol from the logs variable, the generic one or the config, not the metrics one', () => {
+  it('OTEL_LOGS_EXPORTER; protocol from the logs variable, the generic one or the config, not the metrics one', () => {
     expect(resolveConfig({ OTEL_LOGS_EXPORTER: 'otlp,console' }, []).config.events.logExporters).toEqual([
       'otlp',
       'console',

@@ -113,7 +113,7 @@ describe('PeerHub', () => {
     expect(asked).toEqual(['a', 'c']);
   });
 
-  it('a peer that leaves keeps its counters and histograms in the totals; its gauges and up-down counters go', async () => {
+  it('a peer that leaves: counters and histograms stay in the totals, gauges and up-down counters go', async () => {
     const hub = new PeerHub(50);
     const request = (id: number) =>
       queueMicrotask(() => hub.answer('w', id, scope(counter('c', 5), counter('u', 3, false), gauge('g', 1))));

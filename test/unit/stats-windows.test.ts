@@ -51,7 +51,7 @@ describe('percentiles by interpolation within buckets', () => {
     [Math.log(0.2), 1.2],
     [Math.log(0.01), 0.5],
   ] as const) {
-    it(`lie in the bucket of the exact percentile (log-normal, median ${Math.exp(mu).toFixed(3)} s, sigma ${sigma})`, () => {
+    it(`lie in the exact percentile's bucket (log-normal, median ${Math.exp(mu).toFixed(3)} s, sigma ${sigma})`, () => {
       const sample = logNormalSample(20_000, mu, sigma, 17);
       const sorted = [...sample].sort((a, b) => a - b);
       const counts = bucketCounts(boundaries, sample);
