@@ -4,24 +4,8 @@
  * Tests should skip when the binary is absent: describe.skipIf(!hasRedis())(…). Test-only.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { accessSync, constants } from 'node:fs';
 import { connect, createServer } from 'node:net';
-import { delimiter, join } from 'node:path';
-
-function findBinary(name: string): string | undefined {
-  const dirs = [...(process.env.PATH ?? '').split(delimiter), '/usr/bin', '/usr/local/bin', '/bin'];
-  for (const dir of dirs) {
-    if (!dir) continue;
-    const p = join(dir, name);
-    try {
-      accessSync(p, constants.X_OK);
-      return p;
-    } catch {
-      // next
-    }
-  }
-  return undefined;
-}
+import { findBinary } from './find-binary.js';
 
 export const REDIS_SERVER = findBinary('redis-server');
 export const hasRedis = (): boolean => REDIS_SERVER !== undefined;
