@@ -3,18 +3,20 @@
  *
  * Node publishes `http.server.request.start` and `http.server.response.finish` on
  * diagnostics channels. HTTP/1.1 answers a connection's requests in order, so each
- * connection keeps a queue of its requests in flight and a finished response belongs
- * to the oldest one. A queued request is its start time and Node's request object,
- * held until the response finishes (as Node holds it); nothing is added to Node's
- * objects. What a request counts as (method, route, excluded path...) is the
- * recorder's business, read from the request when it ends.
+ * connection keeps a queue of its requests in flight and a finished response belongs to
+ * the oldest one. A queued request is its start time and its method: no reference to
+ * Node's request object, which the response carries (`res.req`) when it finishes;
+ * storing a young object in a long-lived record on every request costs the garbage
+ * collector measurably. Nothing is added to Node's objects. What a request counts as
+ * (method, route, excluded path...) is the recorder's business, read from the request
+ * when it ends.
  *
- * A response that never finishes (the client went away) is recorded as aborted when
- * its connection closes. To see that, a connection gets a `close` listener once a
- * sweep (every second, and at each collection) finds a request in flight on it; one
- * that closes before that is found by the next sweep. Not a listener on every
- * connection: Node adds and removes a socket `close` listener of its own per response,
- * and a second listener present makes each of those dearer.
+ * A response that never finishes (the client went away) is recorded as aborted when its
+ * connection closes. To see that, a connection gets a `close` listener once a sweep
+ * (every second, and at each collection) finds a request in flight on it; one that
+ * closes before that is found by the next sweep. Not a listener on every connection:
+ * Node adds and removes a socket `close` listener of its own per response, and a second
+ * listener present makes each of those dearer.
  *
  * One tracker per subscription: stopping the subscription drops its connections, so a
  * request that started before a (re)subscription is never paired with a later response.
@@ -25,15 +27,23 @@ import { otelkitState } from '../src/state.js';
 import { clock } from '../src/util/clock.js';
 import { guard } from './shared/channel-subscription.js';
 
+/** What the metrics read of a request: an IncomingMessage, or these facts of one in flight. */
+export interface RequestFacts {
+  readonly method?: string | undefined;
+  readonly httpVersion: string;
+  readonly socket: Socket | null;
+}
+
 /** A request in flight. */
 export interface PendingRequest {
   /** `clock()` at the start. */
   readonly start: number;
   /**
-   * Undefined for a request that is not counted (an excluded path, or one that started
+   * False for a request that is not counted (an excluded path, or one that started
    * before this subscription): it keeps its place in the queue, so later responses pair up.
    */
-  readonly req: IncomingMessage | undefined;
+  readonly counted: boolean;
+  readonly method: string | undefined;
   /** The request after it on the same connection (HTTP/1.1 pipelining). */
   next: PendingRequest | undefined;
 }
@@ -53,7 +63,7 @@ export interface RequestRecorder {
    * A request whose connection closed before its response finished. `res` is the
    * response being answered; undefined for a request queued behind it (pipelining).
    */
-  aborted(start: number, req: IncomingMessage, res: ServerResponse | undefined): void;
+  aborted(start: number, req: RequestFacts, res: ServerResponse | undefined): void;
 }
 
 /** The messages of the two channels. */
@@ -139,9 +149,10 @@ export class ConnectionTracker {
   }
 
   /** The counted requests in flight on the followed connections. */
-  *inFlight(): Iterable<IncomingMessage> {
+  *inFlight(): Iterable<RequestFacts> {
     for (const connection of this.followed) {
-      for (const { req } of connection.pending()) if (req !== undefined) yield req;
+      const socket = connection.socket;
+      for (const { counted, method } of connection.pending()) if (counted) yield { method, httpVersion: '', socket };
     }
   }
 
@@ -151,14 +162,14 @@ export class ConnectionTracker {
     let connection = this.connections.get(socket);
     if (connection === undefined) connection = this.track(socket, server);
     if (connection !== null)
-      connection.push({ start: clock(), req: recorder.excludes(req.url) ? undefined : req, next: undefined });
+      connection.push({ start: clock(), counted: !recorder.excludes(req.url), method: req.method, next: undefined });
   }
 
   private responseFinished({ response: res, socket }: ServerMessage): void {
     const connection = socket === undefined ? undefined : this.connections.get(socket);
     if (connection === undefined || connection === null) return;
     const request = connection.shift();
-    if (request?.req !== undefined) this.recorder?.finished(request.start, request.req, res, connection.memo);
+    if (request?.counted) this.recorder?.finished(request.start, res.req, res, connection.memo);
   }
 
   /** The record of a connection at its first request seen by this subscription (null for otelkit's own server). */
@@ -172,7 +183,7 @@ export class ConnectionTracker {
     // response already on the socket started before this subscription: it takes the
     // first place in the queue, so that its finish does not take this request's.
     if ((socket as { _httpMessage?: unknown })._httpMessage)
-      connection.push({ start: 0, req: undefined, next: undefined });
+      connection.push({ start: 0, counted: false, method: undefined, next: undefined });
     this.connections.set(socket, connection);
     this.followed.add(connection);
     return connection;
@@ -202,13 +213,15 @@ export class ConnectionTracker {
     connection.oldest = undefined;
     const recorder = this.recorder;
     if (this.stopped || recorder === undefined) return;
-    // Node keeps the response it is answering on the socket; the ones queued behind it
-    // (pipelining) are recorded without it.
+    // Node keeps the response it is answering on the socket, and its request on it; the
+    // requests queued behind it (pipelining) are recorded without either, from what the
+    // queue knows of them.
     const current = (connection.socket as { _httpMessage?: unknown })._httpMessage;
     let res =
       current !== null && typeof current === 'object' && 'req' in current ? (current as ServerResponse) : undefined;
-    for (const { start, req } of requests) {
-      if (req !== undefined) recorder.aborted(start, req, res);
+    const httpVersion = res?.req.httpVersion ?? '1.1';
+    for (const { start, counted, method } of requests) {
+      if (counted) recorder.aborted(start, res?.req ?? { method, httpVersion, socket: connection.socket }, res);
       res = undefined;
     }
   }

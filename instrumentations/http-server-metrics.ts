@@ -12,7 +12,7 @@ import type { OtelkitConfig } from '../src/config/types.js';
 import { DEFAULT_EXCLUDED_PATHS } from '../src/config/defaults.js';
 import { isNotCounted } from '../src/own-traffic.js';
 import { secondsSince } from '../src/util/clock.js';
-import type { RecorderMemo, RequestRecorder } from './http-server-connections.js';
+import type { RecorderMemo, RequestFacts, RequestRecorder } from './http-server-connections.js';
 import { methodName } from './http-attributes.js';
 import { routeOf } from './http-route.js';
 import { HttpSeriesTable, type HttpSeries } from './http-series.js';
@@ -25,7 +25,7 @@ import { HTTP_SERVER } from './metric-names.js';
 export interface RequestsInFlight {
   /** Records what is due for connections that closed. */
   sweep(): void;
-  inFlight(): Iterable<IncomingMessage>;
+  inFlight(): Iterable<RequestFacts>;
 }
 
 /**
@@ -116,19 +116,20 @@ export class ServerMetrics implements RequestRecorder {
     if (this.table.sizesEnabled) recordSizes(this.table, last.entry, req, res);
   }
 
-  aborted(start: number, req: IncomingMessage, res: ServerResponse | undefined): void {
+  aborted(start: number, req: RequestFacts, res: ServerResponse | undefined): void {
     const seconds = secondsSince(start);
-    if (isNotCounted(req)) return;
+    // A request queued behind the one being answered (res undefined) is recorded without
+    // route; only the one being answered was seen by the app (and may be marked not counted).
+    if (res !== undefined && isNotCounted(res.req)) return;
     const status = res?.headersSent ? res.statusCode : 0;
-    // A request queued behind the one being answered (res undefined) is recorded without route.
-    const route = (res !== undefined && routeOf(req, status)) || undefined;
+    const route = (res !== undefined && routeOf(res.req, status)) || undefined;
     const entry = this.seriesFor(req, status, route, true);
     entry.duration.record(seconds);
-    if (this.table.sizesEnabled && res !== undefined) recordSizes(this.table, entry, req, res);
+    if (this.table.sizesEnabled && res !== undefined) recordSizes(this.table, entry, res.req, res);
   }
 
   /** The series of a request's attributes, created on first sight. */
-  private seriesFor(req: IncomingMessage, status: number, route: string | undefined, aborted: boolean): HttpSeries {
+  private seriesFor(req: RequestFacts, status: number, route: string | undefined, aborted: boolean): HttpSeries {
     const method = methodName(req.method);
     const scheme = schemeOf(req);
     const protocol = protocolVersion(req);
@@ -176,12 +177,12 @@ export class ServerMetrics implements RequestRecorder {
   }
 }
 
-function schemeOf(req: IncomingMessage): 'http' | 'https' {
+function schemeOf(req: RequestFacts): 'http' | 'https' {
   return (req.socket as { encrypted?: boolean } | null)?.encrypted ? 'https' : 'http';
 }
 
 /** `network.protocol.version`, as the conventions spell it (`2` for HTTP/2). */
-function protocolVersion(req: IncomingMessage): string {
+function protocolVersion(req: RequestFacts): string {
   return req.httpVersion === '2.0' ? '2' : req.httpVersion;
 }
 
