@@ -61,6 +61,12 @@ export class SessionRecord {
   starts = 0;
   /** Generic trackers: started minus ended. Stores: their own count, read at collection. */
   active = 0;
+  /**
+   * Stores: the last count their `length()` gave at a collection (or sessionSnapshot()), so
+   * /stats, which is computed synchronously, shows it without calling the store. A read that
+   * fails or times out keeps the previous count.
+   */
+  lastLength: number | undefined;
   readonly ends: ReasonCounts;
   readonly refreshes: ReasonCounts;
   readonly errors: Record<StoreOperation, number> = { get: 0, set: 0, touch: 0, destroy: 0, length: 0 };
@@ -107,6 +113,13 @@ let instruments: Record<'active' | 'starts' | 'ends' | 'refreshes' | 'errors', O
 
 export const sessionFamily = new Family<SessionRecord>({
   kind: 'session source',
+  stats: {
+    section: 'sessions',
+    entry(r) {
+      const { name, active, ...figures } = r.snapshot(r.kind === 'tracker' ? r.active : r.lastLength);
+      return { name, kind: r.kind, window: 'since instrumented', active: active ?? null, ...figures };
+    },
+  },
   instruments(meter: Meter, config: OtelkitConfig): Observable[] {
     sessionDuration = new InPlaceHistogram(meter, config, {
       name: SESSION.duration.name,
@@ -139,7 +152,9 @@ export const sessionFamily = new Family<SessionRecord>({
     }
     for (const op of STORE_OPERATIONS) result.observe(i.errors, r.errors[op], r.errorAttrs[op]);
     return r.readActive?.().then((active) => {
-      if (active !== undefined) result.observe(i.active, active, r.attrs);
+      if (active === undefined) return;
+      r.lastLength = active;
+      result.observe(i.active, active, r.attrs);
     });
   },
 });
@@ -147,6 +162,11 @@ export const sessionFamily = new Family<SessionRecord>({
 /** The figures of every live session source, for a JSON snapshot (/stats); stores are asked for their count. */
 export async function sessionSnapshot(): Promise<SessionSourceSnapshot[]> {
   return Promise.all(
-    Array.from(sessionFamily.live, async (r) => r.snapshot(r.kind === 'tracker' ? r.active : await r.readActive?.())),
+    Array.from(sessionFamily.live, async (r) => {
+      if (r.kind === 'tracker') return r.snapshot(r.active);
+      const active = await r.readActive?.();
+      if (active !== undefined) r.lastLength = active;
+      return r.snapshot(active);
+    }),
   );
 }

@@ -110,6 +110,13 @@ let instruments: Record<'active' | 'opened' | 'closed' | 'messages' | 'io' | 'er
 
 export const webSocketFamily = new Family<WebSocketRecord>({
   kind: 'WebSocket server',
+  stats: {
+    section: 'websockets',
+    entry(r) {
+      const { name, ...figures } = r.snapshot();
+      return { name, window: 'since instrumented', ...figures };
+    },
+  },
   instruments(meter: Meter, config: OtelkitConfig): Observable[] {
     connectionDuration = new InPlaceHistogram(meter, config, {
       name: WEBSOCKET.connectionDuration.name,

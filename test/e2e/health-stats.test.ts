@@ -1,8 +1,10 @@
 // Health endpoints and /stats on a real app under the preload: token rules per
 // endpoint (standalone server and handlers mounted on the app), readiness with checks
 // that pass, fail, hang and return false, /stats figures equal to the traffic sent,
-// caches and breakers through the contributor registry, concurrent requests sharing a
-// computation, and a promtool-clean scrape.
+// caches, breakers, WebSocket servers and session sources through the contributor
+// registry, concurrent requests sharing a computation, and a promtool-clean scrape.
+import { once } from 'node:events';
+import { WebSocket } from 'ws';
 import { afterAll, describe, expect, it } from 'vitest';
 import { stopAll } from '../helpers/child.js';
 import { hasPromtool, promtoolCheckMetrics } from '../helpers/prometheus.js';
@@ -132,6 +134,77 @@ describe('with a token', () => {
     const fromCode = JSON.parse((await get(`${app.appUrl}/getstats`)).body) as Stats;
     expect(fromCode.http.routes.find((r) => r.route === '/boom')!.windows[0]).toMatchObject({ requests: 5 });
     expect(Object.keys(fromCode).sort()).toEqual(Object.keys(stats).sort());
+  });
+
+  it("/stats: WebSocket servers and session sources; a store's active count is the last scrape's", async () => {
+    const m = base(app);
+    await send(app.appUrl, [
+      ['GET', '/sessions'],
+      ['GET', '/store/3'],
+    ]);
+    const clients = await Promise.all(
+      [0, 1].map(async () => {
+        const ws = new WebSocket(`${app.appUrl.replace('http:', 'ws:')}/ws`);
+        await once(ws, 'open');
+        return ws;
+      }),
+    );
+    try {
+      for (const ws of clients) {
+        const echoes = new Promise<void>((resolve) => {
+          let n = 0;
+          ws.on('message', () => ++n === 3 && resolve());
+        });
+        for (let i = 0; i < 3; i++) ws.send('hello');
+        await echoes;
+      }
+      // the previous computation may be cached for up to a second: ask until it includes this traffic
+      // (a bounded number of times, so a missing section fails on the assertion's diff, not a timeout)
+      const statsWhere = async (done: (s: Stats) => boolean): Promise<Stats> => {
+        for (let attempt = 1; ; attempt++) {
+          const s = JSON.parse((await get(`${m}/stats`, auth)).body) as Stats;
+          if (done(s) || attempt === 25) return s;
+          await new Promise((r) => setTimeout(r, 200));
+        }
+      };
+      const sessionsOf = (s: Stats) => s.sessions as { name: string; active: number | null }[] | undefined;
+      let stats = await statsWhere(
+        (s) => (s.websockets as { messagesSent: number }[] | undefined)?.[0]?.messagesSent === 6,
+      );
+      expect(stats.websockets).toEqual([
+        {
+          name: 'chat',
+          window: 'since instrumented',
+          activeConnections: 2,
+          connectionsOpened: 2,
+          connectionsClosed: { normal: 0, going_away: 0, error: 0, abnormal: 0 },
+          messagesReceived: 6,
+          messagesSent: 6,
+          bytesReceived: 30,
+          bytesSent: 30,
+          errors: 0,
+        },
+      ]);
+      const lobby = {
+        name: 'lobby',
+        kind: 'tracker',
+        window: 'since instrumented',
+        active: 1,
+        started: 2,
+        ended: { logout: 1 },
+        refreshed: { activity: 1 },
+        errors: 0,
+      };
+      const web = { name: 'web', kind: 'store', window: 'since instrumented', started: 3, ended: {}, refreshed: {} };
+      // /stats never calls the store: its count is still the one of the first test's scrape (empty then)
+      expect(sessionsOf(stats)).toEqual([lobby, { ...web, active: 0, errors: 0 }]);
+
+      await get(app.metricsUrl, auth);
+      stats = await statsWhere((s) => sessionsOf(s)?.find((e) => e.name === 'web')?.active !== 0);
+      expect(sessionsOf(stats)).toEqual([lobby, { ...web, active: 3, errors: 0 }]);
+    } finally {
+      for (const ws of clients) ws.close();
+    }
   });
 
   it('concurrent /stats requests share a computation', async () => {
