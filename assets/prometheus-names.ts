@@ -15,6 +15,7 @@ import {
   RATE_LIMITER,
   RUNTIME,
   SESSION,
+  TASK,
   WEBSOCKET,
   type InstrumentName,
 } from '../instrumentations/metric-names.js';
@@ -50,6 +51,7 @@ export const PROM = Object.freeze({
   queue: names(QUEUE),
   websocket: names(WEBSOCKET),
   session: names(SESSION),
+  task: names(TASK),
 });
 
 /** The attribute names the queries group and filter on, as Prometheus labels. */
@@ -84,4 +86,6 @@ export const LABEL = Object.freeze({
   sessionEndReason: 'session_end_reason',
   sessionRefreshReason: 'session_refresh_reason',
   sessionOperation: 'session_store_operation',
+  taskName: 'task_name',
+  taskOutcome: 'task_outcome',
 });

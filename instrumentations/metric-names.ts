@@ -115,6 +115,14 @@ export const SESSION = Object.freeze({
   storeErrors: i('session.store.errors', '{error}', 'counter'),
 });
 
+/** Timed tasks (timed(), measure(), instrumentTask()): instrumentations/tasks/. */
+export const TASK = Object.freeze({
+  duration: i('task.duration', 's', 'histogram'),
+  runs: i('task.runs', '{run}', 'counter'),
+  active: i('task.active', '{run}', 'updowncounter'),
+  lastSuccess: i('task.last_success.timestamp', 's', 'gauge'),
+});
+
 /** Every instrument above, by family. */
 export const METRIC_FAMILIES = Object.freeze({
   HTTP_SERVER,
@@ -126,4 +134,5 @@ export const METRIC_FAMILIES = Object.freeze({
   QUEUE,
   WEBSOCKET,
   SESSION,
+  TASK,
 });

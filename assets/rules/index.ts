@@ -6,6 +6,7 @@ import { queueAlerts } from './alerts-queues.js';
 import { resilienceAlerts } from './alerts-resilience.js';
 import { realtimeAlerts } from './alerts-realtime.js';
 import { runtimeAlerts } from './alerts-runtime.js';
+import { taskAlerts } from './alerts-tasks.js';
 import { recordingRules } from './recording.js';
 import { sloRules } from './slo.js';
 import type { RuleFile } from './types.js';
@@ -24,6 +25,7 @@ export function ruleFiles(options: {
         runtimeAlerts(options.alerts),
         resilienceAlerts(options.alerts),
         queueAlerts(options.alerts),
+        taskAlerts(options.alerts),
         realtimeAlerts(options.alerts),
       ].filter((g) => g.rules.length > 0),
     },

@@ -2,8 +2,9 @@
 // dashboard panel and recording rule against a real Prometheus): an Express app
 // with a cache, a rate limiter and a circuit breaker around an outgoing HTTP call,
 // job queues (a p-queue of thumbnails, a generic queue of emails, and with REDIS_PORT a
-// BullMQ queue of receipts), a WebSocket echo server (ws, on /ws) and sessions (express-session's
-// MemoryStore and a tracker of carts), so every metric family otelkit ships has data. Run it under the preload:
+// BullMQ queue of receipts), a timed periodic task (refresh-prices), a WebSocket echo server
+// (ws, on /ws) and sessions (express-session's MemoryStore and a tracker of carts), so every
+// metric family otelkit ships has data. Run it under the preload:
 //   OTEL_SERVICE_NAME=shop node --import otelkit/register examples/monitoring/app.mjs
 // TRAFFIC=true makes it call itself four times a second (the compose demo; the
 // test caps it with TRAFFIC_ROUNDS): cache hits, misses and evictions, checkouts
@@ -25,6 +26,7 @@ import {
   instrumentSessionStore,
   instrumentWebSocketServer,
   lruCacheDispose,
+  timed,
   trackSessions,
 } from 'otelkit';
 import { WebSocket, WebSocketServer } from 'ws';
@@ -88,6 +90,14 @@ const send = emails.wrap(async () => {
 setInterval(() => {
   if (outbox.length > 0) send(outbox.shift()).catch(() => {});
 }, 100).unref();
+
+// A periodic task, timed: a price refresh twice a second that takes 20-60 ms; one in five fails.
+class PriceFeedError extends Error {}
+const refreshPrices = timed('refresh-prices', async () => {
+  await new Promise((resolve) => setTimeout(resolve, 20 + Math.random() * 40));
+  if (Math.random() < 0.2) throw new PriceFeedError('price feed unavailable');
+});
+setInterval(() => refreshPrices().catch(() => {}), 500).unref();
 
 // Receipts on BullMQ when a Redis is given (REDIS_PORT; the repository's test starts one):
 // some delayed, one in five failing its first attempt (retried). bullmq is loaded only then,

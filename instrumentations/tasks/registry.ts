@@ -19,6 +19,7 @@ import { OVERFLOW_KEY } from '../../src/overflow.js';
 import { processSingleton } from '../../src/process-singleton.js';
 import { cardinalityLimitFor } from '../../src/series-policy.js';
 import { clock } from '../../src/util/clock.js';
+import { TASK } from '../metric-names.js';
 
 export type TaskOutcome = 'success' | 'error';
 
@@ -132,7 +133,7 @@ export function taskRecord(name: string): TaskRecord {
   if (existing) return existing;
   subscribe(reg);
   // Two duration series per name (success, error), the overflow record's included.
-  const limit = cardinalityLimitFor(reg.config, 'task.duration');
+  const limit = cardinalityLimitFor(reg.config, TASK.duration.name);
   if (reg.records.size >= Math.max(1, Math.floor(limit / 2) - 1)) {
     warnOnce(
       'task-overflow',
@@ -156,7 +157,7 @@ function subscribe(reg: TaskRegistry): void {
   onMeter(({ meter, config }) => {
     reg.config = config;
     reg.duration = new InPlaceHistogram(meter, config, {
-      name: 'task.duration',
+      name: TASK.duration.name,
       description: 'Duration of task runs, by outcome',
       boundaries: TASK_BUCKETS,
       live: () => Array.from(liveRecords(reg), (r) => r.series()).flat(),
@@ -168,22 +169,22 @@ function subscribe(reg: TaskRegistry): void {
 function createInstruments(meter: Meter, reg: TaskRegistry): void {
   const startMs = Date.now();
   new InPlaceNumbers(meter, {
-    name: 'task.active',
-    unit: '{run}',
+    name: TASK.active.name,
+    unit: TASK.active.unit,
     description: 'Runs in progress',
     kind: 'updowncounter',
     live: () => Array.from(liveRecords(reg), (r) => ({ attributes: r.attrs, value: r.active, startMs })),
   });
   new InPlaceNumbers(meter, {
-    name: 'task.runs',
-    unit: '{run}',
+    name: TASK.runs.name,
+    unit: TASK.runs.unit,
     description: 'Finished runs, by outcome (success or error)',
     kind: 'counter',
     live: () => Array.from(liveRecords(reg), (r) => r.runs).flat(),
   });
   new InPlaceNumbers(meter, {
-    name: 'task.last_success.timestamp',
-    unit: 's',
+    name: TASK.lastSuccess.name,
+    unit: TASK.lastSuccess.unit,
     description:
       'When the task last succeeded, in seconds since the Unix epoch; before its first success in this ' +
       'process, when otelkit started watching it',

@@ -37,6 +37,10 @@ export const ALERT_DEFAULTS: Readonly<Record<AlertName, Readonly<AlertSetting>>>
   queueWaitP99: { threshold: 5, for: '10m' },
   /** Growth of a queue's backlog (waiting jobs) over 15 minutes, jobs. */
   queueBacklogGrowth: { threshold: 100, for: '15m' },
+  /** Seconds since a task last succeeded (on any instance of the job). */
+  taskNotSucceeding: { threshold: 7200, for: '5m' },
+  /** Share of a task's runs that ended in an error (30 minutes). */
+  taskErrorRatio: { threshold: 0.1, for: '10m' },
 });
 
 export const ALERT_NAMES = Object.keys(ALERT_DEFAULTS) as AlertName[];

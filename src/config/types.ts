@@ -122,7 +122,9 @@ export type AlertName =
   | 'queueFailureRatio'
   | 'queueStalled'
   | 'queueWaitP99'
-  | 'queueBacklogGrowth';
+  | 'queueBacklogGrowth'
+  | 'taskNotSucceeding'
+  | 'taskErrorRatio';
 
 export interface AlertSetting {
   /** What the expression compares against; absent for alerts with nothing to compare. */

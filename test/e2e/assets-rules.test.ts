@@ -13,6 +13,7 @@ import { defaultAlerts } from '../../src/config/alerts.js';
 import type { SloConfig } from '../../src/config/types.js';
 import { PROMTOOL, hasPromtool } from '../helpers/prometheus.js';
 import { QUEUE_CASES } from '../helpers/queue-alert-cases.js';
+import { TASK_CASES } from '../helpers/task-alert-cases.js';
 
 const root = join(import.meta.dirname, '..', '..');
 const SLOS: SloConfig[] = [
@@ -214,6 +215,7 @@ const CASES: Case[] = [
     fires: [{ severity: 'warning', ...job, cache_name: 'users' }],
   },
   ...QUEUE_CASES,
+  ...TASK_CASES,
   {
     alert: 'OtelkitWebSocketClosesFailing',
     evalTime: '20m',
