@@ -20,6 +20,7 @@ import {
   instrumentWebSocketServer,
   lruCacheDispose,
   register,
+  timed,
   trackSessions,
   type OtelkitHandle,
 } from '../../src/index.js';
@@ -72,6 +73,7 @@ describe('Prometheus names derived from the instrument constants', () => {
     const jobs = instrumentQueue({ name: 'names', size: 1 });
     jobs.jobStarted(0.01); // a wait
     await jobs.wrap(async () => 'done')(); // a consumed message, an attempt and its duration
+    timed('names.task', () => 1)(); // a task run, its duration and its last success
     const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
     await (await fetch(url, { method: 'POST', body: 'hello', headers: { 'content-type': 'text/plain' } })).text();
     // A WebSocket connection with a message each way, closed (for the connection duration).
