@@ -42,7 +42,7 @@ export {
   timed,
   events,
   track,
-} from './instrumentations.js';
+} from '../instrumentations/index.js';
 export type {
   CacheInstrumentationOptions,
   CacheKind,
@@ -74,4 +74,4 @@ export type {
   EventAttributes,
   EventsApi,
   TrackOptions,
-} from './instrumentations.js';
+} from '../instrumentations/index.js';

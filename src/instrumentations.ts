@@ -1,7 +1,9 @@
 /**
- * The core's one door to instrumentations/ (no other file in src/ imports from there):
- * - the public instrument* functions, for the package entry (src/index.ts) to export;
- * - the instrumentations named in config.instrumentations, started at register():
+ * The core's door to instrumentations/ for register(): the instrumentations named in
+ * config.instrumentations, started at register() (the package entry, src/index.ts, is the
+ * other door: it exports the public instrument* functions from instrumentations/index.ts).
+ * This file imports only what register() starts, so the preload does not load the other
+ * families' code:
  *     http-server   HTTP server metrics (diagnostics_channel; see instrumentations/http-server.ts)
  *     http-client   HTTP client metrics for node:http(s) and fetch
  *     runtime       all runtime groups; or any of runtime-eventloop, runtime-gc,
@@ -16,8 +18,6 @@ import { instrumentHttpServer } from '../instrumentations/http-server.js';
 import { instrumentHttpClient } from '../instrumentations/http-client.js';
 import { instrumentHttpSpans } from '../instrumentations/http-spans.js';
 import { RUNTIME_GROUPS, instrumentRuntime, type RuntimeGroup } from '../instrumentations/runtime.js';
-
-export * from '../instrumentations/index.js';
 
 /** The runtime groups a list of instrumentation names asks for. */
 export function runtimeGroups(names: readonly string[]): RuntimeGroup[] {
