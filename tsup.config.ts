@@ -16,14 +16,7 @@ const shared: Options = {
 // The SDK packages the main thread uses are bundled into dist: Node then resolves and compiles
 // a few files at start-up instead of some 150 (the larger part of the preload's start-up).
 // `@opentelemetry/api` stays external, the peer: the global registration must use the app's copy.
-// instrumentation-runtime-node brings its own @opentelemetry/instrumentation (0.300, where
-// instrumentation-http needs 0.301: two copies either way), bundled with what it requires.
-const BUNDLED = [
-  /^@opentelemetry\/(core|exporter-prometheus|resources|sdk-metrics|semantic-conventions)$/,
-  /^@opentelemetry\/instrumentation(-runtime-node)?$/,
-  /^(require|import)-in-the-middle$/,
-  /^(debug|ms|module-details-from-path)$/,
-];
+const BUNDLED = [/^@opentelemetry\/(core|exporter-prometheus|resources|sdk-metrics|semantic-conventions)$/];
 
 export default defineConfig([
   {
@@ -40,15 +33,6 @@ export default defineConfig([
       // The CJS build loads packages on demand with require(), so a CJS app gets their CJS builds.
       if (format === 'cjs') options.supported = { ...options.supported, 'dynamic-import': false };
     },
-    // The bundled CommonJS packages (debug, require-in-the-middle) call require() for Node's modules.
-    banner: ({ format }) =>
-      format === 'esm'
-        ? {
-            js:
-              "import { createRequire as __otelkitRequire } from 'node:module'; " +
-              'const require = __otelkitRequire(import.meta.url);',
-          }
-        : {},
     // One copy of otelkit and the bundled SDK in CJS too: preload.cjs and index.cjs share chunks.
     splitting: true,
   },

@@ -32,9 +32,8 @@ export const HTTP_CLIENT = Object.freeze({
 });
 
 /**
- * Node runtime. The event-loop, GC, heap and active-resource instruments are
- * created by @opentelemetry/instrumentation-runtime-node under these names; the
- * process ones by instrumentations/runtime.ts.
+ * Node runtime (instrumentations/runtime-otel.ts and runtime.ts), under the names
+ * @opentelemetry/instrumentation-runtime-node uses.
  */
 export const RUNTIME = Object.freeze({
   eventLoopDelayMin: i('nodejs.eventloop.delay.min', 's', 'gauge'),
@@ -43,7 +42,7 @@ export const RUNTIME = Object.freeze({
   eventLoopDelayStddev: i('nodejs.eventloop.delay.stddev', 's', 'gauge'),
   eventLoopDelayP50: i('nodejs.eventloop.delay.p50', 's', 'gauge'),
   eventLoopDelayP90: i('nodejs.eventloop.delay.p90', 's', 'gauge'),
-  /** Reported by otelkit from runtime-node's own monitor (instrumentations/runtime.ts). */
+  /** Not in runtime-node: otelkit's, from the same monitor and interval as the others. */
   eventLoopDelayP95: i('nodejs.eventloop.delay.p95', 's', 'gauge'),
   eventLoopDelayP99: i('nodejs.eventloop.delay.p99', 's', 'gauge'),
   eventLoopUtilization: i('nodejs.eventloop.utilization', '1', 'gauge'),

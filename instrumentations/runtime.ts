@@ -6,17 +6,16 @@
  *   process    process.cpu.time, process.cpu.utilization, process.memory.usage, process.uptime,
  *              v8js.resource.active (active handles/resources by type)
  *
- * The eventloop, gc, heap and active-resource metrics come from the official
- * @opentelemetry/instrumentation-runtime-node, keeping only the collectors of the
- * enabled groups (a disabled group then costs nothing: no event-loop monitor, no
- * GC observer). The process metrics are four observable instruments over Node's own
+ * The eventloop, gc, heap and active-resource metrics are in runtime-otel.ts, under
+ * the names @opentelemetry/instrumentation-runtime-node gives them; only the enabled
+ * groups start (a disabled group costs nothing: no event-loop monitor, no GC
+ * observer). The process metrics are four observable instruments over Node's own
  * `process.cpuUsage()`, `process.memoryUsage.rss()` and `process.uptime()`:
  * @opentelemetry/host-metrics would give the same three process metrics but brings
  * `systeminformation` and host-wide metrics a service does not own.
  */
 import { availableParallelism } from 'node:os';
-import { ValueType, type Meter, type MeterProvider } from '@opentelemetry/api';
-import { RuntimeNodeInstrumentation } from '@opentelemetry/instrumentation-runtime-node';
+import { ValueType, type Meter } from '@opentelemetry/api';
 import { isDisabled, onMeter } from '../src/meter-handoff.js';
 import { clock } from '../src/util/clock.js';
 import { tryOrLog } from '../src/util/errors.js';
@@ -24,6 +23,7 @@ import { disposeOnce, noopInstrumentation, type Instrumentation } from '../src/i
 import type { RuntimeNames } from '../src/config/types.js';
 import { instrumentPromClientRuntime } from './runtime-prom-client.js';
 import { RUNTIME } from './metric-names.js';
+import { activeResourceMetrics, eventLoopMetrics, gcMetrics, heapMetrics } from './runtime-otel.js';
 
 export const RUNTIME_GROUPS = ['eventloop', 'gc', 'heap', 'process'] as const;
 export type RuntimeGroup = (typeof RUNTIME_GROUPS)[number];
@@ -31,21 +31,11 @@ export type RuntimeGroup = (typeof RUNTIME_GROUPS)[number];
 export interface RuntimeInstrumentationOptions {
   /** Groups to report; default all. */
   groups?: RuntimeGroup[];
-  /** Event-loop delay sampling resolution in ms (runtime-node's `monitoringPrecision`). Default 10. */
+  /** Event-loop delay sampling resolution in ms (`monitorEventLoopDelay`'s `resolution`). Default 10. */
   eventLoopResolutionMs?: number;
   /** `prom-client`: prom-client's default metrics (runtime-prom-client.ts) instead of these. Default `otel`. */
   names?: RuntimeNames;
 }
-
-/** runtime-node collector class names per group. */
-const COLLECTORS: Record<string, RuntimeGroup> = {
-  EventLoopUtilizationCollector: 'eventloop',
-  EventLoopTimeCollector: 'eventloop',
-  EventLoopDelayCollector: 'eventloop',
-  GCCollector: 'gc',
-  HeapSpacesSizeAndUsedCollector: 'heap',
-  ActiveResourcesCollector: 'process',
-};
 
 /** Starts the runtime metrics of `groups`. Returns a handle whose dispose() stops them. */
 export function instrumentRuntime(options: RuntimeInstrumentationOptions = {}): Instrumentation {
@@ -54,69 +44,19 @@ export function instrumentRuntime(options: RuntimeInstrumentationOptions = {}): 
   if (isDisabled()) return noopInstrumentation;
   const groups = new Set<RuntimeGroup>(options.groups ?? RUNTIME_GROUPS);
   if (groups.size === 0) return noopInstrumentation;
-  let runtimeNode: RuntimeNodeInstrumentation | undefined;
-  let stopProcess: (() => void) | undefined;
+  const stops: (() => void)[] = [];
   let stopped = false;
   const cancel = onMeter(({ meter }) => {
     if (stopped) return;
-    runtimeNode = startRuntimeNode(meter, groups, options.eventLoopResolutionMs ?? 10);
-    if (groups.has('process')) stopProcess = processMetrics(meter);
+    if (groups.has('eventloop')) stops.push(eventLoopMetrics(meter, options.eventLoopResolutionMs ?? 10));
+    if (groups.has('gc')) stops.push(gcMetrics(meter));
+    if (groups.has('heap')) stops.push(heapMetrics(meter));
+    if (groups.has('process')) stops.push(processMetrics(meter), activeResourceMetrics(meter));
   });
   return disposeOnce(() => {
     stopped = true;
     cancel();
-    tryOrLog('stopping the runtime metrics failed', () => runtimeNode?.disable());
-    stopProcess?.();
-  });
-}
-
-function startRuntimeNode(
-  meter: Meter,
-  groups: Set<RuntimeGroup>,
-  resolutionMs: number,
-): RuntimeNodeInstrumentation | undefined {
-  const instrumentation = new RuntimeNodeInstrumentation({ enabled: false, monitoringPrecision: resolutionMs });
-  // Keep the collectors of the enabled groups only. `_collectors` is internal: if its
-  // shape ever changes, every collector stays (more metrics, never fewer).
-  const internal = instrumentation as unknown as { _collectors?: { constructor: { name: string } }[] };
-  if (Array.isArray(internal._collectors)) {
-    internal._collectors = internal._collectors.filter((c) => {
-      const group = COLLECTORS[c.constructor.name];
-      return group === undefined || groups.has(group);
-    });
-    if (internal._collectors.length === 0) return undefined;
-    addDelayP95(meter, internal._collectors);
-  }
-  // Report through otelkit's meter (scope `otelkit`) rather than the global provider.
-  const provider: MeterProvider = { getMeter: () => meter };
-  instrumentation.setMeterProvider(provider);
-  instrumentation.enable();
-  return instrumentation;
-}
-
-/**
- * nodejs.eventloop.delay.p95, which runtime-node does not report, read from the same
- * monitor as its other delay gauges (its internal `_histogram`; when that changes
- * shape, no p95). Added before runtime-node creates its instruments: the SDK runs
- * single-instrument callbacks before batch ones, so this reads the monitor before
- * runtime-node's batch callback resets it, and reports the same interval.
- */
-function addDelayP95(meter: Meter, collectors: object[]): void {
-  const collector = collectors.find((c) => c.constructor.name === 'EventLoopDelayCollector') as
-    | { _histogram?: { count?: unknown; percentile?: unknown } }
-    | undefined;
-  const histogram = collector?._histogram;
-  if (typeof histogram?.percentile !== 'function' || typeof histogram.count !== 'number') return;
-  const monitor = histogram as { count: number; percentile(p: number): number };
-  const p95 = meter.createObservableGauge(RUNTIME.eventLoopDelayP95.name, {
-    unit: RUNTIME.eventLoopDelayP95.unit,
-    description: 'Event loop 95 percentile delay.',
-  });
-  p95.addCallback((result) => {
-    // runtime-node's rule: no delay figures until the monitor has 5 samples
-    if (monitor.count < 5) return;
-    const seconds = monitor.percentile(95) / 1e9;
-    if (Number.isFinite(seconds)) result.observe(seconds);
+    for (const stop of stops.splice(0)) tryOrLog('stopping the runtime metrics failed', stop);
   });
 }
 

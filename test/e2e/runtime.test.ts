@@ -37,7 +37,7 @@ describe('runtime metrics under the preload', () => {
     const one = (name: string, labels: Record<string, string> = {}) => sampleValue(text, name, labels);
 
     // event loop (values include the 10 ms sampling interval; the app stalled the loop 5 x 25 ms)
-    // p95 is otelkit's, read from runtime-node's monitor before its reset: the same interval as the others
+    // p95 is otelkit's (runtime-node has none), read from the same monitor and interval as the others
     const [min, p50, p90, p95, p99, max] = ['min', 'p50', 'p90', 'p95', 'p99', 'max'].map((q) =>
       one(`nodejs_eventloop_delay_${q}_seconds`),
     );
