@@ -3,7 +3,6 @@
  * name/version, a random service.instance.id, then configured attributes
  * (OTEL_RESOURCE_ATTRIBUTES, OTEL_SERVICE_NAME).
  */
-import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import {
@@ -35,7 +34,7 @@ export function buildResource(configured: Record<string, string>): Resource {
       .merge(resourceFromAttributes(appPackageAttributes()))
       // One per process unless configured: cluster workers and replicas that export OTLP
       // themselves must not look like one instance to the backend (semantic conventions).
-      .merge(resourceFromAttributes({ 'service.instance.id': randomUUID() }))
+      .merge(resourceFromAttributes({ 'service.instance.id': randomInstanceId() }))
       .merge(resourceFromAttributes(configured))
   );
 }
@@ -55,4 +54,19 @@ function appPackageAttributes(): Record<string, string> {
     }
     if (dirname(dir) === dir) return {};
   }
+}
+
+/**
+ * A random version-4 UUID. Math.random, not node:crypto: loading node:crypto was a
+ * measurable part of the preload's start-up, and an instance id needs to be unique,
+ * not secret (V8 seeds Math.random from the system's entropy source per isolate).
+ */
+export function randomInstanceId(): string {
+  const hex = (digits: number): string => {
+    let out = '';
+    for (let i = 0; i < digits; i++) out += Math.floor(Math.random() * 16).toString(16);
+    return out;
+  };
+  const variant = (8 + Math.floor(Math.random() * 4)).toString(16);
+  return `${hex(8)}-${hex(4)}-4${hex(3)}-${variant}${hex(3)}-${hex(12)}`;
 }
