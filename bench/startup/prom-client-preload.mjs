@@ -1,6 +1,8 @@
 // What prom-client's users start with: its default metrics and a metrics server that does
-// not keep the process alive.
-import { createServer } from 'node:http';
+// not keep the process alive. node:http comes as a CommonJS app's require('node:http') gets
+// it: an ES module import of node:http builds its ESM facade, which loads undici (tens of ms),
+// a cost of the import style that an app pays with or without a metrics library.
+const { createServer } = process.getBuiltinModule('node:http');
 import client from 'prom-client';
 
 client.collectDefaultMetrics();
