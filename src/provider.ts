@@ -6,6 +6,7 @@ import { bucketViews } from './buckets.js';
 import type { OtelkitConfig } from './config/types.js';
 import {
   type CumulativePeriodicReader,
+  type ThreadPeers,
   createConsoleExporter,
   createOtlpExporter,
   periodicReader,
@@ -25,7 +26,15 @@ export interface BuiltProvider {
   pushReaders: CumulativePeriodicReader[];
 }
 
-export function buildProvider(config: OtelkitConfig, peers?: PrometheusReaderOptions['peers']): BuiltProvider {
+/**
+ * `peers`: the cluster workers and threads that joined this process (src/peers/). The
+ * Prometheus scrape merges them all; a push export merges the threads only (each process
+ * exports itself), and only with cumulative temporality (the threads answer cumulative).
+ */
+export function buildProvider(
+  config: OtelkitConfig,
+  peers?: PrometheusReaderOptions['peers'] & ThreadPeers,
+): BuiltProvider {
   const readers: OutputReader[] = [];
   const pushReaders: CumulativePeriodicReader[] = [];
   let prometheus: PrometheusReader | undefined;
@@ -45,9 +54,9 @@ export function buildProvider(config: OtelkitConfig, peers?: PrometheusReaderOpt
         peers,
       });
     } else {
-      const push = periodicReader(name === 'otlp' ? createOtlpExporter(config) : createConsoleExporter(), config, [
-        producer,
-      ]);
+      const exporter = name === 'otlp' ? createOtlpExporter(config) : createConsoleExporter();
+      const cumulative = name === 'console' || config.otlp.temporality === 'cumulative';
+      const push = periodicReader(exporter, config, [producer], cumulative ? peers : undefined);
       pushReaders.push(push);
       reader = push;
     }

@@ -91,7 +91,7 @@ function start(configured: OtelkitConfig): OtelkitHandle {
     return disabledHandle(config);
   }
   setDiagLevel(config.logLevel);
-  tryOrLog('joining the cluster workers or worker threads failed', () => joinPeers(role, hub, prometheus));
+  tryOrLog('joining the cluster workers or worker threads failed', () => joinPeers(role, hub, prometheus, config));
 
   const server = prometheus && config.prometheus.server ? startPrometheusServer(prometheus, config) : undefined;
   let prometheusAddress: PrometheusAddress | undefined;

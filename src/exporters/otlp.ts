@@ -28,6 +28,17 @@ export interface ExitCapableExporter extends PushMetricExporter {
   exportSync(metrics: ResourceMetrics, timeoutMs: number): SyncExportOutcome;
 }
 
+/**
+ * The worker threads that joined this process (src/peers/hub.ts): their cumulative
+ * metrics are merged into each export, so a thread's measurements reach OTLP too.
+ */
+export interface ThreadPeers {
+  mergeInto(own: ResourceMetrics, kinds: readonly 'thread'[]): Promise<ResourceMetrics>;
+  /** With the threads' last answers, no request: for the synchronous export at exit. */
+  mergeLast(own: ResourceMetrics, kinds: readonly 'thread'[]): ResourceMetrics;
+}
+const THREADS = ['thread'] as const;
+
 /** A producer that can also collect synchronously. */
 export interface SyncMetricProducer extends MetricProducer {
   collectNow(): CollectionResult;
@@ -51,6 +62,7 @@ export class CumulativePeriodicReader extends PeriodicExportingMetricReader {
   private readonly cumulation: Cumulation;
   private readonly exporter: ExitCapableExporter;
   private readonly producers: SyncMetricProducer[];
+  private readonly threads: ThreadPeers | undefined;
   private finished = false;
 
   constructor(
@@ -58,6 +70,8 @@ export class CumulativePeriodicReader extends PeriodicExportingMetricReader {
       exporter: ExitCapableExporter;
       cardinalityLimit: number;
       metricProducers?: SyncMetricProducer[];
+      /** Only with cumulative output: the threads answer with cumulative metrics. */
+      threads?: ThreadPeers;
     },
   ) {
     super(options);
@@ -67,6 +81,7 @@ export class CumulativePeriodicReader extends PeriodicExportingMetricReader {
     this.cumulation = new Cumulation(wanted, options.cardinalityLimit);
     this.exporter = exporter;
     this.producers = options.metricProducers ?? [];
+    this.threads = options.threads;
   }
 
   override selectAggregationTemporality(type: InstrumentType): AggregationTemporality {
@@ -82,8 +97,10 @@ export class CumulativePeriodicReader extends PeriodicExportingMetricReader {
     return this.cumulation.wanted(type);
   }
 
-  override collect(options?: MetricCollectOptions): Promise<CollectionResult> {
-    return this.cumulation.collect(() => super.collect(options));
+  override async collect(options?: MetricCollectOptions): Promise<CollectionResult> {
+    const result = await this.cumulation.collect(() => super.collect(options));
+    if (!this.threads) return result;
+    return { ...result, resourceMetrics: await this.threads.mergeInto(result.resourceMetrics, THREADS) };
   }
 
   protected override async onShutdown(): Promise<void> {
@@ -102,7 +119,8 @@ export class CumulativePeriodicReader extends PeriodicExportingMetricReader {
     if (!sdk) return { ok: false, reason: 'this @opentelemetry/sdk-metrics version cannot be collected synchronously' };
     const scopeMetrics = [...sdk.scopeMetrics];
     for (const producer of this.producers) scopeMetrics.push(...producer.collectNow().resourceMetrics.scopeMetrics);
-    const metrics = this.cumulation.cumulateNow({ resource: sdk.resource, scopeMetrics });
+    const own = this.cumulation.cumulateNow({ resource: sdk.resource, scopeMetrics });
+    const metrics = this.threads ? this.threads.mergeLast(own, THREADS) : own;
     if (!metrics.scopeMetrics.some((scope) => scope.metrics.some((metric) => metric.dataPoints.length > 0)))
       return undefined;
     return this.exporter.exportSync(metrics, timeoutMs);
@@ -113,9 +131,11 @@ export function periodicReader(
   exporter: ExitCapableExporter,
   config: OtelkitConfig,
   metricProducers?: SyncMetricProducer[],
+  threads?: ThreadPeers,
 ): CumulativePeriodicReader {
   return new CumulativePeriodicReader({
     metricProducers,
+    threads,
     exporter,
     exportIntervalMillis: config.exportIntervalMs,
     // resolveConfig already caps the timeout at the interval (the SDK rejects longer).

@@ -4,25 +4,34 @@
  * cumulative metrics when a scrape comes, and merges their answers into its own.
  *
  * A scrape never waits long for a peer: it waits at most `timeoutMs`, and only for
- * the peers that answered the previous request (a stopped or busy peer is waited
- * for once, then not until it answers again); a peer that did not answer in time
- * is merged with its last answer. A peer that leaves (its process or thread ended)
- * leaves its counters and histograms behind, summed into the `retired` totals, so
- * the service's counters never go backwards; its gauges and up-down counters go
- * with it (they describe a live process).
+ * the peers that answered every request they were sent (a stopped or busy peer is
+ * waited for once, then still asked but not waited for until it catches up); a peer
+ * that did not answer in time is merged with its last answer. A peer that leaves (its
+ * process or thread ended) leaves its counters and histograms behind, summed into the
+ * retired totals, so the service's counters never go backwards; its gauges and
+ * up-down counters go with it (they describe a live process).
+ *
+ * Peers are of two kinds: threads of this process, and other processes (cluster
+ * workers). A push export (OTLP) merges only the threads: each process exports itself.
  */
 import { diag, type Attributes } from '@opentelemetry/api';
 import type { ResourceMetrics, ScopeMetrics } from '@opentelemetry/sdk-metrics';
 import { isTotal, MetricsMerger } from './merge.js';
 
-/** How the hub reaches its peers: one per kind (cluster IPC, the threads' BroadcastChannel). */
+/** How the hub reaches its peers: one per transport (cluster IPC, the threads' BroadcastChannel). */
 export type RequestPeers = (requestId: number, peers: readonly string[]) => void;
 
+/** `thread`: a worker thread of this process; `process`: another process (a cluster worker). */
+export type PeerKind = 'thread' | 'process';
+export const ALL_PEERS: readonly PeerKind[] = ['thread', 'process'];
+
 interface Peer {
+  kind: PeerKind;
   /** The attribute the peer's gauges carry, e.g. `{ worker: '3' }`. */
   label: Attributes;
   last?: ScopeMetrics[];
-  /** The id of the last request this peer answered (0: none yet). */
+  /** The id of the last request sent to this peer, and of the last it answered (0: none yet). */
+  asked: number;
   answered: number;
   request: RequestPeers;
 }
@@ -30,17 +39,16 @@ interface Peer {
 export class PeerHub {
   private readonly peers = new Map<string, Peer>();
   private readonly gone = new Set<string>();
-  private retired: ScopeMetrics[] = [];
+  private readonly retired: Record<PeerKind, ScopeMetrics[]> = { thread: [], process: [] };
   private lastRequest = 0;
   private readonly waiting = new Set<() => void>();
 
   constructor(private readonly timeoutMs: number) {}
 
-  /** A peer said hello; `request` asks it (and the others of its kind) for metrics. */
-  join(id: string, label: Attributes, request: RequestPeers): void {
+  /** A peer said hello; `request` asks it (and the others of its transport) for metrics. */
+  join(id: string, label: Attributes, request: RequestPeers, kind: PeerKind = 'process'): void {
     if (this.gone.has(id) || this.peers.has(id)) return;
-    // Joined now: waited for from the next request on, as if it had answered the last one.
-    this.peers.set(id, { label, answered: this.lastRequest, request });
+    this.peers.set(id, { kind, label, asked: 0, answered: 0, request });
   }
 
   answer(id: string, requestId: number, scopeMetrics: ScopeMetrics[]): void {
@@ -58,7 +66,9 @@ export class PeerHub {
     this.peers.delete(id);
     this.gone.add(id);
     const totals = final ?? peer?.last;
-    if (totals) this.retired = new MetricsMerger().add(this.retired).add(totals, undefined, isTotal).result();
+    const kind = peer?.kind ?? 'process';
+    if (totals)
+      this.retired[kind] = new MetricsMerger().add(this.retired[kind]).add(totals, undefined, isTotal).result();
     for (const wake of [...this.waiting]) wake();
   }
 
@@ -66,32 +76,49 @@ export class PeerHub {
     return this.peers.size;
   }
 
-  /** `own` with every peer's latest answer and the departed peers' totals merged in. */
-  async mergeInto(own: ResourceMetrics): Promise<ResourceMetrics> {
-    if (this.peers.size === 0 && this.retired.length === 0) return own;
-    await this.collect();
-    const merger = new MetricsMerger().add(own.scopeMetrics).add(this.retired);
-    for (const peer of this.peers.values()) if (peer.last) merger.add(peer.last, peer.label);
+  /** `own` with the latest answers of the peers of `kinds` and their departed peers' totals merged in. */
+  async mergeInto(own: ResourceMetrics, kinds: readonly PeerKind[] = ALL_PEERS): Promise<ResourceMetrics> {
+    if (this.isEmpty(kinds)) return own;
+    await this.collect(kinds);
+    return this.mergeLast(own, kinds);
+  }
+
+  /** `own` with the last answers already in (no request): for the synchronous export at exit. */
+  mergeLast(own: ResourceMetrics, kinds: readonly PeerKind[] = ALL_PEERS): ResourceMetrics {
+    if (this.isEmpty(kinds)) return own;
+    const merger = new MetricsMerger().add(own.scopeMetrics);
+    for (const kind of kinds) merger.add(this.retired[kind]);
+    for (const peer of this.peers.values())
+      if (peer.last && kinds.includes(peer.kind)) merger.add(peer.last, peer.label);
     return { resource: own.resource, scopeMetrics: merger.result() };
   }
 
-  private collect(): Promise<void> {
-    const previous = this.lastRequest;
+  private isEmpty(kinds: readonly PeerKind[]): boolean {
+    return (
+      kinds.every((kind) => this.retired[kind].length === 0) &&
+      ![...this.peers.values()].some((peer) => kinds.includes(peer.kind))
+    );
+  }
+
+  private collect(kinds: readonly PeerKind[]): Promise<void> {
     const id = ++this.lastRequest;
-    const awaited = [...this.peers].filter(([, p]) => p.answered >= previous).map(([key]) => key);
-    if (awaited.length === 0) return Promise.resolve();
-    const byKind = new Map<RequestPeers, string[]>();
-    for (const key of awaited) {
-      const request = this.peers.get(key)!.request;
-      byKind.set(request, [...(byKind.get(request) ?? []), key]);
+    const asked = [...this.peers].filter(([, peer]) => kinds.includes(peer.kind));
+    // Wait only for the peers that answered everything they were asked; ask every one, so
+    // that a peer that was busy catches up with this request and is waited for again.
+    const awaited = asked.filter(([, peer]) => peer.answered >= peer.asked).map(([key]) => key);
+    const byTransport = new Map<RequestPeers, string[]>();
+    for (const [key, peer] of asked) {
+      peer.asked = id;
+      byTransport.set(peer.request, [...(byTransport.get(peer.request) ?? []), key]);
     }
-    for (const [request, keys] of byKind) {
+    for (const [request, keys] of byTransport) {
       try {
         request(id, keys);
       } catch (err) {
         diag.error('otelkit: could not ask the cluster workers or threads for their metrics', err);
       }
     }
+    if (awaited.length === 0) return Promise.resolve();
     return new Promise((resolve) => {
       const done = (): void => {
         clearTimeout(timer);

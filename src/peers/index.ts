@@ -39,16 +39,35 @@ export function configForRole(config: OtelkitConfig, role: PeerRole): OtelkitCon
   return config;
 }
 
-/** The hub a serving otelkit merges its peers with; undefined when it has no scrape to merge into. */
+/**
+ * Who joins a serving otelkit: its worker threads when it has an export to merge them
+ * into (the scrape, or a cumulative push export); cluster workers for the scrape only,
+ * since each worker pushes its own OTLP.
+ */
+function joiners(config: OtelkitConfig): { threads: boolean; workers: boolean } {
+  const scrape = config.exporters.includes('prometheus');
+  const push =
+    config.exporters.includes('console') ||
+    (config.exporters.includes('otlp') && config.otlp.temporality === 'cumulative');
+  return { threads: scrape || push, workers: scrape };
+}
+
+/** The hub a serving otelkit merges its peers with; undefined when no peer can join it. */
 export function createHub(config: OtelkitConfig, role: PeerRole): PeerHub | undefined {
-  return role !== 'thread' && config.exporters.includes('prometheus') ? new PeerHub(PEER_TIMEOUT_MS) : undefined;
+  return role !== 'thread' && joiners(config).threads ? new PeerHub(PEER_TIMEOUT_MS) : undefined;
 }
 
 /** Starts listening to peers (hub) and answering the server (members). Never throws. */
-export function joinPeers(role: PeerRole, hub: PeerHub | undefined, reader: PrometheusReader | undefined): void {
+export function joinPeers(
+  role: PeerRole,
+  hub: PeerHub | undefined,
+  reader: PrometheusReader | undefined,
+  config: OtelkitConfig,
+): void {
   if (hub) {
-    serveThreads(hub);
-    serveClusterWorkers(hub);
+    const join = joiners(config);
+    if (join.threads) serveThreads(hub);
+    if (join.workers) serveClusterWorkers(hub);
   }
   if (!reader || role === 'server') return;
   const collect = async (): Promise<ScopeMetrics[]> => {

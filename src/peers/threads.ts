@@ -48,7 +48,7 @@ export function serveThreads(hub: PeerHub): void {
     const message = (event as { data: ThreadMessage }).data;
     if (!message || typeof message !== 'object' || !('thread' in message)) return;
     const key = String(message.thread);
-    if (message.op === 'hello') hub.join(key, { 'thread.id': message.thread }, request);
+    if (message.op === 'hello') hub.join(key, { 'thread.id': message.thread }, request, 'thread');
     else if (message.op === 'metrics') hub.answer(key, message.id, message.metrics);
     else if (message.op === 'bye') hub.leave(key, message.metrics);
   };

@@ -8,7 +8,7 @@ import {
   type ResourceMetrics,
   type ScopeMetrics,
 } from '@opentelemetry/sdk-metrics';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { PeerHub } from '../../src/peers/hub.js';
 import { MetricsMerger } from '../../src/peers/merge.js';
 
@@ -86,31 +86,49 @@ describe('MetricsMerger', () => {
 });
 
 describe('PeerHub', () => {
-  it('merges every answer; a peer that does not answer is not waited for again, its last answer is used', async () => {
-    const hub = new PeerHub(50);
-    const asked: string[] = [];
-    const answers: Record<string, number> = { a: 1, b: 10 };
-    const silent = new Set<string>();
-    const request = (id: number, peers: readonly string[]) => {
-      asked.push(...peers);
-      for (const peer of peers)
-        if (!silent.has(peer)) queueMicrotask(() => hub.answer(peer, id, scope(counter('c', answers[peer]!))));
-    };
-    hub.join('a', { worker: 'a' }, request);
-    hub.join('b', { worker: 'b' }, request);
-    expect(points((await hub.mergeInto(own(counter('c', 100)))).scopeMetrics, 'c')[0]!.value).toBe(111);
+  it('merges every answer; a peer that does not answer is not waited for until it catches up, its last answer is used', async () => {
+    // Fake timers: a scrape that waited for a silent peer would only end when the test advances them.
+    vi.useFakeTimers();
+    try {
+      const hub = new PeerHub(50);
+      const asked: string[] = [];
+      let lastId = 0;
+      const answers: Record<string, number> = { a: 1, b: 10 };
+      const silent = new Set<string>();
+      const request = (id: number, peers: readonly string[]) => {
+        lastId = id;
+        asked.push(...peers);
+        for (const peer of peers)
+          if (!silent.has(peer)) queueMicrotask(() => hub.answer(peer, id, scope(counter('c', answers[peer]!))));
+      };
+      const scrape = async () => points((await hub.mergeInto(own(counter('c', 100)))).scopeMetrics, 'c')[0]!.value;
+      hub.join('a', { worker: 'a' }, request);
+      hub.join('b', { worker: 'b' }, request);
+      expect(await scrape()).toBe(111);
 
-    // b stops answering: the scrape ends (after the timeout) with b's last answer
-    silent.add('b');
-    answers.a = 2;
-    answers.b = 20;
-    expect(points((await hub.mergeInto(own(counter('c', 100)))).scopeMetrics, 'c')[0]!.value).toBe(112);
-    // the next scrape neither asks b nor waits for it; b's last answer still counts
-    hub.join('c', { worker: 'c' }, request);
-    answers.c = 1000;
-    asked.length = 0;
-    expect(points((await hub.mergeInto(own(counter('c', 100)))).scopeMetrics, 'c')[0]!.value).toBe(1112);
-    expect(asked).toEqual(['a', 'c']);
+      // b stops answering: the scrape ends at the timeout, with b's last answer
+      silent.add('b');
+      answers.a = 2;
+      answers.b = 20;
+      const waited = scrape();
+      await vi.advanceTimersByTimeAsync(50);
+      expect(await waited).toBe(112);
+
+      // the next scrape asks b again but does not wait for it (no timer advanced); b's last answer counts
+      hub.join('c', { worker: 'c' }, request);
+      answers.c = 1000;
+      asked.length = 0;
+      expect(await scrape()).toBe(1112);
+      expect(asked.sort()).toEqual(['a', 'b', 'c']);
+
+      // b catches up, answering the newest request late; from then on it is waited for again
+      hub.answer('b', lastId, scope(counter('c', 30)));
+      silent.delete('b');
+      answers.b = 40;
+      expect(await scrape()).toBe(1142);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it('a peer that leaves: counters and histograms stay in the totals, gauges and up-down counters go', async () => {
