@@ -6,20 +6,36 @@
  * from that package because its base class brings the module-patching framework
  * (import-in-the-middle, require-in-the-middle), which these collectors never use and
  * which the preload would otherwise load at every start; they are a few readings of
- * Node's own `perf_hooks`, `v8` and `process` APIs. Everything is read at collection.
+ * Node's own `perf_hooks`, `v8` and `process` APIs. The process group is four instruments
+ * over `process.cpuUsage()`, `process.memoryUsage.rss()` and `process.uptime()`:
+ * @opentelemetry/host-metrics would give the same but brings `systeminformation` and
+ * host-wide metrics a service does not own. Everything is read at collection.
  */
+import { availableParallelism } from 'node:os';
 import { getHeapSpaceStatistics } from 'node:v8';
 import { PerformanceObserver, constants, monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import type { PerformanceEntry } from 'node:perf_hooks';
 import { ValueType, type Attributes, type BatchObservableResult, type Meter } from '@opentelemetry/api';
+import { clock } from '../src/util/clock.js';
 import { RUNTIME } from './metric-names.js';
 
 type Stop = () => void;
 
-/** `RUNTIME` entry -> an observable gauge with that name and unit. */
-function gauge(meter: Meter, metric: { name: string; unit: string }, description: string) {
-  return meter.createObservableGauge(metric.name, { unit: metric.unit, description, valueType: ValueType.DOUBLE });
+type Metric = { name: string; unit: string };
+type Observable = 'createObservableGauge' | 'createObservableCounter' | 'createObservableUpDownCounter';
+
+/** A `RUNTIME` entry -> the observable instrument `create` makes, with that name and unit. */
+function observable<K extends Observable>(
+  meter: Meter,
+  create: K,
+  metric: Metric,
+  description: string,
+  valueType = ValueType.DOUBLE,
+): ReturnType<Meter[K]> {
+  return meter[create](metric.name, { unit: metric.unit, description, valueType }) as ReturnType<Meter[K]>;
 }
+const gauge = (meter: Meter, metric: Metric, description: string) =>
+  observable(meter, 'createObservableGauge', metric, description);
 
 /** nodejs.eventloop.delay.* (since the previous collection), .utilization and .time. */
 export function eventLoopMetrics(meter: Meter, resolutionMs: number): Stop {
@@ -36,11 +52,12 @@ export function eventLoopMetrics(meter: Meter, resolutionMs: number): Stop {
     ]),
   ];
   const utilization = gauge(meter, RUNTIME.eventLoopUtilization, 'Event loop utilization');
-  const time = meter.createObservableCounter(RUNTIME.eventLoopTime.name, {
-    unit: RUNTIME.eventLoopTime.unit,
-    description: 'Cumulative duration of time the event loop has been in each state.',
-    valueType: ValueType.DOUBLE,
-  });
+  const time = observable(
+    meter,
+    'createObservableCounter',
+    RUNTIME.eventLoopTime,
+    'Cumulative duration of time the event loop has been in each state.',
+  );
   const ACTIVE = Object.freeze({ 'nodejs.eventloop.state': 'active' });
   const IDLE = Object.freeze({ 'nodejs.eventloop.state': 'idle' });
   let lastElu = performance.eventLoopUtilization();
@@ -89,10 +106,14 @@ export function gcMetrics(meter: Meter): Stop {
     valueType: ValueType.DOUBLE,
     advice: { explicitBucketBoundaries: GC_BUCKETS },
   });
+  return observeGc((seconds, kind) => histogram.record(seconds, (kind !== undefined && GC_TYPES[kind]) || NO_GC_TYPE));
+}
+
+/** Calls `onGc` with each GC's duration in seconds and its perf_hooks kind; returns the stop function. */
+export function observeGc(onGc: (seconds: number, kind: number | undefined) => void): Stop {
   const observer = new PerformanceObserver((list) => {
     for (const entry of list.getEntries()) {
-      const kind = (entry as PerformanceEntry & { detail?: { kind?: number } }).detail?.kind;
-      histogram.record(entry.duration / 1000, (kind !== undefined && GC_TYPES[kind]) || NO_GC_TYPE);
+      onGc(entry.duration / 1000, (entry as PerformanceEntry & { detail?: { kind?: number } }).detail?.kind);
     }
   });
   observer.observe({ entryTypes: ['gc'] });
@@ -101,10 +122,12 @@ export function gcMetrics(meter: Meter): Stop {
 
 /** v8js.memory.heap.* per heap space. */
 export function heapMetrics(meter: Meter): Stop {
-  const size = meter.createObservableUpDownCounter(RUNTIME.heapSpaceSize.name, {
-    unit: RUNTIME.heapSpaceSize.unit,
-    description: 'Total heap memory size pre-allocated for a heap space.',
-  });
+  const size = observable(
+    meter,
+    'createObservableUpDownCounter',
+    RUNTIME.heapSpaceSize,
+    'Total heap memory size pre-allocated for a heap space.',
+  );
   const used = gauge(meter, RUNTIME.heapUsed, 'Heap Memory size allocated.');
   const available = gauge(meter, RUNTIME.heapSpaceAvailable, 'Heap space available size.');
   const physical = gauge(meter, RUNTIME.heapSpacePhysical, 'Committed size of a heap space.');
@@ -130,10 +153,12 @@ export function heapMetrics(meter: Meter): Stop {
 
 /** v8js.resource.active by v8js.resource.type; a type seen once reports 0 when none is left. */
 export function activeResourceMetrics(meter: Meter): Stop {
-  const active = meter.createObservableGauge(RUNTIME.resourceActive.name, {
-    unit: RUNTIME.resourceActive.unit,
-    description: 'Count of the active resources that are currently keeping the event loop alive.',
-  });
+  const active = observable(
+    meter,
+    'createObservableGauge',
+    RUNTIME.resourceActive,
+    'Count of the active resources that are currently keeping the event loop alive.',
+  );
   const known = new Map<string, Attributes>();
   const callback = (result: BatchObservableResult): void => {
     const counts = new Map<string, number>();
@@ -145,4 +170,49 @@ export function activeResourceMetrics(meter: Meter): Stop {
   };
   meter.addBatchObservableCallback(callback, [active]);
   return () => meter.removeBatchObservableCallback(callback, [active]);
+}
+
+/** process.* metrics from Node's own process APIs; returns the stop function. */
+export function processMetrics(meter: Meter): Stop {
+  const cpuTime = observable(
+    meter,
+    'createObservableCounter',
+    RUNTIME.cpuTime,
+    'Total CPU seconds used by the process, by mode.',
+  );
+  const cpuUtilization = gauge(
+    meter,
+    RUNTIME.cpuUtilization,
+    'CPU time used since the last collection, divided by elapsed time and the CPUs available to the process.',
+  );
+  const memory = observable(
+    meter,
+    'createObservableUpDownCounter',
+    RUNTIME.memoryUsage,
+    'Resident set size of the process.',
+    ValueType.INT,
+  );
+  const uptime = gauge(meter, RUNTIME.uptime, 'Time since the process started.');
+  const USER = Object.freeze({ 'cpu.mode': 'user' });
+  const SYSTEM = Object.freeze({ 'cpu.mode': 'system' });
+  const cpus = Math.max(1, availableParallelism());
+  let last = { at: clock(), usage: process.cpuUsage() };
+
+  const callback = (result: BatchObservableResult): void => {
+    const usage = process.cpuUsage();
+    const at = clock();
+    result.observe(cpuTime, usage.user / 1e6, USER);
+    result.observe(cpuTime, usage.system / 1e6, SYSTEM);
+    const elapsedUs = (at - last.at) * 1000 * cpus;
+    if (elapsedUs > 0) {
+      result.observe(cpuUtilization, Math.min(1, (usage.user - last.usage.user) / elapsedUs), USER);
+      result.observe(cpuUtilization, Math.min(1, (usage.system - last.usage.system) / elapsedUs), SYSTEM);
+    }
+    last = { at, usage };
+    result.observe(memory, process.memoryUsage.rss());
+    result.observe(uptime, process.uptime());
+  };
+  const observables = [cpuTime, cpuUtilization, memory, uptime];
+  meter.addBatchObservableCallback(callback, observables);
+  return () => meter.removeBatchObservableCallback(callback, observables);
 }

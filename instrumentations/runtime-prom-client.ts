@@ -14,7 +14,7 @@
  * which gets the same names. Everything is read at collection, as in runtime.ts.
  */
 import { getHeapSpaceStatistics } from 'node:v8';
-import { PerformanceObserver, constants, monitorEventLoopDelay, type PerformanceEntry } from 'node:perf_hooks';
+import { constants, monitorEventLoopDelay } from 'node:perf_hooks';
 import {
   ValueType,
   type Attributes,
@@ -27,6 +27,7 @@ import { disposeOnce, noopInstrumentation, type Instrumentation } from '../src/i
 import { tryOrLog } from '../src/util/errors.js';
 import type { RuntimeGroup } from './runtime.js';
 import { promClientProcessMetrics } from './runtime-prom-client-process.js';
+import { observeGc } from './runtime-otel.js';
 
 /** prom-client 15's `nodejs_gc_duration_seconds` buckets (lib/metrics/gc.js). */
 export const PROM_CLIENT_GC_BUCKETS = [0.001, 0.01, 0.1, 1, 2, 5];
@@ -124,15 +125,8 @@ function gcMetrics(meter: Meter): () => void {
     valueType: ValueType.DOUBLE,
     advice: { explicitBucketBoundaries: PROM_CLIENT_GC_BUCKETS },
   });
-  const observer = new PerformanceObserver((list) => {
-    // Every entry: prom-client reads only the first of a batch.
-    for (const entry of list.getEntries()) {
-      const kind = (entry as PerformanceEntry & { detail?: { kind?: number } }).detail?.kind;
-      histogram.record(entry.duration / 1000, (kind !== undefined && GC_KINDS[kind]) || UNKNOWN_GC);
-    }
-  });
-  observer.observe({ entryTypes: ['gc'] });
-  return () => observer.disconnect();
+  // Every GC: prom-client reads only the first entry of a batch.
+  return observeGc((seconds, kind) => histogram.record(seconds, (kind !== undefined && GC_KINDS[kind]) || UNKNOWN_GC));
 }
 
 function heapMetrics(meter: Meter): () => void {
