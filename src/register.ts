@@ -91,7 +91,11 @@ function start(configured: OtelkitConfig): OtelkitHandle {
     return disabledHandle(config);
   }
   setDiagLevel(config.logLevel);
-  tryOrLog('joining the cluster workers or worker threads failed', () => joinPeers(role, hub, prometheus, config));
+  // What metricsHandler serves: this process's reader, or in a cluster worker the primary's merged scrape.
+  let scrapeSource: { scrape(): Promise<Buffer> } | undefined = prometheus;
+  tryOrLog('joining the cluster workers or worker threads failed', () => {
+    scrapeSource = joinPeers(role, hub, prometheus, config);
+  });
 
   const server = prometheus && config.prometheus.server ? startPrometheusServer(prometheus, config) : undefined;
   let prometheusAddress: PrometheusAddress | undefined;
@@ -134,7 +138,7 @@ function start(configured: OtelkitConfig): OtelkitHandle {
     ready,
     metricsHandler(req, res) {
       markNotCounted(req);
-      if (prometheus) serveScrape(prometheus, config.prometheus.token, req, res);
+      if (scrapeSource) serveScrape(scrapeSource, config.prometheus.token, req, res);
       else notFound(res);
     },
     forceFlush: () =>

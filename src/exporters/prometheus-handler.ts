@@ -4,12 +4,11 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { diag } from '@opentelemetry/api';
-import type { PrometheusReader } from './prometheus-reader.js';
 
 export const PROMETHEUS_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
 
 export function serveScrape(
-  reader: PrometheusReader,
+  reader: { scrape(): Promise<Buffer> },
   token: string | undefined,
   req: IncomingMessage,
   res: ServerResponse,

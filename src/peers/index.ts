@@ -11,7 +11,7 @@
 import type { ScopeMetrics } from '@opentelemetry/sdk-metrics';
 import type { OtelkitConfig } from '../config/types.js';
 import type { PrometheusReader } from '../exporters/prometheus-reader.js';
-import { answerClusterPrimary, isClusterMember, serveClusterWorkers } from './cluster.js';
+import { answerClusterPrimary, isClusterMember, serveClusterWorkers, type ScrapeSource } from './cluster.js';
 import { PeerHub } from './hub.js';
 import { answerMainThread, isThreadMember, serveThreads, threadInstrumentations } from './threads.js';
 
@@ -57,24 +57,30 @@ export function createHub(config: OtelkitConfig, role: PeerRole): PeerHub | unde
   return role !== 'thread' && joiners(config).threads ? new PeerHub(PEER_TIMEOUT_MS) : undefined;
 }
 
-/** Starts listening to peers (hub) and answering the server (members). Never throws. */
+/**
+ * Starts listening to peers (hub) and answering the server (members). Returns what
+ * `metricsHandler` serves: the reader, or in a cluster worker the primary's merged scrape.
+ */
 export function joinPeers(
   role: PeerRole,
   hub: PeerHub | undefined,
   reader: PrometheusReader | undefined,
   config: OtelkitConfig,
-): void {
+): ScrapeSource | undefined {
   if (hub) {
     const join = joiners(config);
     if (join.threads) serveThreads(hub);
-    if (join.workers) serveClusterWorkers(hub);
+    if (join.workers) serveClusterWorkers(hub, reader);
   }
-  if (!reader || role === 'server') return;
+  if (!reader || role === 'server') return reader;
   const collect = async (): Promise<ScopeMetrics[]> => {
     const { resourceMetrics } = await reader.collect();
     return (hub ? await hub.mergeInto(resourceMetrics) : resourceMetrics).scopeMetrics;
   };
   const collectNow = (): ScopeMetrics[] | undefined => reader.collectNow()?.scopeMetrics;
-  if (role === 'thread') answerMainThread(collect, collectNow);
-  else answerClusterPrimary(collect, collectNow);
+  if (role === 'thread') {
+    answerMainThread(collect, collectNow);
+    return reader;
+  }
+  return answerClusterPrimary(collect, collectNow);
 }
