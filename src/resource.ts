@@ -1,7 +1,8 @@
 /**
- * Resource: SDK defaults + host/process detectors, then the app's package.json
+ * Resource: SDK defaults + the process detector, then the app's package.json
  * name/version, a random service.instance.id, then configured attributes
- * (OTEL_RESOURCE_ATTRIBUTES, OTEL_SERVICE_NAME).
+ * (OTEL_RESOURCE_ATTRIBUTES, OTEL_SERVICE_NAME). The host detector's attributes
+ * join at the first export (withHostAttributes), not at start-up.
  */
 import { readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
@@ -30,13 +31,41 @@ const processWithoutArgs: ResourceDetector = {
 export function buildResource(configured: Record<string, string>): Resource {
   return (
     defaultResource()
-      .merge(detectResources({ detectors: [hostDetector, processWithoutArgs] }))
+      .merge(detectResources({ detectors: [processWithoutArgs] }))
       .merge(resourceFromAttributes(appPackageAttributes()))
       // One per process unless configured: cluster workers and replicas that export OTLP
       // themselves must not look like one instance to the backend (semantic conventions).
       .merge(resourceFromAttributes({ 'service.instance.id': randomInstanceId() }))
       .merge(resourceFromAttributes(configured))
   );
+}
+
+let host: Promise<Resource> | undefined;
+let hostSettled: Resource | undefined;
+const withHost = new WeakMap<Resource, Resource>();
+
+/**
+ * `resource` with the host detector's attributes (host.name, host.arch, host.id) under it:
+ * what `resource` sets wins. Detected once, on the first call: reading the machine id
+ * loads modules (fs/promises, and a child process on some platforms) that a process
+ * would otherwise load at every start, whether or not anything is ever exported.
+ */
+export async function withHostAttributes(resource: Resource): Promise<Resource> {
+  host ??= (async () => {
+    const detected = detectResources({ detectors: [hostDetector] });
+    await detected.waitForAsyncAttributes?.();
+    return (hostSettled = detected);
+  })();
+  await host;
+  return withHostAttributesNow(resource);
+}
+
+/** The same, synchronously (the export at exit): `resource` as it is when no export has detected them yet. */
+export function withHostAttributesNow(resource: Resource): Resource {
+  if (!hostSettled) return resource;
+  let merged = withHost.get(resource);
+  if (!merged) withHost.set(resource, (merged = hostSettled.merge(resource)));
+  return merged;
 }
 
 /** service.name/version from the nearest package.json above the main script (or cwd). */

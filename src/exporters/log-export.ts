@@ -16,7 +16,7 @@ import { diag, type LogRecord, type Logger } from '@opentelemetry/api';
 import type { LogRecordProcessor, ReadWriteLogRecord } from '@opentelemetry/sdk-logs';
 import type { OtelkitConfig } from '../config/types.js';
 import { configWarning } from '../log.js';
-import { buildResource } from '../resource.js';
+import { buildResource, withHostAttributesNow } from '../resource.js';
 import { firstLine } from '../util/errors.js';
 import { OTELKIT_VERSION } from '../version.js';
 import { ExportFailureLog, exportCause } from './export-failures.js';
@@ -73,7 +73,7 @@ class ThreadedLogProcessor implements LogRecordProcessor {
       if (this.dropped++ === 0) diag.warn('otelkit: the log export queue is full; log records are being dropped');
       return;
     }
-    this.resource ??= transferableResource(record.resource);
+    this.resource ??= transferableResource(withHostAttributesNow(record.resource));
     const scope = record.instrumentationScope;
     this.batch.push({
       hrTime: record.hrTime,

@@ -22,6 +22,7 @@ import type { OtelkitConfig, OtlpConfig } from '../config/types.js';
 import { ExportFailureLog, exportCause } from './export-failures.js';
 import { ExportThread, type SyncExportOutcome } from './export-thread.js';
 import { transferable, type ExportReply } from './otlp-messages.js';
+import { withHostAttributes, withHostAttributesNow } from '../resource.js';
 
 type Temporality = OtelkitConfig['otlp']['temporality'];
 
@@ -112,7 +113,8 @@ export class ThreadedOtlpExporter implements PushMetricExporter {
     if (!next) return;
     this.inFlight = (async () => {
       await next.resource.waitForAsyncAttributes?.();
-      this.report(await this.thread.request({ op: 'export', metrics: transferable(next) }));
+      const metrics = transferable({ ...next, resource: await withHostAttributes(next.resource) });
+      this.report(await this.thread.request({ op: 'export', metrics }));
     })()
       .catch((err: unknown) => this.failures.failed(exportCause({ message: String((err as Error)?.message ?? err) })))
       .finally(() => {
@@ -129,7 +131,11 @@ export class ThreadedOtlpExporter implements PushMetricExporter {
     // The export thread's own deadline comes a little earlier, so it can still answer with the cause.
     // Not reported to the failure log: the exit prints its own single line.
     return this.thread.requestSync(
-      { op: 'export', metrics: transferable(metrics), timeoutMs: Math.max(1, timeoutMs - 200) },
+      {
+        op: 'export',
+        metrics: transferable({ ...metrics, resource: withHostAttributesNow(metrics.resource) }),
+        timeoutMs: Math.max(1, timeoutMs - 200),
+      },
       timeoutMs,
     );
   }

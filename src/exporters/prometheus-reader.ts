@@ -22,6 +22,7 @@ import { collectSdkNow } from './collect-now.js';
 import { Cumulation } from './cumulative.js';
 import { withFastDataPoints } from './prometheus-data-points.js';
 import { ResourceLabels } from './resource-labels.js';
+import { withHostAttributes } from '../resource.js';
 import { withUnitSuffixes } from './unit-suffix.js';
 
 export interface PrometheusReaderOptions {
@@ -104,10 +105,11 @@ export class PrometheusReader extends MetricReader {
   private async collectText(): Promise<string> {
     try {
       const { resourceMetrics: own, errors } = await this.collect();
-      const resourceMetrics = this.options.peers ? await this.options.peers.mergeInto(own) : own;
+      const merged = this.options.peers ? await this.options.peers.mergeInto(own) : own;
       if (errors.length) diag.error('otelkit: errors while collecting metrics for a scrape', ...errors);
-      // Host/process detectors settle asynchronously; target_info must not race them.
-      await resourceMetrics.resource.waitForAsyncAttributes?.();
+      // Detectors settle asynchronously; target_info must not race them.
+      await merged.resource.waitForAsyncAttributes?.();
+      const resourceMetrics = { ...merged, resource: await withHostAttributes(merged.resource) };
       let metrics = this.options.unitSuffixes ? withUnitSuffixes(resourceMetrics) : resourceMetrics;
       if (this.resourceLabels) metrics = this.resourceLabels.apply(metrics);
       const text = this.serializer.serialize(metrics);

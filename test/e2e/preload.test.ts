@@ -1,8 +1,8 @@
 // The otelkit/register preload in real child processes: ESM and CJS apps, the
 // package.json service name, disabled mode, a busy port, bad settings.
-import { mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
-import { tmpdir } from 'node:os';
+import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { startChild, stopAll } from '../helpers/child.js';
@@ -42,6 +42,11 @@ describe('otelkit/register preload', () => {
     // argv can carry secrets: the command line is not published.
     expect(findSamples(text, 'target_info')[0]!.labels).not.toHaveProperty('process_command_args');
     expect(findSamples(text, 'target_info')[0]!.labels).toHaveProperty('process_pid');
+    // the host detector's attributes, detected at the first scrape rather than at start-up
+    expect(findSamples(text, 'target_info')[0]!.labels).toMatchObject({ host_name: hostname() });
+    if (existsSync('/etc/machine-id')) {
+      expect(findSamples(text, 'target_info')[0]!.labels.host_id).toBe(readFileSync('/etc/machine-id', 'utf8').trim());
+    }
   });
 
   it('CJS app with --require: the same', async () => {
