@@ -33,6 +33,12 @@ export class PeerHub {
   private retired: ScopeMetrics[] = [];
   private lastRequest = 0;
   private readonly waiting = new Set<() => void>();
+  /**
+   * The label of the serving process's own gauges: none when it is the app's primary or
+   * main thread; `{ worker }` when it is one cluster worker serving for the others
+   * (elected.ts), whose gauges are one worker's among equals.
+   */
+  ownLabel: Attributes | undefined;
 
   constructor(private readonly timeoutMs: number) {}
 
@@ -68,9 +74,9 @@ export class PeerHub {
 
   /** `own` with every peer's latest answer and the departed peers' totals merged in. */
   async mergeInto(own: ResourceMetrics): Promise<ResourceMetrics> {
-    if (this.peers.size === 0 && this.retired.length === 0) return own;
+    if (this.peers.size === 0 && this.retired.length === 0 && !this.ownLabel) return own;
     await this.collect();
-    const merger = new MetricsMerger().add(own.scopeMetrics).add(this.retired);
+    const merger = new MetricsMerger().add(own.scopeMetrics, this.ownLabel).add(this.retired);
     for (const peer of this.peers.values()) if (peer.last) merger.add(peer.last, peer.label);
     return { resource: own.resource, scopeMetrics: merger.result() };
   }

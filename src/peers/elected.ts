@@ -1,0 +1,138 @@
+/**
+ * PM2's case: cluster workers whose primary does not run otelkit still agree on one
+ * scrape for the whole service (docs/multi-process.md#pm2).
+ *
+ * The metrics port elects the server: each worker tries the exclusive listen, and the
+ * one that gets it serves the scrape and is the hub for the others. They join it
+ * through a local socket (socket-peers.ts) whose path every worker derives from the
+ * same two things: its parent's pid (PM2's daemon, or the app's primary) and the port.
+ * When the server ends, its members' connections close and each tries the port again
+ * after a short random delay: one wins and opens the socket, the others join it.
+ * Nothing here runs per request: only at start, at each scrape (the hub's request)
+ * and when a worker comes or goes.
+ */
+import cluster from 'node:cluster';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { isMainThread } from 'node:worker_threads';
+import { diag } from '@opentelemetry/api';
+import type { ScopeMetrics } from '@opentelemetry/sdk-metrics';
+import type { OtelkitConfig } from '../config/types.js';
+import type { RunningPrometheusServer } from '../exporters/prometheus-server.js';
+import type { PrometheusAddress } from '../handle.js';
+import { configWarning, warnOnce } from '../log.js';
+import type { PeerHub } from './hub.js';
+import { answerSocketServer, serveSocketPeers } from './socket-peers.js';
+
+/** sun_path holds 108 bytes on Linux and 104 on macOS, the trailing NUL included. */
+const MAX_SOCKET_PATH = 103;
+/** After this many attempts in a row found no server on the socket, one line says so. */
+const WARN_AFTER = 6;
+/** The longest wait between two attempts while no server answers. */
+const MAX_DELAY_MS = 5000;
+
+/**
+ * True for a cluster worker that serves on its own (its primary does not run otelkit)
+ * with a fixed Prometheus port: the workers race for that port. With port 0 each
+ * worker gets a port of its own, and there is nothing to elect.
+ */
+export function electsServer(config: OtelkitConfig, serving: boolean): boolean {
+  const { prometheus } = config;
+  return (
+    serving &&
+    cluster.isWorker &&
+    isMainThread &&
+    config.exporters.includes('prometheus') &&
+    prometheus.server &&
+    prometheus.port !== 0
+  );
+}
+
+/**
+ * Where the server worker listens for the others: the same for every worker of one
+ * primary and port. Undefined (after one line) when the path is too long for a socket.
+ */
+export function electionSocketPath(port: number): string | undefined {
+  const name = `otelkit-${process.ppid}-${port}`;
+  if (process.platform === 'win32') return `\\\\.\\pipe\\${name}`;
+  const path = join(tmpdir(), `${name}.sock`);
+  if (Buffer.byteLength(path) <= MAX_SOCKET_PATH) return path;
+  configWarning(
+    `the cluster workers cannot share one Prometheus endpoint: the socket path ${path} is longer than ` +
+      `${MAX_SOCKET_PATH} bytes (set TMPDIR to a shorter directory); the first worker serves its own metrics only`,
+  );
+  return undefined;
+}
+
+export interface Election {
+  path: string;
+  server: RunningPrometheusServer;
+  hub: PeerHub;
+  config: OtelkitConfig['prometheus'];
+  /** This worker's metrics (its threads' merged in), for the server's requests. */
+  collect: () => Promise<ScopeMetrics[]>;
+  /** Its final totals, synchronously, at exit. */
+  collectNow: () => ScopeMetrics[] | undefined;
+  /** This worker got the port (at start, or after the server before it ended). */
+  onServing: (address: PrometheusAddress) => void;
+}
+
+/** Serves or joins, after the first listen settles. Returns a function that stops it all. */
+export function runElection(election: Election): () => void {
+  const { path, server, hub, config } = election;
+  const worker = String(cluster.worker?.id ?? process.pid);
+  let stopped = false;
+  let misses = 0;
+  let timer: NodeJS.Timeout | undefined;
+  let close: (() => void) | undefined;
+
+  const serve = (address: PrometheusAddress): void => {
+    hub.ownLabel = { worker };
+    election.onServing(address);
+    void serveSocketPeers(hub, path).then((closeServer) => {
+      if (stopped) closeServer?.();
+      else close = closeServer;
+    });
+  };
+  const member = (): void => {
+    close = answerSocketServer(path, worker, election.collect, election.collectNow, (joined) => {
+      close = undefined;
+      if (joined) {
+        misses = 0;
+        diag.info('otelkit: the cluster worker that served the Prometheus endpoint is gone; trying the port');
+      } else if (++misses === WARN_AFTER) {
+        warnOnce(
+          'elected-no-server',
+          `the Prometheus endpoint could not listen on ${config.host}:${config.port} (the address is already ` +
+            `in use), and no otelkit worker answers on ${path}: is another program on that port? ` +
+            'Give each worker its own OTEL_EXPORTER_PROMETHEUS_PORT (PM2: increment_var), see ' +
+            'docs/multi-process.md#pm2. This worker keeps trying the port',
+        );
+      }
+      later();
+    });
+  };
+  const settled = (address: PrometheusAddress | undefined): void => {
+    if (stopped) return;
+    if (address) serve(address);
+    else if (server.inUse) member();
+    // Any other failure was said in one line: this worker serves nothing, as before.
+  };
+  const later = (): void => {
+    if (stopped) return;
+    const ms = Math.min(MAX_DELAY_MS, 50 * 2 ** misses) * (0.5 + Math.random());
+    timer = setTimeout(() => void server.listenAgain().then(settled), ms);
+    timer.unref();
+  };
+
+  void server.listening.then((address) => {
+    if (!address && server.inUse)
+      diag.info(`otelkit: another cluster worker serves ${config.host}:${config.port}; joining it through ${path}`);
+    settled(address);
+  });
+  return () => {
+    stopped = true;
+    clearTimeout(timer);
+    close?.();
+  };
+}
