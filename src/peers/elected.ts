@@ -7,7 +7,9 @@
  * through a local socket (socket-peers.ts) whose path every worker derives from the
  * same two things: its parent's pid (PM2's daemon, or the app's primary) and the port.
  * When the server ends, its members' connections close and each tries the port again
- * after a short random delay: one wins and opens the socket, the others join it.
+ * after a short random delay: one wins and opens the socket, the others join it. The
+ * winner keeps the totals the server before it handed over at its last scrape, so
+ * the service's counters go on from there.
  * Nothing here runs per request: only at start, at each scrape (the hub's request)
  * and when a worker comes or goes.
  */
@@ -85,31 +87,45 @@ export function runElection(election: Election): () => void {
   let misses = 0;
   let timer: NodeJS.Timeout | undefined;
   let close: (() => void) | undefined;
+  /** What the server before this worker would leave behind, as of its last scrape. */
+  let handedOver: { totals: ScopeMetrics[]; members: number } | undefined;
 
   const serve = (address: PrometheusAddress): void => {
     hub.ownLabel = { worker };
+    if (handedOver) hub.adopt(handedOver.totals);
+    // This worker was one of its predecessor's members: the others are expected back.
+    const expected = handedOver ? handedOver.members - 1 : 0;
+    handedOver = undefined;
     election.onServing(address);
-    void serveSocketPeers(hub, path).then((closeServer) => {
+    void serveSocketPeers(hub, path, expected, election.collectNow).then((closeServer) => {
       if (stopped) closeServer?.();
       else close = closeServer;
     });
   };
   const member = (): void => {
-    close = answerSocketServer(path, worker, election.collect, election.collectNow, (joined) => {
-      close = undefined;
-      if (joined) {
-        misses = 0;
-        diag.info('otelkit: the cluster worker that served the Prometheus endpoint is gone; trying the port');
-      } else if (++misses === WARN_AFTER) {
-        warnOnce(
-          'elected-no-server',
-          `the Prometheus endpoint could not listen on ${config.host}:${config.port} (the address is already ` +
-            `in use), and no otelkit worker answers on ${path}: is another program on that port? ` +
-            'Give each worker its own OTEL_EXPORTER_PROMETHEUS_PORT (PM2: increment_var), see ' +
-            'docs/multi-process.md#pm2. This worker keeps trying the port',
-        );
-      }
-      later();
+    close = answerSocketServer(path, {
+      worker,
+      collect: election.collect,
+      collectNow: election.collectNow,
+      onHandover: (totals, members) => {
+        handedOver = { totals, members };
+      },
+      onClose: (joined) => {
+        close = undefined;
+        if (joined) {
+          misses = 0;
+          diag.info('otelkit: the cluster worker that served the Prometheus endpoint is gone; trying the port');
+        } else if (++misses === WARN_AFTER) {
+          warnOnce(
+            'elected-no-server',
+            `the Prometheus endpoint could not listen on ${config.host}:${config.port} (the address is already ` +
+              `in use), and no otelkit worker answers on ${path}: is another program on that port? ` +
+              'Give each worker its own OTEL_EXPORTER_PROMETHEUS_PORT (PM2: increment_var), see ' +
+              'docs/multi-process.md#pm2. This worker keeps trying the port',
+          );
+        }
+        later();
+      },
     });
   };
   const settled = (address: PrometheusAddress | undefined): void => {

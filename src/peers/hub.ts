@@ -39,6 +39,10 @@ export class PeerHub {
    * (elected.ts), whose gauges are one worker's among equals.
    */
   ownLabel: Attributes | undefined;
+  /** While set, a scrape waits for it first: a new server waiting for its peers to join (elected.ts). */
+  private held: Promise<void> | undefined;
+  /** Called after each merge with the serving process's own metrics (elected.ts hands its totals over). */
+  afterMerge: ((own: readonly ScopeMetrics[]) => void) | undefined;
 
   constructor(private readonly timeoutMs: number) {}
 
@@ -74,11 +78,43 @@ export class PeerHub {
 
   /** `own` with every peer's latest answer and the departed peers' totals merged in. */
   async mergeInto(own: ResourceMetrics): Promise<ResourceMetrics> {
+    if (this.held) await this.held;
     if (this.peers.size === 0 && this.retired.length === 0 && !this.ownLabel) return own;
     await this.collect();
     const merger = new MetricsMerger().add(own.scopeMetrics, this.ownLabel).add(this.retired);
     for (const peer of this.peers.values()) if (peer.last) merger.add(peer.last, peer.label);
-    return { resource: own.resource, scopeMetrics: merger.result() };
+    const merged = { resource: own.resource, scopeMetrics: merger.result() };
+    try {
+      this.afterMerge?.(own.scopeMetrics);
+    } catch (err) {
+      diag.error('otelkit: could not hand the totals over to the other cluster workers', err);
+    }
+    return merged;
+  }
+
+  /**
+   * The counters and histograms that would end with this process, as of `own`: its
+   * own, its peers' except those asked by `survivors` (they live on), and the departed
+   * peers'. The worker that serves next adopts them (elected.ts).
+   */
+  handover(own: readonly ScopeMetrics[], survivors: RequestPeers): ScopeMetrics[] {
+    const merger = new MetricsMerger().add(this.retired).add(own, undefined, isTotal);
+    for (const peer of this.peers.values())
+      if (peer.request !== survivors && peer.last) merger.add(peer.last, peer.label, isTotal);
+    return merger.result();
+  }
+
+  /** Scrapes wait for `until` (which must settle, and never reject) before they merge. */
+  hold(until: Promise<void>): void {
+    this.held = until;
+    void until.then(() => {
+      if (this.held === until) this.held = undefined;
+    });
+  }
+
+  /** Keeps the totals a server before this one handed over, as if its peers had left here. */
+  adopt(totals: readonly ScopeMetrics[]): void {
+    this.retired = new MetricsMerger().add(this.retired).add(totals, undefined, isTotal).result();
   }
 
   private collect(): Promise<void> {

@@ -7,6 +7,9 @@
  * a member says hello with its pid and `worker` id, answers `collect` requests with
  * its cumulative ScopeMetrics, and sends its final totals from its `exit` event. A
  * member counts as gone when its connection closes, after everything it sent was read.
+ * After each scrape and at its exit the server hands every member the totals that
+ * would end with it (`handover`: its own counters and histograms, and those of the
+ * workers that left), so that whichever member serves next can keep them.
  * Both ends are unref'd: the socket keeps no process alive.
  */
 import { chmodSync, unlinkSync } from 'node:fs';
@@ -22,6 +25,7 @@ interface SocketMessage {
   worker?: unknown;
   id?: unknown;
   metrics?: unknown;
+  members?: unknown;
 }
 
 const isWindows = process.platform === 'win32';
@@ -66,19 +70,51 @@ function unlinkQuietly(path: string): void {
   }
 }
 
+/** How long a new server's first scrape waits for the workers its predecessor had to join it again. */
+const REJOIN_WAIT_MS = 3000;
+
 /**
  * In the worker that serves: the other workers join `hub` through `path`. Resolves
  * with a function that closes the socket, or undefined when it could not listen
  * (one line said why; the workers then fall back to what they did before).
+ * `expected`: how many workers are expected to join soon (the server before this
+ * one had them): until they have, or for at most REJOIN_WAIT_MS, a scrape waits, so
+ * that no scrape shows the service's counters without them. `collectNow`: this
+ * worker's own metrics at exit, handed over with the rest.
  */
-export function serveSocketPeers(hub: PeerHub, path: string): Promise<(() => void) | undefined> {
+export function serveSocketPeers(
+  hub: PeerHub,
+  path: string,
+  expected: number,
+  collectNow: () => ScopeMetrics[] | undefined,
+): Promise<(() => void) | undefined> {
   const members = new Map<string, Socket>();
+  let rejoined: (() => void) | undefined;
+  if (expected > 0)
+    hub.hold(
+      new Promise((resolve) => {
+        const timer = setTimeout(resolve, REJOIN_WAIT_MS);
+        timer.unref();
+        rejoined = () => {
+          if (members.size < expected) return;
+          clearTimeout(timer);
+          resolve();
+        };
+      }),
+    );
   const request: RequestPeers = (id, peers) => {
     for (const key of peers) {
       const socket = members.get(key);
       if (socket) write(socket, { op: 'collect', id });
     }
   };
+  // Until the first scrape: what this worker adopted (a member that joins now gets it too).
+  const handing = (own: readonly ScopeMetrics[]) => ({
+    op: 'handover',
+    metrics: hub.handover(own, request),
+    members: members.size,
+  });
+  let handover = handing([]);
   const server = createServer((socket) => {
     socket.unref();
     socket.on('error', () => {}); // 'close' follows, which is what counts
@@ -88,6 +124,8 @@ export function serveSocketPeers(hub: PeerHub, path: string): Promise<(() => voi
         key = `pid:${message.pid}`;
         members.set(key, socket);
         hub.join(key, { worker: String(message.worker) }, request);
+        write(socket, { ...handover, members: members.size });
+        rejoined?.();
       } else if (key === undefined || !Array.isArray(message.metrics)) return;
       else if (message.op === 'metrics') hub.answer(key, Number(message.id) || 0, message.metrics as ScopeMetrics[]);
       else if (message.op === 'bye') hub.leave(key, message.metrics as ScopeMetrics[]);
@@ -99,7 +137,18 @@ export function serveSocketPeers(hub: PeerHub, path: string): Promise<(() => voi
     });
   });
   server.unref();
-  const removeAtExit = (): void => unlinkQuietly(path);
+  const atExit = (): void => {
+    // An exit listener that throws would change how the process ends.
+    try {
+      const own = collectNow();
+      if (own) handover = handing(own);
+    } catch {
+      // the members keep the handover of the last scrape
+    }
+    // A socket write with nothing queued goes out at once, before the process is gone.
+    for (const socket of members.values()) write(socket, handover);
+    unlinkQuietly(path);
+  };
   return new Promise((resolve) => {
     server.once('error', (err) => {
       configWarning(
@@ -118,9 +167,14 @@ export function serveSocketPeers(hub: PeerHub, path: string): Promise<(() => voi
       } catch {
         // the directory's permissions and the umask still apply
       }
-      process.on('exit', removeAtExit);
+      process.on('exit', atExit);
+      hub.afterMerge = (own) => {
+        handover = handing(own);
+        for (const socket of members.values()) write(socket, handover);
+      };
       resolve(() => {
-        process.off('exit', removeAtExit);
+        hub.afterMerge = undefined;
+        process.off('exit', atExit);
         server.close(); // removes the file too
         for (const socket of members.values()) socket.destroy();
       });
@@ -128,20 +182,27 @@ export function serveSocketPeers(hub: PeerHub, path: string): Promise<(() => voi
   });
 }
 
+export interface Member {
+  /** This worker's `worker` label. */
+  worker: string;
+  collect: () => Promise<ScopeMetrics[]>;
+  collectNow: () => ScopeMetrics[] | undefined;
+  /** The totals the server would leave behind, as of its last scrape, and how many workers had joined it. */
+  onHandover: (totals: ScopeMetrics[], members: number) => void;
+  /**
+   * The connection is gone: `joined` says whether it had connected (the server went
+   * away) or not (no server answers on the path).
+   */
+  onClose: (joined: boolean) => void;
+}
+
 /**
  * In a worker that does not serve: joins the server at `path`, answers its collection
  * requests with `collect()`, and sends its final totals at exit when `collectNow` can
- * make them. `onClose(joined)` is called once the connection is gone: `joined` says
- * whether it had connected (the server went away) or not (no server answers there).
- * Returns a function that closes the connection without calling `onClose`.
+ * make them. Returns a function that closes the connection without calling `onClose`.
  */
-export function answerSocketServer(
-  path: string,
-  worker: string,
-  collect: () => Promise<ScopeMetrics[]>,
-  collectNow: () => ScopeMetrics[] | undefined,
-  onClose: (joined: boolean) => void,
-): () => void {
+export function answerSocketServer(path: string, member: Member): () => void {
+  const { worker, collect, collectNow, onClose } = member;
   let joined = false;
   let closing = false;
   const socket = connect(path);
@@ -152,6 +213,8 @@ export function answerSocketServer(
     write(socket, { op: 'hello', pid: process.pid, worker });
   });
   readLines(socket, (message) => {
+    if (message.op === 'handover' && Array.isArray(message.metrics))
+      member.onHandover(message.metrics, Number(message.members) || 0);
     if (message.op !== 'collect') return;
     collect().then(
       (metrics) => write(socket, { op: 'metrics', id: message.id, metrics }),
