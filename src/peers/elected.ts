@@ -52,10 +52,14 @@ export function electsServer(config: OtelkitConfig, serving: boolean): boolean {
 
 /**
  * Where the server worker listens for the others: the same for every worker of one
- * primary and port. Undefined (after one line) when the path is too long for a socket.
+ * app under one primary with one port. PM2's daemon is the primary of all its apps,
+ * so there the app's name (PM2 sets `name` and `pm_id` in each worker's environment)
+ * is part of it: workers of another app on the same port do not merge into this one.
+ * Undefined (after one line) when the path is too long for a socket.
  */
 export function electionSocketPath(port: number): string | undefined {
-  const name = `otelkit-${process.ppid}-${port}`;
+  const app = process.env.pm_id !== undefined ? process.env.name : undefined;
+  const name = `otelkit-${process.ppid}-${port}${app ? `-${fnv1a(app)}` : ''}`;
   if (process.platform === 'win32') return `\\\\.\\pipe\\${name}`;
   const path = join(tmpdir(), `${name}.sock`);
   if (Buffer.byteLength(path) <= MAX_SOCKET_PATH) return path;
@@ -64,6 +68,22 @@ export function electionSocketPath(port: number): string | undefined {
       `${MAX_SOCKET_PATH} bytes (set TMPDIR to a shorter directory); the first worker serves its own metrics only`,
   );
   return undefined;
+}
+
+/** A short, stable name for a string (FNV-1a, 32 bits): no crypto module to load at start-up. */
+function fnv1a(text: string): string {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) hash = Math.imul(hash ^ text.charCodeAt(i), 0x01000193);
+  return (hash >>> 0).toString(16);
+}
+
+/**
+ * The `worker` label of this worker's gauges: PM2's `pm_id` (what `pm2 ls` shows, kept
+ * when PM2 restarts the instance), else the cluster worker's id, as when the app's
+ * own primary serves.
+ */
+function workerLabel(): string {
+  return process.env.pm_id ?? String(cluster.worker?.id ?? process.pid);
 }
 
 export interface Election {
@@ -82,7 +102,7 @@ export interface Election {
 /** Serves or joins, after the first listen settles. Returns a function that stops it all. */
 export function runElection(election: Election): () => void {
   const { path, server, hub, config } = election;
-  const worker = String(cluster.worker?.id ?? process.pid);
+  const worker = workerLabel();
   let stopped = false;
   let misses = 0;
   let timer: NodeJS.Timeout | undefined;
@@ -119,9 +139,9 @@ export function runElection(election: Election): () => void {
           warnOnce(
             'elected-no-server',
             `the Prometheus endpoint could not listen on ${config.host}:${config.port} (the address is already ` +
-              `in use), and no otelkit worker answers on ${path}: is another program on that port? ` +
-              'Give each worker its own OTEL_EXPORTER_PROMETHEUS_PORT (PM2: increment_var), see ' +
-              'docs/multi-process.md#pm2. This worker keeps trying the port',
+              `in use), and no otelkit worker answers on ${path}: is another app or program on that port? ` +
+              'Give this app its own OTEL_EXPORTER_PROMETHEUS_PORT (or each worker its own: PM2 increment_var), ' +
+              'see docs/multi-process.md#pm2. This worker keeps trying the port',
           );
         }
         later();

@@ -12,7 +12,7 @@
  * workers that left), so that whichever member serves next can keep them.
  * Both ends are unref'd: the socket keeps no process alive.
  */
-import { chmodSync, unlinkSync } from 'node:fs';
+import { chmodSync, lstatSync, unlinkSync } from 'node:fs';
 import { connect, createServer, type Socket } from 'node:net';
 import type { ScopeMetrics } from '@opentelemetry/sdk-metrics';
 import { configWarning } from '../log.js';
@@ -58,6 +58,16 @@ function write(socket: Socket, message: object): void {
     if (socket.writable) socket.write(`${JSON.stringify(message)}\n`);
   } catch {
     // closed meanwhile: the other end keeps what it had
+  }
+}
+
+function ownSocket(path: string): boolean {
+  if (isWindows) return true; // a named pipe is not a file anyone can put in the way
+  try {
+    const stat = lstatSync(path);
+    return stat.isSocket() && stat.uid === process.getuid?.();
+  } catch {
+    return false; // not there (yet): no server to join
   }
 }
 
@@ -137,7 +147,8 @@ export function serveSocketPeers(
     });
   });
   server.unref();
-  const atExit = (): void => {
+  /** This worker stops serving: the members get its totals as of now. */
+  const handOverNow = (): void => {
     // An exit listener that throws would change how the process ends.
     try {
       const own = collectNow();
@@ -147,6 +158,9 @@ export function serveSocketPeers(
     }
     // A socket write with nothing queued goes out at once, before the process is gone.
     for (const socket of members.values()) write(socket, handover);
+  };
+  const atExit = (): void => {
+    handOverNow();
     unlinkQuietly(path);
   };
   return new Promise((resolve) => {
@@ -176,7 +190,8 @@ export function serveSocketPeers(
         hub.afterMerge = undefined;
         process.off('exit', atExit);
         server.close(); // removes the file too
-        for (const socket of members.values()) socket.destroy();
+        handOverNow();
+        for (const socket of members.values()) socket.end();
       });
     });
   });
@@ -205,6 +220,14 @@ export function answerSocketServer(path: string, member: Member): () => void {
   const { worker, collect, collectNow, onClose } = member;
   let joined = false;
   let closing = false;
+  // Another user could have put a socket of their own at this path in a shared /tmp:
+  // only one of this user's is joined (the path cannot be swapped once checked: /tmp is sticky).
+  if (!ownSocket(path)) {
+    queueMicrotask(() => closing || onClose(false));
+    return () => {
+      closing = true;
+    };
+  }
   const socket = connect(path);
   socket.unref();
   socket.on('error', () => {}); // 'close' follows

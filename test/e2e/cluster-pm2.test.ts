@@ -20,6 +20,8 @@ interface WorkerLine {
   worker: number;
   pid: number;
   serving: boolean;
+  /** PM2's instance id, with PM2_APPS. */
+  pmId?: string;
 }
 
 /** A port free now: the workers must all race for the same one, so port 0 will not do. */
@@ -31,7 +33,7 @@ async function freePort(): Promise<number> {
   return port;
 }
 
-async function startApp(tmp: string) {
+async function startApp(tmp: string, env: Record<string, string> = {}) {
   const port = await freePort();
   const child = startChild({
     args: ['test/fixtures/pm2-like-app.mjs'],
@@ -39,6 +41,7 @@ async function startApp(tmp: string) {
       OTEL_EXPORTER_PROMETHEUS_HOST: '127.0.0.1',
       OTEL_EXPORTER_PROMETHEUS_PORT: String(port),
       TMPDIR: tmp,
+      ...env,
     },
     maxLifetimeMs: 150_000,
   });
@@ -178,6 +181,24 @@ describe("PM2's cluster mode: a primary without otelkit", () => {
     expect(count(text)).toBe(values(all));
     // the workers that lost an election said nothing
     expect(child.stderr).not.toContain('otelkit:');
+  });
+
+  it("PM2's environment: gauges labelled with pm_id; another app's workers on the same port do not merge", async () => {
+    const tmp = mkdtempSync(join(tmpdir(), 'otelkit-pm2-'));
+    dirs.push(tmp);
+    const { child, url, workers } = await startApp(tmp, { PM2_APPS: '2' });
+    const server = workers.find((w) => w.serving)!;
+    const app = Number(server.pmId) % 2;
+    const mine = workers.filter((w) => Number(w.pmId) % 2 === app);
+    const text = await scrapeUntil(url, (t) => findSamples(t, 'work_worker_id').length === 2);
+    const gauges = findSamples(text, 'work_worker_id').map((s) => [s.labels.worker, s.value]);
+    expect(gauges.sort()).toEqual(mine.map((w) => [w.pmId, w.worker]).sort());
+    expect(total(text)).toBe(mine.reduce((sum, w) => sum + 10 * w.worker, 0));
+    // the other app's workers find no server of theirs, and say so once each
+    let told = 0;
+    const line = (l: string) => l.includes('no otelkit worker answers on') && ++told === 2;
+    await child.waitForLine(line, 30_000, { stream: 'stderr' });
+    expect(findSamples(await scrape(url), 'work_worker_id')).toHaveLength(2);
   });
 
   it('a socket path too long for the system: one line, and the first worker serves its own metrics', async () => {
