@@ -99,6 +99,9 @@ export interface Election {
   onServing: (address: PrometheusAddress) => void;
 }
 
+const failed = (err: unknown): void =>
+  diag.error('otelkit: the cluster workers could not elect their Prometheus server', err);
+
 /** Serves or joins, after the first listen settles. Returns a function that stops it all. */
 export function runElection(election: Election): () => void {
   const { path, server, hub, config } = election;
@@ -117,10 +120,10 @@ export function runElection(election: Election): () => void {
     const expected = handedOver ? handedOver.members - 1 : 0;
     handedOver = undefined;
     election.onServing(address);
-    void serveSocketPeers(hub, path, expected, election.collectNow).then((closeServer) => {
+    serveSocketPeers(hub, path, expected, election.collectNow).then((closeServer) => {
       if (stopped) closeServer?.();
       else close = closeServer;
-    });
+    }, failed);
   };
   const member = (): void => {
     close = answerSocketServer(path, {
@@ -150,22 +153,27 @@ export function runElection(election: Election): () => void {
   };
   const settled = (address: PrometheusAddress | undefined): void => {
     if (stopped) return;
-    if (address) serve(address);
-    else if (server.inUse) member();
-    // Any other failure was said in one line: this worker serves nothing, as before.
+    // Called from a promise: a throw would be an unhandled rejection, which ends the app.
+    try {
+      if (address) serve(address);
+      else if (server.inUse) member();
+      // Any other failure was said in one line: this worker serves nothing, as before.
+    } catch (err) {
+      failed(err);
+    }
   };
   const later = (): void => {
     if (stopped) return;
     const ms = Math.min(MAX_DELAY_MS, 50 * 2 ** misses) * (0.5 + Math.random());
-    timer = setTimeout(() => void server.listenAgain().then(settled), ms);
+    timer = setTimeout(() => server.listenAgain().then(settled, failed), ms);
     timer.unref();
   };
 
-  void server.listening.then((address) => {
+  server.listening.then((address) => {
     if (!address && server.inUse)
       diag.info(`otelkit: another cluster worker serves ${config.host}:${config.port}; joining it through ${path}`);
     settled(address);
-  });
+  }, failed);
   return () => {
     stopped = true;
     clearTimeout(timer);

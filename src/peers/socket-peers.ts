@@ -14,6 +14,7 @@
  */
 import { chmodSync, lstatSync, unlinkSync } from 'node:fs';
 import { connect, createServer, type Socket } from 'node:net';
+import { diag } from '@opentelemetry/api';
 import type { ScopeMetrics } from '@opentelemetry/sdk-metrics';
 import { configWarning } from '../log.js';
 import { firstLine } from '../util/errors.js';
@@ -47,7 +48,13 @@ function readLines(socket: Socket, onMessage: (message: SocketMessage) => void):
       } catch {
         continue; // not ours: ignored
       }
-      if (message && typeof message === 'object') onMessage(message as SocketMessage);
+      if (!message || typeof message !== 'object') continue;
+      try {
+        onMessage(message as SocketMessage);
+      } catch (err) {
+        // a 'data' listener that throws would crash the app
+        diag.error('otelkit: could not handle a message from another cluster worker', err);
+      }
     }
     if (start < chunk.length) partial.push(chunk.slice(start));
   });
