@@ -20,7 +20,7 @@ import { publishMeter } from './meter-handoff.js';
 import type { CumulativePeriodicReader } from './exporters/otlp.js';
 import { createLogExport, type LogExport } from './exporters/log-export.js';
 import type { SyncExportOutcome } from './exporters/export-thread.js';
-import { configForRole, createHub, joinPeers, peerRole } from './peers/index.js';
+import { configForRole, createHub, electionPath, joinElection, joinPeers, peerRole } from './peers/index.js';
 import { buildProvider } from './provider.js';
 import { installExitHooks } from './shutdown.js';
 import { otelkitState } from './state.js';
@@ -97,9 +97,21 @@ function start(configured: OtelkitConfig): OtelkitHandle {
     scrapeSource = joinPeers(role, hub, prometheus, config);
   });
 
-  const server = prometheus && config.prometheus.server ? startPrometheusServer(prometheus, config) : undefined;
+  // PM2's case: the workers race for the port, and the one that gets it serves for all.
+  const elected = prometheus && hub ? electionPath(config, role) : undefined;
+  const server =
+    prometheus && config.prometheus.server
+      ? startPrometheusServer(prometheus, config, { quietWhenInUse: elected !== undefined })
+      : undefined;
   let prometheusAddress: PrometheusAddress | undefined;
   const ready = (server?.listening ?? Promise.resolve(undefined)).then((address) => (prometheusAddress = address));
+  let stopElection: (() => void) | undefined;
+  if (elected && server && hub && prometheus)
+    tryOrLog('the cluster workers could not elect their Prometheus server', () => {
+      stopElection = joinElection(elected, config, server, hub, prometheus, (address) => {
+        prometheusAddress = address;
+      });
+    });
 
   const stats = (statsHolder().service = new StatsService({ windowsSeconds: config.health.statsWindows }));
   const logExport = config.events.logExporters.length > 0 ? createLogExport(config) : undefined;
@@ -117,6 +129,7 @@ function start(configured: OtelkitConfig): OtelkitHandle {
       otelkitState().stopped = true;
       uninstallHooks();
       stats.stop();
+      stopElection?.();
       tryOrLog('error while stopping instrumentations', () => instrumentations.dispose());
       await withinMs(
         Promise.allSettled([provider.shutdown(), server?.close(), logExport?.shutdown(config.shutdownTimeoutMs)]),

@@ -21,10 +21,29 @@ export interface RunningPrometheusServer {
   server: Server;
   /** Resolves with the bound address, or undefined when binding failed (already logged). */
   listening: Promise<PrometheusAddress | undefined>;
+  /** True when the last listen failed because the address is in use. */
+  readonly inUse: boolean;
+  /**
+   * Listens again after a failed listen (a cluster worker's re-election, peers/elected.ts);
+   * resolves like `listening`, undefined at once after close().
+   */
+  listenAgain(): Promise<PrometheusAddress | undefined>;
   close(): Promise<void>;
 }
 
-export function startPrometheusServer(reader: PrometheusReader, otelkit: OtelkitConfig): RunningPrometheusServer {
+export interface PrometheusServerOptions {
+  /**
+   * Say nothing when the address is in use: a cluster worker that elects its server
+   * (peers/elected.ts) joins the worker that got the port instead.
+   */
+  quietWhenInUse?: boolean;
+}
+
+export function startPrometheusServer(
+  reader: PrometheusReader,
+  otelkit: OtelkitConfig,
+  options: PrometheusServerOptions = {},
+): RunningPrometheusServer {
   const config = otelkit.prometheus;
   // Not `import ... from 'node:http'`: in an ES module that builds node:http's ESM facade,
   // which reads every export, and the WebSocket/MessageEvent getters among them load undici,
@@ -42,45 +61,55 @@ export function startPrometheusServer(reader: PrometheusReader, otelkit: Otelkit
   server.on('connection', (socket) => socket.unref());
 
   let closed = false;
-  let bound = false;
-  const listening = new Promise<PrometheusAddress | undefined>((resolve) => {
-    // `on`, not `once`: later errors (EMFILE on accept, say) must not reach the app as throws.
-    server.on('error', (err: NodeJS.ErrnoException) => {
-      if (bound) {
-        diag.error('otelkit: Prometheus endpoint error', err);
-        return;
-      }
-      const why = err.code === 'EADDRINUSE' ? 'the address is already in use' : firstLine(err);
-      const fix = cluster.isWorker
-        ? 'this is a cluster worker whose primary does not run otelkit (PM2, say): give each worker its own ' +
-          'OTEL_EXPORTER_PROMETHEUS_PORT (PM2: increment_var), see docs/multi-process.md'
-        : 'set OTEL_EXPORTER_PROMETHEUS_PORT to a free port (0 picks one)';
-      configWarning(
-        `the Prometheus endpoint could not listen on ${config.host}:${config.port} (${why}); ` +
-          `${fix}. The app keeps running without it`,
-      );
-      resolve(undefined);
-    });
-    // In a cluster worker (here only when the primary does not run otelkit: PM2, say) a
-    // shared port would hand each scrape to a random worker, which answers with its own
-    // metrics only: counters would jump between workers' values. Exclusive, the first
-    // worker gets the port and the others say so (docs/multi-process.md).
-    server.listen({ port: config.port, host: config.host, exclusive: cluster.isWorker }, () => {
-      bound = true;
-      if (closed) {
-        // shutdown() came before the bind finished: do not leave the port open.
-        server.close();
-        return resolve(undefined);
-      }
-      const { address, port } = server.address() as AddressInfo;
-      const host = address.includes(':') ? `[${address}]` : address;
-      resolve({ host: address, port, url: `http://${host}:${port}${config.path}` });
-    });
+  let inUse = false;
+  /** The listen under way: settled by the one 'listening' or 'error' listener below. */
+  let pending: ((err?: NodeJS.ErrnoException) => void) | undefined;
+  // `on`, not `once`: later errors (EMFILE on accept, say) must not reach the app as throws.
+  server.on('error', (err: NodeJS.ErrnoException) => {
+    const settle = pending;
+    pending = undefined;
+    if (settle) settle(err);
+    else diag.error('otelkit: Prometheus endpoint error', err);
   });
+  server.on('listening', () => {
+    const settle = pending;
+    pending = undefined;
+    settle?.();
+  });
+
+  const listen = (): Promise<PrometheusAddress | undefined> =>
+    new Promise((resolve) => {
+      if (closed) return resolve(undefined);
+      pending = (err) => {
+        if (err) {
+          inUse = err.code === 'EADDRINUSE';
+          if (!(inUse && options.quietWhenInUse)) warnCouldNotListen(config, err);
+          return resolve(undefined);
+        }
+        inUse = false;
+        if (closed) {
+          // shutdown() came before the bind finished: do not leave the port open.
+          server.close();
+          return resolve(undefined);
+        }
+        const { address, port } = server.address() as AddressInfo;
+        const host = address.includes(':') ? `[${address}]` : address;
+        resolve({ host: address, port, url: `http://${host}:${port}${config.path}` });
+      };
+      // In a cluster worker (here only when the primary does not run otelkit: PM2, say) a
+      // shared port would hand each scrape to a random worker, which answers with its own
+      // metrics only: counters would jump between workers' values. Exclusive, one worker
+      // gets the port and serves for all (docs/multi-process.md#pm2).
+      server.listen({ port: config.port, host: config.host, exclusive: cluster.isWorker });
+    });
 
   return {
     server,
-    listening,
+    listening: listen(),
+    get inUse() {
+      return inUse;
+    },
+    listenAgain: listen,
     close: () =>
       new Promise<void>((resolve) => {
         closed = true;
@@ -89,4 +118,17 @@ export function startPrometheusServer(reader: PrometheusReader, otelkit: Otelkit
         server.closeAllConnections();
       }),
   };
+}
+
+/** The one line a failed listen gives (for a cluster worker: why, and what to do under PM2). */
+function warnCouldNotListen(config: OtelkitConfig['prometheus'], err: NodeJS.ErrnoException): void {
+  const why = err.code === 'EADDRINUSE' ? 'the address is already in use' : firstLine(err);
+  const fix = cluster.isWorker
+    ? 'this is a cluster worker whose primary does not run otelkit (PM2, say): give each worker its own ' +
+      'OTEL_EXPORTER_PROMETHEUS_PORT (PM2: increment_var), see docs/multi-process.md'
+    : 'set OTEL_EXPORTER_PROMETHEUS_PORT to a free port (0 picks one)';
+  configWarning(
+    `the Prometheus endpoint could not listen on ${config.host}:${config.port} (${why}); ` +
+      `${fix}. The app keeps running without it`,
+  );
 }

@@ -42,6 +42,16 @@ export class PeerHub {
   private readonly retired: Record<PeerKind, ScopeMetrics[]> = { thread: [], process: [] };
   private lastRequest = 0;
   private readonly waiting = new Set<() => void>();
+  /**
+   * The label of the serving process's own gauges: none when it is the app's primary or
+   * main thread; `{ worker }` when it is one cluster worker serving for the others
+   * (elected.ts), whose gauges are one worker's among equals.
+   */
+  ownLabel: Attributes | undefined;
+  /** While set, a scrape waits for it first: a new server waiting for its peers to join (elected.ts). */
+  private held: Promise<void> | undefined;
+  /** Called after each merge with the serving process's own metrics (elected.ts hands its totals over). */
+  afterMerge: ((own: readonly ScopeMetrics[]) => void) | undefined;
 
   constructor(private readonly timeoutMs: number) {}
 
@@ -78,23 +88,57 @@ export class PeerHub {
 
   /** `own` with the latest answers of the peers of `kinds` and their departed peers' totals merged in. */
   async mergeInto(own: ResourceMetrics, kinds: readonly PeerKind[] = ALL_PEERS): Promise<ResourceMetrics> {
+    if (this.held) await this.held;
     if (this.isEmpty(kinds)) return own;
     await this.collect(kinds);
-    return this.mergeLast(own, kinds);
+    const merged = this.mergeLast(own, kinds);
+    try {
+      this.afterMerge?.(own.scopeMetrics);
+    } catch (err) {
+      diag.error('otelkit: could not hand the totals over to the other cluster workers', err);
+    }
+    return merged;
   }
 
   /** `own` with the last answers already in (no request): for the synchronous export at exit. */
   mergeLast(own: ResourceMetrics, kinds: readonly PeerKind[] = ALL_PEERS): ResourceMetrics {
     if (this.isEmpty(kinds)) return own;
-    const merger = new MetricsMerger().add(own.scopeMetrics);
+    // The own label marks one cluster worker among equals: only where the other workers are merged too.
+    const merger = new MetricsMerger().add(own.scopeMetrics, kinds.includes('process') ? this.ownLabel : undefined);
     for (const kind of kinds) merger.add(this.retired[kind]);
     for (const peer of this.peers.values())
       if (peer.last && kinds.includes(peer.kind)) merger.add(peer.last, peer.label);
     return { resource: own.resource, scopeMetrics: merger.result() };
   }
 
+  /**
+   * The counters and histograms that would end with this process, as of `own`: its
+   * own, its peers' except those asked by `survivors` (they live on), and the departed
+   * peers'. The worker that serves next adopts them (elected.ts).
+   */
+  handover(own: readonly ScopeMetrics[], survivors: RequestPeers): ScopeMetrics[] {
+    const merger = new MetricsMerger().add(this.retired.thread).add(this.retired.process).add(own, undefined, isTotal);
+    for (const peer of this.peers.values())
+      if (peer.request !== survivors && peer.last) merger.add(peer.last, peer.label, isTotal);
+    return merger.result();
+  }
+
+  /** Scrapes wait for `until` (which must settle, and never reject) before they merge. */
+  hold(until: Promise<void>): void {
+    this.held = until;
+    void until.then(() => {
+      if (this.held === until) this.held = undefined;
+    });
+  }
+
+  /** Keeps the totals a server before this one handed over, as if its peers had left here. */
+  adopt(totals: readonly ScopeMetrics[]): void {
+    this.retired.process = new MetricsMerger().add(this.retired.process).add(totals, undefined, isTotal).result();
+  }
+
   private isEmpty(kinds: readonly PeerKind[]): boolean {
     return (
+      !(this.ownLabel && kinds.includes('process')) &&
       kinds.every((kind) => this.retired[kind].length === 0) &&
       ![...this.peers.values()].some((peer) => kinds.includes(peer.kind))
     );

@@ -6,12 +6,17 @@
  * - a cluster worker whose primary runs otelkit joins the primary: no server of its
  *   own (OTLP, when configured, it still exports itself);
  * - anything else serves: with Prometheus it merges in the threads that joined it
- *   and, as a cluster primary, the workers that did.
+ *   and, as a cluster primary, the workers that did;
+ * - cluster workers whose primary does not run otelkit (PM2) elect one of them to
+ *   serve for all (elected.ts).
  */
 import type { ScopeMetrics } from '@opentelemetry/sdk-metrics';
 import type { OtelkitConfig } from '../config/types.js';
 import type { PrometheusReader } from '../exporters/prometheus-reader.js';
+import type { RunningPrometheusServer } from '../exporters/prometheus-server.js';
+import type { PrometheusAddress } from '../handle.js';
 import { answerClusterPrimary, isClusterMember, serveClusterWorkers, type ScrapeSource } from './cluster.js';
+import { electionSocketPath, electsServer, runElection } from './elected.js';
 import { PeerHub } from './hub.js';
 import { answerMainThread, isThreadMember, serveThreads, threadInstrumentations } from './threads.js';
 
@@ -73,14 +78,41 @@ export function joinPeers(
     if (join.workers) serveClusterWorkers(hub, reader);
   }
   if (!reader || role === 'server') return reader;
-  const collect = async (): Promise<ScopeMetrics[]> => {
-    const { resourceMetrics } = await reader.collect();
-    return (hub ? await hub.mergeInto(resourceMetrics) : resourceMetrics).scopeMetrics;
-  };
-  const collectNow = (): ScopeMetrics[] | undefined => reader.collectNow()?.scopeMetrics;
+  const { collect, collectNow } = answers(hub, reader);
   if (role === 'thread') {
     answerMainThread(collect, collectNow);
     return reader;
   }
   return answerClusterPrimary(collect, collectNow);
+}
+
+/** What a member answers its server with: its cumulative metrics, its own threads' merged in. */
+function answers(hub: PeerHub | undefined, reader: PrometheusReader) {
+  return {
+    collect: async (): Promise<ScopeMetrics[]> => {
+      const { resourceMetrics } = await reader.collect();
+      return (hub ? await hub.mergeInto(resourceMetrics) : resourceMetrics).scopeMetrics;
+    },
+    collectNow: (): ScopeMetrics[] | undefined => reader.collectNow()?.scopeMetrics,
+  };
+}
+
+/**
+ * In a cluster worker whose primary does not run otelkit, with a fixed Prometheus port:
+ * the socket path its workers elect their server through (elected.ts); else undefined.
+ */
+export function electionPath(config: OtelkitConfig, role: PeerRole): string | undefined {
+  return electsServer(config, role === 'server') ? electionSocketPath(config.prometheus.port) : undefined;
+}
+
+/** Serves for the other workers, or joins the one that does. Returns a function that stops it. */
+export function joinElection(
+  path: string,
+  config: OtelkitConfig,
+  server: RunningPrometheusServer,
+  hub: PeerHub,
+  reader: PrometheusReader,
+  onServing: (address: PrometheusAddress) => void,
+): () => void {
+  return runElection({ path, server, hub, config: config.prometheus, ...answers(hub, reader), onServing });
 }

@@ -2,7 +2,6 @@
 // whole service while 4 workers behind one port take load; a worker killed and
 // replaced leaves its counts behind; the app's own IPC messages are untouched.
 import http from 'node:http';
-import { createServer } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startChild, stopAll, type Child } from '../helpers/child.js';
 import { findSamples, sampleValue, scrape } from '../helpers/prom-text.js';
@@ -166,28 +165,5 @@ describe('node:cluster under the preload', () => {
     text = await scrapeUntil(metricsUrl, 501, seen);
     expect(total(text)).toBe(501);
     expectMonotonic(seen);
-  });
-
-  it("a primary without otelkit (PM2's case): one worker gets the metrics port, the others say why not", async () => {
-    const free = createServer();
-    await new Promise<void>((resolve) => free.listen(0, '127.0.0.1', resolve));
-    const metricsPort = String((free.address() as { port: number }).port);
-    await new Promise((resolve) => free.close(resolve));
-    const child = startChild({
-      args: ['test/fixtures/cluster-app.mjs'],
-      env: { PM2_LIKE: '1', OTEL_EXPORTER_PROMETHEUS_HOST: '127.0.0.1', OTEL_EXPORTER_PROMETHEUS_PORT: metricsPort },
-      maxLifetimeMs: 120_000,
-    });
-    const workers = await workerLines(child, 4);
-    const serving = workers.filter((w) => w.metricsUrl);
-    // Shared through the primary, the port would hand each scrape to a random worker.
-    expect(serving).toHaveLength(1);
-    let refused = 0;
-    await child.waitForLine((l) => l.includes('could not listen') && ++refused === 3, 15_000, { stream: 'stderr' });
-    const lines = child.stderrLines.filter((l) => l.includes('could not listen'));
-    expect(lines).toHaveLength(3);
-    expect(lines[0]).toContain('cluster worker whose primary does not run otelkit');
-    const text = await scrape(serving[0]!.metricsUrl!);
-    expect(sampleValue(text, 'work_worker_id')).toBe(serving[0]!.worker);
   });
 });

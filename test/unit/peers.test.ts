@@ -145,4 +145,45 @@ describe('PeerHub', () => {
     expect(points(merged, 'u')).toEqual([]);
     expect(points(merged, 'g')).toEqual([]);
   });
+
+  it('an elected server: its gauges labelled; it hands over what ends with it; its successor adopts it', async () => {
+    const server = new PeerHub(50);
+    server.ownLabel = { worker: '1' };
+    const members = (id: number, peers: readonly string[]) =>
+      queueMicrotask(() => {
+        for (const peer of peers) server.answer(peer, id, scope(counter('c', 10), gauge('g', 2)));
+      });
+    const threads = (id: number) => queueMicrotask(() => server.answer('t', id, scope(counter('c', 100))));
+    server.join('m', { worker: '2' }, members);
+    server.join('t', { 'thread.id': 1 }, threads);
+    let handedOver: ScopeMetrics[] = [];
+    server.afterMerge = (ownMetrics) => {
+      handedOver = server.handover(ownMetrics, members);
+    };
+    const merged = (await server.mergeInto(own(counter('c', 1), gauge('g', 1)))).scopeMetrics;
+    expect(points(merged, 'c')[0]!.value).toBe(111);
+    expect(points(merged, 'g').map((p) => p.attributes.worker)).toEqual(['1', '2']);
+    // what dies with the server: its own and its thread's counters, not the member's (it lives on), no gauges
+    expect(points(handedOver, 'c')[0]!.value).toBe(101);
+    expect(points(handedOver, 'g')).toEqual([]);
+
+    // the member serves next: it adopts the handover; its own counter goes on from where it was
+    const next = new PeerHub(50);
+    next.ownLabel = { worker: '2' };
+    next.adopt(handedOver);
+    expect(points((await next.mergeInto(own(counter('c', 10)))).scopeMetrics, 'c')[0]!.value).toBe(111);
+  });
+
+  it('a held hub: a scrape waits until the hold settles', async () => {
+    const hub = new PeerHub(50);
+    let release = () => {};
+    hub.hold(new Promise<void>((resolve) => (release = resolve)));
+    let done = false;
+    const scrape = hub.mergeInto(own(counter('c', 1))).then(() => (done = true));
+    await new Promise((r) => setTimeout(r, 20));
+    expect(done).toBe(false);
+    release();
+    await scrape;
+    expect(done).toBe(true);
+  });
 });
