@@ -151,7 +151,7 @@ export const DASHBOARDS = {
   service: { uid: 'otelkit-service', title: 'otelkit / Service overview' },
   runtime: { uid: 'otelkit-runtime', title: 'otelkit / Node runtime' },
   resilience: { uid: 'otelkit-resilience', title: 'otelkit / Caches, rate limiters, circuit breakers' },
-  queues: { uid: 'otelkit-queues', title: 'otelkit / Job queues' },
+  queues: { uid: 'otelkit-queues', title: 'otelkit / Job queues and tasks' },
   realtime: { uid: 'otelkit-realtime', title: 'otelkit / WebSockets and sessions' },
 } as const;
 

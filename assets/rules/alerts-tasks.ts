@@ -28,7 +28,7 @@ export function taskAlerts(alerts: AlertsConfig): RuleGroup {
           'when otelkit began watching the task. Set the threshold above the longest gap between two runs.',
       }),
       ...alertRule(alerts, 'taskErrorRatio', {
-        alert: 'OtelkitTaskErrorRatio',
+        alert: 'OtelkitTaskErrorRatioHigh',
         severity: 'warning',
         expr: (t) => `${ratioOrZero(runs(eq(LABEL.taskOutcome, 'error')), runs())} > ${t}`,
         summary: `${NAME}: {{ $value | humanizePercentage }} of runs fail`,

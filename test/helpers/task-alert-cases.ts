@@ -28,7 +28,7 @@ export const TASK_CASES: AlertCase[] = [
     fires: [{ severity: 'warning', job: 'shop', task_name: 'nightly-report' }],
   },
   {
-    alert: 'OtelkitTaskErrorRatio',
+    alert: 'OtelkitTaskErrorRatioHigh',
     evalTime: '45m',
     input: [
       runs('sync', 'success', '0+8x50'),
