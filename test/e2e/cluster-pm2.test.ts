@@ -2,13 +2,13 @@
 // with the preload. The workers race for the metrics port; the one that gets it
 // serves one merged scrape for all, and when it dies another takes over.
 import { mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startChild, stopAll, type Child } from '../helpers/child.js';
 import { findSamples, sampleValue, scrape } from '../helpers/prom-text.js';
 import { hasPromtool, promtoolCheckMetrics } from '../helpers/prometheus.js';
+import { freePort } from '../helpers/free-port.js';
 
 const dirs: string[] = [];
 afterEach(async () => {
@@ -22,15 +22,6 @@ interface WorkerLine {
   serving: boolean;
   /** PM2's instance id, with PM2_APPS. */
   pmId?: string;
-}
-
-/** A port free now: the workers must all race for the same one, so port 0 will not do. */
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
 }
 
 async function startApp(tmp: string, env: Record<string, string> = {}) {

@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { startChild, stopAll, type Child } from '../helpers/child.js';
 import { closeAllReceivers, pointsMatching, startOtlpReceiver, type OtlpProtocol } from '../helpers/otlp-receiver.js';
+import { freePort } from '../helpers/free-port.js';
 
 const fixture = join(import.meta.dirname, '../fixtures/exit');
 const PROTOCOLS: OtlpProtocol[] = ['http/protobuf', 'http/json', 'grpc'];
@@ -47,15 +48,6 @@ async function exitTime(child: Child): Promise<number> {
   const t0 = performance.now();
   await child.exited;
   return performance.now() - t0;
-}
-
-/** A port nothing listens on (bound once, then closed). */
-async function freePort(): Promise<number> {
-  const server = createNetServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
 }
 
 /** Accepts connections and never answers. */

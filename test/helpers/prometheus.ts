@@ -6,10 +6,10 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { findBinary } from './find-binary.js';
+import { freePort } from './free-port.js';
 
 export const PROMTOOL = findBinary('promtool');
 export const PROMETHEUS = findBinary('prometheus');
@@ -147,18 +147,6 @@ const running = new Set<PrometheusServer>();
 /** Stops every Prometheus still running (afterAll-friendly). */
 export async function stopAllPrometheus(): Promise<void> {
   await Promise.all([...running].map((p) => p.stop()));
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      const port = typeof addr === 'object' && addr ? addr.port : 0;
-      srv.close(() => resolve(port));
-    });
-  });
 }
 
 function duration(d: string | number | undefined): string {

@@ -4,8 +4,9 @@
  * Tests should skip when the binary is absent: describe.skipIf(!hasRedis())(…). Test-only.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { connect, createServer } from 'node:net';
+import { connect } from 'node:net';
 import { findBinary } from './find-binary.js';
+import { freePort } from './free-port.js';
 
 export const REDIS_SERVER = findBinary('redis-server');
 export const hasRedis = (): boolean => REDIS_SERVER !== undefined;
@@ -21,17 +22,6 @@ export interface RedisServer {
   resume(): void;
   /** SIGTERM, then SIGKILL after `graceMs`; resolves when the process has exited. */
   stop(graceMs?: number): Promise<void>;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 /** Starts redis-server and resolves once it accepts connections (bounded by `timeoutMs`). */
