@@ -20,6 +20,8 @@ export interface AssetOptions {
   prometheusUrl: string;
   /** The app's `prometheus.prefix`, when it sets one. */
   prefix?: string;
+  /** The app's `prometheus.unitSuffixes` (default true). */
+  unitSuffixes?: boolean;
 }
 
 export const DEFAULT_TARGET = 'localhost:9464';

@@ -1,16 +1,24 @@
 /**
- * The Prometheus prefix (`prometheus.prefix`, OTELKIT_PROMETHEUS_PREFIX) applied to
- * generated PromQL: every otelkit metric name in an expression becomes
- * `<prefix>_<name>`, as the app's scrape has it. The dashboards ship as JSON built
- * without a prefix, so the CLI rewrites their query expressions with this (no
- * Grafana SDK at run time), and the rules go through the same function.
+ * The app's Prometheus naming applied to generated PromQL: the prefix
+ * (`prometheus.prefix`, OTELKIT_PROMETHEUS_PREFIX) makes every otelkit metric name
+ * `<prefix>_<name>`, and with the unit suffixes off (`prometheus.unitSuffixes: false`,
+ * OTELKIT_PROMETHEUS_UNIT_SUFFIXES=false) the names lose their unit word, as the app's
+ * scrape has them. The dashboards ship as JSON built with the defaults, so the CLI
+ * rewrites their query expressions with this (no Grafana SDK at run time), and the
+ * rules go through the same function.
  *
  * Only exact otelkit names in metric position change: not label names (inside `{…}`
  * and `by (…)`-style lists, where `circuit_breaker_state` is also a label), not
  * strings, not recording-rule names (they contain `:`), and not `target_info` or
  * `up`, which the exporter and Prometheus never prefix.
  */
-import { SERIES_NAMES } from './series-names.js';
+import { SERIES_NAMES, WITHOUT_UNIT_SUFFIXES } from './series-names.js';
+
+/** How the app names its series: `prometheus.prefix` and `prometheus.unitSuffixes`. */
+export interface Naming {
+  prefix?: string;
+  unitSuffixes?: boolean;
+}
 
 /** Keywords whose parenthesised list holds label names. */
 const LABEL_LISTS = new Set(['by', 'without', 'on', 'ignoring', 'group_left', 'group_right']);
@@ -73,15 +81,19 @@ function endOfString(expr: string, start: number): number {
   return expr.length;
 }
 
-/** `expr` with every otelkit metric name prefixed; unchanged for no prefix. */
-export function prefixMetrics(expr: string, prefix: string | undefined): string {
-  if (!prefix) return expr;
+/** `expr` with every otelkit metric name as the app names it; unchanged with the defaults. */
+export function renameMetrics(expr: string, { prefix, unitSuffixes = true }: Naming): string {
+  if (!prefix && unitSuffixes) return expr;
   let out = '';
   let from = 0;
   for (const { start, name } of metricTokens(expr)) {
     if (!SERIES_NAMES.has(name)) continue;
-    out += `${expr.slice(from, start)}${prefix}_${name}`;
+    const renamed = unitSuffixes ? name : WITHOUT_UNIT_SUFFIXES.get(name)!;
+    out += `${expr.slice(from, start)}${prefix ? `${prefix}_` : ''}${renamed}`;
     from = start + name.length;
   }
   return out + expr.slice(from);
 }
+
+/** `expr` with every otelkit metric name prefixed; unchanged for no prefix. */
+export const prefixMetrics = (expr: string, prefix: string | undefined): string => renameMetrics(expr, { prefix });

@@ -22,12 +22,15 @@ import {
 
 const sanitize = (name: string): string => name.replace(/[^a-zA-Z0-9_:]/g, '_').replace(/_+/g, '_');
 
-/** `http.server.request.duration` (s, histogram) -> `http_server_request_duration_seconds`. */
-export function prometheusName(instrument: InstrumentName): string {
+/**
+ * `http.server.request.duration` (s, histogram) -> `http_server_request_duration_seconds`;
+ * with `unitSuffixes` false (OTELKIT_PROMETHEUS_UNIT_SUFFIXES=false), `http_server_request_duration`.
+ */
+export function prometheusName(instrument: InstrumentName, unitSuffixes = true): string {
   const counter = instrument.kind === 'counter';
   let base = sanitize(instrument.name);
   if (counter && base.endsWith('_total')) base = base.slice(0, -'_total'.length);
-  const suffix = unitSuffix(instrument.unit, instrument.kind === 'gauge');
+  const suffix = unitSuffixes ? unitSuffix(instrument.unit, instrument.kind === 'gauge') : '';
   if (suffix && !base.endsWith(`_${suffix}`)) base = `${base}_${suffix}`;
   return counter ? `${base}_total` : base;
 }

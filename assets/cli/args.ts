@@ -2,7 +2,7 @@
  * The command line of `otelkit`: `otelkit assets --out DIR [options]`. Parsing only;
  * every mistake is a UsageError with one line saying what is accepted.
  */
-import { Invalid, metricPrefix } from '../../src/config/parsers.js';
+import { Invalid, boolean, metricPrefix } from '../../src/config/parsers.js';
 
 export class UsageError extends Error {}
 
@@ -16,12 +16,17 @@ export interface AssetsArgs {
   prometheusUrl?: string;
   /** The app's Prometheus prefix; else the config file's, else OTELKIT_PROMETHEUS_PREFIX. */
   prefix?: string;
+  /** Whether the app's names carry unit suffixes; else the config file's, else OTELKIT_PROMETHEUS_UNIT_SUFFIXES. */
+  unitSuffixes?: boolean;
 }
 
 export type Args = AssetsArgs | { command: 'help' };
 
 /** Options with a value, by flag; `--slo-config` is the same as `--config`. */
-const VALUE_OPTIONS: Record<string, keyof Omit<AssetsArgs, 'command'>> = {
+/** The text of each option with a value, before it is checked. */
+type RawArgs = Partial<Record<Exclude<keyof AssetsArgs, 'command' | 'unitSuffixes'> | 'unitSuffixesText', string>>;
+
+const VALUE_OPTIONS: Record<string, keyof RawArgs> = {
   '--out': 'out',
   '-o': 'out',
   '--config': 'config',
@@ -30,6 +35,7 @@ const VALUE_OPTIONS: Record<string, keyof Omit<AssetsArgs, 'command'>> = {
   '--job': 'job',
   '--prometheus-url': 'prometheusUrl',
   '--prefix': 'prefix',
+  '--unit-suffixes': 'unitSuffixesText',
 };
 
 export const USAGE = `Usage: otelkit assets --out <dir> [options]
@@ -48,6 +54,8 @@ Options:
   --prefix <name>           the app's Prometheus metric prefix (prometheus.prefix), put before
                             every metric name in the queries (default: the config file's, else
                             OTELKIT_PROMETHEUS_PREFIX, as the app resolves it)
+  --unit-suffixes <bool>    false when the app turns the unit suffixes off (prometheus.unitSuffixes;
+                            default: the config file's, else OTELKIT_PROMETHEUS_UNIT_SUFFIXES)
   -h, --help                this text
 
 Docs: https://www.npmjs.com/package/otelkit (docs/dashboards.md)`;
@@ -57,7 +65,7 @@ export function parseArgs(argv: string[]): Args {
   const [command, ...rest] = argv;
   if (command !== 'assets')
     throw new UsageError(`unknown command "${command}"; the command is: otelkit assets --out <dir>`);
-  const args: Partial<AssetsArgs> = { command: 'assets' };
+  const raw: RawArgs = {};
   for (let i = 0; i < rest.length; i++) {
     const arg = rest[i]!;
     if (arg === '--help' || arg === '-h') return { command: 'help' };
@@ -74,7 +82,15 @@ export function parseArgs(argv: string[]): Args {
     const value = eq > 0 ? arg.slice(eq + 1) : rest[++i];
     if (value === undefined || value === '' || (eq < 0 && value.startsWith('-')))
       throw new UsageError(`${flag} needs a value, e.g. ${flag} ${EXAMPLES[key]}`);
-    args[key] = value;
+    raw[key] = value;
+  }
+  const { unitSuffixesText, ...texts } = raw;
+  const args: Partial<AssetsArgs> = { command: 'assets', ...texts };
+  if (unitSuffixesText !== undefined) {
+    const unitSuffixes = boolean(unitSuffixesText);
+    if (unitSuffixes instanceof Invalid)
+      throw new UsageError(`--unit-suffixes "${unitSuffixesText}" is invalid: expected ${unitSuffixes.accepted}`);
+    args.unitSuffixes = unitSuffixes;
   }
   if (!args.out) throw new UsageError('--out <dir> is required, e.g. otelkit assets --out ./monitoring');
   if (args.target !== undefined && !/^[^\s/:]+:\d{1,5}$/.test(args.target))
@@ -94,11 +110,12 @@ export function parseArgs(argv: string[]): Args {
   return args as AssetsArgs;
 }
 
-const EXAMPLES: Record<keyof Omit<AssetsArgs, 'command'>, string> = {
+const EXAMPLES: Record<keyof RawArgs, string> = {
   out: './monitoring',
   config: 'otel.config.ts',
   target: 'app:9464',
   job: 'checkout',
   prometheusUrl: 'http://prometheus:9090',
   prefix: 'myapp',
+  unitSuffixesText: 'false',
 };

@@ -17,6 +17,7 @@ import type { AlertsConfig, OtelkitUserConfig, SloConfig } from '../../src/confi
 import { bucketsFor } from '../../src/series-policy.js';
 import { firstLine } from '../../src/util/errors.js';
 import { prefixDashboard } from '../dashboard-prefix.js';
+import type { Naming } from '../prefix.js';
 import { DEFAULT_JOB, DEFAULT_PROMETHEUS_URL, DEFAULT_TARGET, assetFiles } from '../files.js';
 import { USAGE, UsageError, parseArgs, type AssetsArgs } from './args.js';
 
@@ -29,6 +30,7 @@ interface Settings {
   slos: SloConfig[];
   alerts: AlertsConfig;
   prefix: string | undefined;
+  unitSuffixes: boolean;
 }
 
 /** The prefix as the app resolves it (OTELKIT_PROMETHEUS_PREFIX over the file's); an invalid one is an error. */
@@ -39,8 +41,15 @@ function prefixOf(resolved: ResolvedConfig): string | undefined {
 }
 
 function readSettings(path: string | undefined): Settings {
-  if (path === undefined)
-    return { slos: [], alerts: defaultAlerts(), prefix: prefixOf(resolveConfig(process.env, [])) };
+  if (path === undefined) {
+    const resolved = resolveConfig(process.env, []);
+    return {
+      slos: [],
+      alerts: defaultAlerts(),
+      prefix: prefixOf(resolved),
+      unitSuffixes: resolved.config.prometheus.unitSuffixes,
+    };
+  }
   const file = resolve(path);
   if (!existsSync(file)) throw new CliError(`--config: no file at ${file}`);
   let loaded: unknown;
@@ -63,15 +72,20 @@ function readSettings(path: string | undefined): Settings {
     p.replace(/; (leaving this SLO out|using .*)$/, ''),
   );
   if (problems.length) throw new CliError(problems.join('\n'));
-  return { slos: slos.slos, alerts: alerts.alerts, prefix: prefixOf(all) };
+  return {
+    slos: slos.slos,
+    alerts: alerts.alerts,
+    prefix: prefixOf(all),
+    unitSuffixes: resolved.prometheus.unitSuffixes,
+  };
 }
 
-function dashboardFiles(prefix: string | undefined): Record<string, string> {
+function dashboardFiles(naming: Naming): Record<string, string> {
   const names = readdirSync(DASHBOARDS_DIR).filter((name) => name.endsWith('.json'));
   return Object.fromEntries(
     names.map((name) => [
       `dashboards/${name}`,
-      prefixDashboard(readFileSync(join(DASHBOARDS_DIR, name), 'utf8'), prefix),
+      prefixDashboard(readFileSync(join(DASHBOARDS_DIR, name), 'utf8'), naming),
     ]),
   );
 }
@@ -90,10 +104,12 @@ function write(out: string, files: Record<string, string>): void {
 }
 
 function assets(args: AssetsArgs): string[] {
-  const { slos, alerts, prefix: configured } = readSettings(args.config);
-  const prefix = args.prefix ?? configured;
+  const settings = readSettings(args.config);
+  const prefix = args.prefix ?? settings.prefix;
+  const unitSuffixes = args.unitSuffixes ?? settings.unitSuffixes;
+  const { slos, alerts } = settings;
   const files = {
-    ...dashboardFiles(prefix),
+    ...dashboardFiles({ prefix, unitSuffixes }),
     ...assetFiles({
       slos,
       alerts,
@@ -101,6 +117,7 @@ function assets(args: AssetsArgs): string[] {
       job: args.job ?? DEFAULT_JOB,
       prometheusUrl: args.prometheusUrl ?? DEFAULT_PROMETHEUS_URL,
       prefix,
+      unitSuffixes,
     }),
   };
   write(args.out, files);

@@ -1,6 +1,6 @@
 /** The rule files `npx otelkit assets` writes, by file name. */
 import type { AlertsConfig, SloConfig } from '../../src/config/types.js';
-import { prefixMetrics } from '../prefix.js';
+import { renameMetrics } from '../prefix.js';
 import { httpAlerts } from './alerts-http.js';
 import { queueAlerts } from './alerts-queues.js';
 import { resilienceAlerts } from './alerts-resilience.js';
@@ -11,11 +11,15 @@ import { recordingRules } from './recording.js';
 import { sloRules } from './slo.js';
 import type { RuleFile } from './types.js';
 
-/** `prefix`: the app's `prometheus.prefix`, put before every otelkit metric name in the expressions. */
+/**
+ * `prefix` and `unitSuffixes`: the app's `prometheus.prefix` and `prometheus.unitSuffixes`,
+ * applied to every otelkit metric name in the expressions.
+ */
 export function ruleFiles(options: {
   alerts: AlertsConfig;
   slos: SloConfig[];
   prefix?: string;
+  unitSuffixes?: boolean;
 }): Record<string, RuleFile> {
   const files: Record<string, RuleFile> = {
     'otelkit-recording.rules.yml': { groups: [recordingRules()] },
@@ -31,9 +35,7 @@ export function ruleFiles(options: {
     },
   };
   if (options.slos.length > 0) files['otelkit-slos.rules.yml'] = { groups: sloRules(options.slos) };
-  if (options.prefix)
-    for (const file of Object.values(files))
-      for (const group of file.groups)
-        for (const rule of group.rules) rule.expr = prefixMetrics(rule.expr, options.prefix);
+  for (const file of Object.values(files))
+    for (const group of file.groups) for (const rule of group.rules) rule.expr = renameMetrics(rule.expr, options);
   return files;
 }

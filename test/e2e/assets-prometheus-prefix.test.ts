@@ -1,8 +1,9 @@
-// The generated assets follow the app's Prometheus prefix: the app runs with
-// OTELKIT_PROMETHEUS_PREFIX=myapp (every series but target_info is myapp_…), and
-// `otelkit assets` takes the prefix from the config file's prometheus.prefix. Every
-// panel query and rule expression names otelkit series only with the prefix, and
-// every one returns data from a real Prometheus scraping that app.
+// The generated assets follow the app's Prometheus naming: the app runs with
+// OTELKIT_PROMETHEUS_PREFIX=myapp (every series but target_info is myapp_…) and
+// OTELKIT_PROMETHEUS_UNIT_SUFFIXES=false (no unit words: myapp_http_server_request_duration_bucket),
+// and `otelkit assets` takes both from the config file. Every panel query and rule
+// expression names otelkit series only that way, and every one returns data from a
+// real Prometheus scraping that app.
 import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -20,12 +21,15 @@ let stack: AssetsStack;
 beforeAll(async () => {
   if (!hasPrometheus()) return;
   dir = mkdtempSync(join(tmpdir(), 'otelkit-assets-prefix-'));
-  writeFileSync(join(dir, 'otel.config.mjs'), "export default { prometheus: { prefix: 'myapp' } };\n");
+  writeFileSync(
+    join(dir, 'otel.config.mjs'),
+    "export default { prometheus: { prefix: 'myapp', unitSuffixes: false } };\n",
+  );
   stack = await startAssetsStack({
     dir,
     job: 'shop',
     cliArgs: ['--config', 'otel.config.mjs'],
-    appEnv: { OTELKIT_PROMETHEUS_PREFIX: 'myapp' },
+    appEnv: { OTELKIT_PROMETHEUS_PREFIX: 'myapp', OTELKIT_PROMETHEUS_UNIT_SUFFIXES: 'false' },
   });
 }, 120_000);
 
@@ -50,13 +54,15 @@ function expressions(out: string): string[] {
   return [...panels, ...rules];
 }
 
-describe.skipIf(!hasPrometheus())('assets with a Prometheus prefix', () => {
-  it('name otelkit series only with the prefix', () => {
+describe.skipIf(!hasPrometheus())('assets with a Prometheus prefix and the unit suffixes off', () => {
+  it('name otelkit series only with the prefix and without unit words', () => {
     const exprs = expressions(stack.out);
     expect(exprs.length).toBeGreaterThan(80);
     const unprefixed = exprs.filter((e) => metricTokens(e).some((t) => SERIES_NAMES.has(t.name)));
     expect(unprefixed).toEqual([]);
     expect(exprs.filter((e) => e.includes('myapp_')).length).toBeGreaterThan(60);
+    expect(exprs.some((e) => e.includes('myapp_http_server_request_duration_bucket'))).toBe(true);
+    expect(exprs.filter((e) => /myapp_\w*_(seconds|bytes)\b/.test(e))).toEqual([]);
   });
 
   it('every panel query, variable query and recording rule returns data', { timeout: 120_000 }, async () => {

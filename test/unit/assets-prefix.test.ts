@@ -6,9 +6,10 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { prefixDashboard } from '../../assets/dashboard-prefix.js';
-import { metricTokens, prefixMetrics } from '../../assets/prefix.js';
+import { metricTokens, prefixMetrics, renameMetrics } from '../../assets/prefix.js';
 import { ruleFiles } from '../../assets/rules/index.js';
-import { SERIES_NAMES } from '../../assets/series-names.js';
+import { SERIES_NAMES, WITHOUT_UNIT_SUFFIXES } from '../../assets/series-names.js';
+import { parseArgs } from '../../assets/cli/args.js';
 import { defaultAlerts } from '../../src/config/alerts.js';
 
 const root = join(import.meta.dirname, '..', '..');
@@ -98,5 +99,43 @@ describe('prefixed assets', () => {
     });
     // Most rules read otelkit series; the rest read recording rules, target_info or up.
     expect(before.filter((e) => unprefixed(e).length > 0).length).toBeGreaterThan(20);
+  });
+});
+
+describe('unit suffixes off (prometheus.unitSuffixes: false)', () => {
+  it('drops the unit word from every otelkit name, keeps _total and the histogram series, composes with a prefix', () => {
+    const expr =
+      'histogram_quantile(0.99, sum by (le) (rate(http_server_request_duration_seconds_bucket[5m]))) ' +
+      '/ rate(process_cpu_time_seconds_total[5m]) + nodejs_eventloop_utilization_ratio + cache_gets_total';
+    expect(renameMetrics(expr, { unitSuffixes: false })).toBe(
+      'histogram_quantile(0.99, sum by (le) (rate(http_server_request_duration_bucket[5m]))) ' +
+        '/ rate(process_cpu_time_total[5m]) + nodejs_eventloop_utilization + cache_gets_total',
+    );
+    expect(renameMetrics('v8js_memory_heap_used_bytes', { prefix: 'app', unitSuffixes: false })).toBe(
+      'app_v8js_memory_heap_used',
+    );
+    expect(renameMetrics(expr, { unitSuffixes: true })).toBe(expr);
+  });
+
+  it('every default series has a name without suffixes, and the dashboards and rules use only those', () => {
+    expect([...SERIES_NAMES].every((name) => WITHOUT_UNIT_SUFFIXES.has(name))).toBe(true);
+    const renamed = new Set(WITHOUT_UNIT_SUFFIXES.values());
+    const leftovers = (expr: string) =>
+      metricTokens(expr).filter((t) => SERIES_NAMES.has(t.name) && !renamed.has(t.name));
+    for (const file of readdirSync(dashboardsDir)) {
+      const json = readFileSync(join(dashboardsDir, file), 'utf8');
+      for (const expr of exprsOf(JSON.parse(prefixDashboard(json, { unitSuffixes: false })).panels))
+        expect(leftovers(expr), `${file}: ${expr}`).toEqual([]);
+    }
+    const rules = ruleFiles({ alerts: defaultAlerts(), slos: SLOS, unitSuffixes: false });
+    for (const file of Object.values(rules))
+      for (const group of file.groups)
+        for (const rule of group.rules) expect(leftovers(rule.expr), rule.expr).toEqual([]);
+  });
+
+  it('the CLI takes --unit-suffixes false, and says what it accepts', () => {
+    expect(parseArgs(['assets', '--out', 'x', '--unit-suffixes', 'false'])).toMatchObject({ unitSuffixes: false });
+    expect(parseArgs(['assets', '--out', 'x'])).not.toHaveProperty('unitSuffixes');
+    expect(() => parseArgs(['assets', '--out', 'x', '--unit-suffixes=maybe'])).toThrow(/--unit-suffixes "maybe"/);
   });
 });
