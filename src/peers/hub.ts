@@ -104,10 +104,14 @@ export class PeerHub {
   mergeLast(own: ResourceMetrics, kinds: readonly PeerKind[] = ALL_PEERS): ResourceMetrics {
     if (this.isEmpty(kinds)) return own;
     // The own label marks one cluster worker among equals: only where the other workers are merged too.
-    const merger = new MetricsMerger().add(own.scopeMetrics, kinds.includes('process') ? this.ownLabel : undefined);
+    const ownLabel = kinds.includes('process') ? this.ownLabel : undefined;
+    const merger = new MetricsMerger().add(own.scopeMetrics, ownLabel);
     for (const kind of kinds) merger.add(this.retired[kind]);
-    for (const peer of this.peers.values())
-      if (peer.last && kinds.includes(peer.kind)) merger.add(peer.last, peer.label);
+    for (const peer of this.peers.values()) {
+      if (!peer.last || !kinds.includes(peer.kind)) continue;
+      // This process's threads belong to its worker, as a member's threads do (its answer is labelled whole).
+      merger.add(peer.last, ownLabel && peer.kind === 'thread' ? { ...ownLabel, ...peer.label } : peer.label);
+    }
     return { resource: own.resource, scopeMetrics: merger.result() };
   }
 

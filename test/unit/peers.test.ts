@@ -174,6 +174,22 @@ describe('PeerHub', () => {
     expect(points((await next.mergeInto(own(counter('c', 10)))).scopeMetrics, 'c')[0]!.value).toBe(111);
   });
 
+  it("an elected server's own threads: their gauges carry its worker label too, as a member's threads do", async () => {
+    const server = new PeerHub(50);
+    server.ownLabel = { worker: '1' };
+    server.join(
+      't',
+      { 'thread.id': 3 },
+      (id) => queueMicrotask(() => server.answer('t', id, scope(gauge('g', 5)))),
+      'thread',
+    );
+    const merged = (await server.mergeInto(own(gauge('g', 1)))).scopeMetrics;
+    expect(points(merged, 'g').map((p) => p.attributes)).toEqual([{ worker: '1' }, { worker: '1', 'thread.id': 3 }]);
+    // a push export merges the threads only: no worker label there
+    const pushed = (await server.mergeInto(own(gauge('g', 1)), ['thread'])).scopeMetrics;
+    expect(points(pushed, 'g').map((p) => p.attributes)).toEqual([{}, { 'thread.id': 3 }]);
+  });
+
   it('a held hub: a scrape waits until the hold settles', async () => {
     const hub = new PeerHub(50);
     let release = () => {};
