@@ -6,7 +6,9 @@
  * - Export: one family per kind creates its observable instruments once, when
  *   otelkit's meter exists (now, or at register() via onMeter), plus ONE batch
  *   observable callback that reads every live record at collection time. Attribute
- *   objects are built once per record, never per operation.
+ *   objects are built once per record, never per operation. The synchronous export at
+ *   process exit, which cannot run that callback, reads the records through the same
+ *   observe() (src/exit-observations.ts).
  * - Dedupe: a WeakMap target -> handle, so instrumenting an object twice returns
  *   the first handle (and never counts twice).
  * - dispose(): removes the record from the live set (its series stop changing;
@@ -19,6 +21,9 @@
  *   live until the last of its targets is disposed.
  */
 import { diag, type BatchObservableResult, type Meter, type Observable } from '@opentelemetry/api';
+import { addExitObserver, type ExitInstrument, type ExitObservation } from '../../src/exit-observations.js';
+import { OTELKIT_VERSION } from '../../src/version.js';
+import { recordingMeter } from './recording-meter.js';
 import { isDisabled, onMeter } from '../../src/meter-handoff.js';
 import { warnOnce } from '../../src/log.js';
 import type { OtelkitConfig } from '../../src/config/types.js';
@@ -129,9 +134,36 @@ export class Family<R extends object> {
       addStatsContributor(stats.section, () => [...this.live].map((record) => stats.entry(record)));
     }
     onMeter(({ meter, config }) => {
-      const observables = this.spec.instruments(meter, config);
+      const created = new Map<Observable, ExitInstrument>();
+      const observables = this.spec.instruments(recordingMeter(meter, created), config);
       meter.addBatchObservableCallback((result) => this.collect(result), observables);
+      // The export at exit cannot run the batch callback (src/exit-observations.ts): it reads the records itself.
+      addExitObserver({
+        scope: { name: 'otelkit', version: OTELKIT_VERSION },
+        startMs: Date.now(),
+        observe: () => this.observeNow(created),
+      });
     });
+  }
+
+  /** What the batch callback would report now, as far as it reads synchronously. */
+  private observeNow(created: Map<Observable, ExitInstrument>): ExitObservation[] {
+    const out: ExitObservation[] = [];
+    const result: BatchObservableResult = {
+      observe(observable, value, attributes = {}) {
+        const instrument = created.get(observable);
+        if (instrument && typeof value === 'number') out.push({ instrument, value, attributes });
+      },
+    };
+    for (const record of this.live) {
+      try {
+        // What it reads later (a queue's counts from Redis) keeps the last collection's value.
+        this.spec.observe(result, record)?.catch(noop);
+      } catch {
+        // this record keeps the last collection's values
+      }
+    }
+    return out;
   }
 
   private collect(result: BatchObservableResult): void | Promise<void> {

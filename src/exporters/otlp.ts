@@ -9,7 +9,7 @@
 import {
   AggregationTemporality,
   ConsoleMetricExporter,
-  type InstrumentType,
+  InstrumentType,
   PeriodicExportingMetricReader,
   type CollectionResult,
   type MetricCollectOptions,
@@ -20,6 +20,7 @@ import {
 } from '@opentelemetry/sdk-metrics';
 import type { OtelkitConfig } from '../config/types.js';
 import { collectSdkNow } from './collect-now.js';
+import { withExitObservations } from '../exit-observations.js';
 import { Cumulation } from './cumulative.js';
 import { ThreadedOtlpExporter, type SyncExportOutcome } from './otlp-thread.js';
 
@@ -119,7 +120,10 @@ export class CumulativePeriodicReader extends PeriodicExportingMetricReader {
     if (!sdk) return { ok: false, reason: 'this @opentelemetry/sdk-metrics version cannot be collected synchronously' };
     const scopeMetrics = [...sdk.scopeMetrics];
     for (const producer of this.producers) scopeMetrics.push(...producer.collectNow().resourceMetrics.scopeMetrics);
-    const own = this.cumulation.cumulateNow({ resource: sdk.resource, scopeMetrics });
+    let own = this.cumulation.cumulateNow({ resource: sdk.resource, scopeMetrics });
+    // Observable instruments hold the last collection's values here; fresh ones where the output is cumulative.
+    if (this.cumulation.wanted(InstrumentType.OBSERVABLE_COUNTER) === AggregationTemporality.CUMULATIVE)
+      own = withExitObservations(own);
     const metrics = this.threads ? this.threads.mergeLast(own, THREADS) : own;
     if (!metrics.scopeMetrics.some((scope) => scope.metrics.some((metric) => metric.dataPoints.length > 0)))
       return undefined;
