@@ -21,8 +21,8 @@ const BUNDLED = [/^@opentelemetry\/(core|exporter-prometheus|resources|sdk-metri
 export default defineConfig([
   {
     ...shared,
-    entry: { index: 'src/index.ts', preload: 'src/preload.ts', cli: 'assets/cli/main.ts' },
-    dts: { entry: { index: 'src/index.ts', preload: 'src/preload.ts' } },
+    entry: { index: 'index.ts', preload: 'src/preload.ts', cli: 'assets/cli/main.ts' },
+    dts: { entry: { index: 'index.ts', preload: 'src/preload.ts' } },
     // The two builds run at once: this one cleans dist, except what the other one writes.
     clean: ['!otlp-worker.*'],
     noExternal: BUNDLED,

@@ -1,4 +1,5 @@
-// The package's public API (`otelkit`); the preload entry is src/preload.ts (`otelkit/register`).
+// The core's public API: register() and its handle, health and /stats, config. The package
+// entry (index.ts at the root) adds the instrumentations' API to it.
 export { register, getOtelkit, metricsHandler } from './register.js';
 export {
   addHealthCheck,
@@ -22,56 +23,3 @@ export type {
 } from './config/types.js';
 export type { OtelkitHandle, PrometheusAddress } from './handle.js';
 export type { Instrumentation } from './instrumentation.js';
-export {
-  instrumentCache,
-  lruCacheDispose,
-  instrumentCircuitBreaker,
-  instrumentRateLimiter,
-  instrumentQueue,
-  instrumentWebSocketServer,
-  instrumentSessionStore,
-  trackSessions,
-  sessions,
-  instrumentHttpServer,
-  setHttpRoute,
-  instrumentHttpClient,
-  instrumentHttpSpans,
-  instrumentRuntime,
-  instrumentTask,
-  measure,
-  timed,
-  events,
-  track,
-} from '../instrumentations/index.js';
-export type {
-  CacheInstrumentationOptions,
-  CacheKind,
-  CircuitBreakerInstrumentation,
-  CircuitBreakerInstrumentationOptions,
-  CircuitBreakerKind,
-  CircuitState,
-  CallOutcome,
-  RateLimiterInstrumentation,
-  RateLimiterInstrumentationOptions,
-  RateLimiterKind,
-  JobOutcome,
-  QueueInstrumentation,
-  QueueInstrumentationOptions,
-  QueueKind,
-  WebSocketServerInstrumentationOptions,
-  WebSocketServerKind,
-  CloseClass,
-  SessionStoreInstrumentationOptions,
-  SessionTracker,
-  SessionTrackerOptions,
-  HttpServerInstrumentationOptions,
-  RuntimeGroup,
-  RuntimeInstrumentationOptions,
-  TaskInstrumentation,
-  TaskOutcome,
-  TimedMethodDecorator,
-  BoundEvent,
-  EventAttributes,
-  EventsApi,
-  TrackOptions,
-} from '../instrumentations/index.js';

@@ -1,9 +1,8 @@
 /**
- * The core's door to instrumentations/ for register(): the instrumentations named in
- * config.instrumentations, started at register() (the package entry, src/index.ts, is the
- * other door: it exports the public instrument* functions from instrumentations/index.ts).
- * This file imports only what register() starts, so the preload does not load the other
- * families' code:
+ * The core's one door to instrumentations/ (no other file in src/ imports from there):
+ * the instrumentations named in config.instrumentations, started at register(). It
+ * imports only what register() starts, so the preload does not load the other families'
+ * code (the package entry, index.ts at the root, exports their public API):
  *     http-server   HTTP server metrics (diagnostics_channel; see instrumentations/http-server.ts)
  *     http-client   HTTP client metrics for node:http(s) and fetch
  *     runtime       all runtime groups; or any of runtime-eventloop, runtime-gc,

@@ -3,7 +3,7 @@ import { createCache } from 'cache-manager';
 import Keyv from 'keyv';
 import { LRUCache } from 'lru-cache';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { instrumentCache, lruCacheDispose, register, type OtelkitHandle } from '../../src/index.js';
+import { instrumentCache, lruCacheDispose, register, type OtelkitHandle } from '../../index.js';
 import { otelkitState } from '../../src/state.js';
 import { noopInstrumentation } from '../../src/instrumentation.js';
 import { promtoolCheckMetrics } from '../helpers/prometheus.js';

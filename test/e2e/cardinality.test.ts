@@ -18,7 +18,7 @@ import {
 } from '@opentelemetry/sdk-metrics';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CumulativeState, Cumulation, addExponential } from '../../src/exporters/cumulative.js';
-import { instrumentCircuitBreaker, type OtelkitHandle } from '../../src/index.js';
+import { instrumentCircuitBreaker, type OtelkitHandle } from '../../index.js';
 import { registerBothExporters } from '../helpers/both-exporters.js';
 import { pointsMatching, type MetricRecord, type OtlpReceiver } from '../helpers/otlp-receiver.js';
 import { findSamples, parsePrometheus, sampleValue, scrape, type Sample } from '../helpers/prom-text.js';

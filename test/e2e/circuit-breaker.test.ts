@@ -10,7 +10,7 @@ import {
 } from 'cockatiel';
 import CircuitBreaker from 'opossum';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished, vi } from 'vitest';
-import { instrumentCircuitBreaker, register, type OtelkitHandle } from '../../src/index.js';
+import { instrumentCircuitBreaker, register, type OtelkitHandle } from '../../index.js';
 import { promtoolCheckMetrics } from '../helpers/prometheus.js';
 import { findSamples, parsePrometheus, sampleValue, scrape, type Sample } from '../helpers/prom-text.js';
 

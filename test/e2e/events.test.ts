@@ -3,7 +3,7 @@
 // bound events and the cardinality cap. (Log records and OTELKIT_EVENTS: events-otlp.test.ts.)
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { events, register, track, type OtelkitHandle, type TrackedEvent } from '../../src/index.js';
+import { events, register, track, type OtelkitHandle, type TrackedEvent } from '../../index.js';
 import { promtoolCheckMetrics } from '../helpers/prometheus.js';
 import { findSamples, parsePrometheus, sampleValue, scrape, type Sample } from '../helpers/prom-text.js';
 

@@ -9,7 +9,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { stopAll } from '../helpers/child.js';
 import { hasPromtool, promtoolCheckMetrics } from '../helpers/prometheus.js';
 import { send, startFixture, type FixtureApp } from '../fixtures/http-harness.js';
-import type { Readiness, Stats } from '../../src/index.js';
+import type { Readiness, Stats } from '../../index.js';
 
 afterAll(() => stopAll());
 

@@ -7,13 +7,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { connect, type AddressInfo, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  register,
-  setHttpRoute,
-  instrumentHttpServer,
-  type Instrumentation,
-  type OtelkitHandle,
-} from '../../src/index.js';
+import { register, setHttpRoute, instrumentHttpServer, type Instrumentation, type OtelkitHandle } from '../../index.js';
 import { scrape } from '../helpers/prom-text.js';
 import { labelKey as k, seriesOf } from '../fixtures/http-harness.js';
 

@@ -6,7 +6,7 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import express from 'express';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { register, type OtelkitHandle } from '../../src/index.js';
+import { register, type OtelkitHandle } from '../../index.js';
 import { scrape } from '../helpers/prom-text.js';
 import { labelKey as k, send, seriesOf } from '../fixtures/http-harness.js';
 

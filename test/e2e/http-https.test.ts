@@ -8,7 +8,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { register, setHttpRoute, type OtelkitHandle } from '../../src/index.js';
+import { register, setHttpRoute, type OtelkitHandle } from '../../index.js';
 import { scrape } from '../helpers/prom-text.js';
 import { labelKey as k, seriesOf } from '../fixtures/http-harness.js';
 

@@ -4,7 +4,7 @@
 import { createServer, request, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { register, setHttpRoute, instrumentHttpServer, type OtelkitHandle } from '../../src/index.js';
+import { register, setHttpRoute, instrumentHttpServer, type OtelkitHandle } from '../../index.js';
 import { scrape } from '../helpers/prom-text.js';
 import { labelKey as k, send, seriesOf } from '../fixtures/http-harness.js';
 

@@ -23,7 +23,7 @@ import {
   timed,
   trackSessions,
   type OtelkitHandle,
-} from '../../src/index.js';
+} from '../../index.js';
 import { METRIC_FAMILIES, type InstrumentName } from '../../instrumentations/metric-names.js';
 import { prometheusName } from '../../assets/prometheus-names.js';
 import { scrape } from '../helpers/prom-text.js';

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { diag, metrics } from '@opentelemetry/api';
 import { MeterProvider } from '@opentelemetry/sdk-metrics';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { metricsHandler, register, type OtelkitHandle } from '../../src/index.js';
+import { metricsHandler, register, type OtelkitHandle } from '../../index.js';
 import { serveScrape } from '../../src/exporters/prometheus-handler.js';
 import { PrometheusReader } from '../../src/exporters/prometheus-reader.js';
 import { sampleValue } from '../helpers/prom-text.js';

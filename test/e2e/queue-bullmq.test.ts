@@ -4,7 +4,7 @@
 import { diag, DiagLogLevel } from '@opentelemetry/api';
 import { Queue, Worker, type Job } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { instrumentQueue, register, type OtelkitHandle } from '../../src/index.js';
+import { instrumentQueue, register, type OtelkitHandle } from '../../index.js';
 import { startChild, stopAll } from '../helpers/child.js';
 import { hasPromtool, promtoolCheckMetrics } from '../helpers/prometheus.js';
 import { findSamples, parsePrometheus, sampleValue, scrape, type Sample } from '../helpers/prom-text.js';

@@ -2,7 +2,7 @@
 // add(), size and pending) and the generic adapter (wrap(), jobStarted/jobFinished).
 import PQueue from 'p-queue';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { instrumentQueue, register, type OtelkitHandle } from '../../src/index.js';
+import { instrumentQueue, register, type OtelkitHandle } from '../../index.js';
 import { otelkitState } from '../../src/state.js';
 import { findSamples, parsePrometheus, sampleValue, scrape, type Sample } from '../helpers/prom-text.js';
 

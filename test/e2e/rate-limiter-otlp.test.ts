@@ -2,7 +2,7 @@
 // Prometheus scrape (cumulative) of one registration: the duration histograms otelkit
 // aggregates itself arrive as standard histograms on both, with the right temporality.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { instrumentCircuitBreaker, instrumentRateLimiter, type OtelkitHandle } from '../../src/index.js';
+import { instrumentCircuitBreaker, instrumentRateLimiter, type OtelkitHandle } from '../../index.js';
 import { registerBothExporters } from '../helpers/both-exporters.js';
 import { closeAllReceivers, pointsMatching, type OtlpReceiver } from '../helpers/otlp-receiver.js';
 import { sampleValue, scrape } from '../helpers/prom-text.js';

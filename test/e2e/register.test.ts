@@ -3,7 +3,7 @@ import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { metrics } from '@opentelemetry/api';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { getOtelkit, metricsHandler, register, type OtelkitHandle } from '../../src/index.js';
+import { getOtelkit, metricsHandler, register, type OtelkitHandle } from '../../index.js';
 import { isNotCounted } from '../../src/own-traffic.js';
 import { findSamples, parsePrometheus, sampleValue, scrape } from '../helpers/prom-text.js';
 

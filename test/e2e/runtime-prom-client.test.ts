@@ -5,7 +5,7 @@
 // promtool finding that prom-client's own exposition does not have.
 import { rmSync } from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
-import { register } from '../../src/index.js';
+import { register } from '../../index.js';
 import { instrumentRuntime } from '../../instrumentations/runtime.js';
 import { startChild, stopAll } from '../helpers/child.js';
 import { hasPromtool, promtoolCheckMetrics } from '../helpers/prometheus.js';

@@ -2,7 +2,7 @@
 // values; groups can be started on their own; the names of the instrumentation
 // list map onto groups.
 import { afterAll, describe, expect, it } from 'vitest';
-import { register } from '../../src/index.js';
+import { register } from '../../index.js';
 import { runtimeGroups } from '../../src/instrumentations.js';
 import { instrumentRuntime } from '../../instrumentations/runtime.js';
 import { stopAll } from '../helpers/child.js';

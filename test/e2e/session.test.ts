@@ -6,7 +6,7 @@ import type { AddressInfo } from 'node:net';
 import express from 'express';
 import session, { MemoryStore } from 'express-session';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { instrumentSessionStore, register, sessions, trackSessions, type OtelkitHandle } from '../../src/index.js';
+import { instrumentSessionStore, register, sessions, trackSessions, type OtelkitHandle } from '../../index.js';
 import { sessionSnapshot } from '../../instrumentations/session/index.js';
 import { MAX_REASONS } from '../../instrumentations/session/record.js';
 import { noopInstrumentation } from '../../src/instrumentation.js';

@@ -3,7 +3,7 @@
 import { execFileSync } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { instrumentTask, measure, register, timed, type OtelkitHandle } from '../../src/index.js';
+import { instrumentTask, measure, register, timed, type OtelkitHandle } from '../../index.js';
 import { hasPrometheus, promtoolCheckMetrics, startPrometheus, stopAllPrometheus } from '../helpers/prometheus.js';
 import { findSamples, parsePrometheus, sampleValue, scrape, type Sample } from '../helpers/prom-text.js';
 import { REPO_ROOT } from '../helpers/child.js';

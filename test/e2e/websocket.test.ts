@@ -9,7 +9,7 @@ import { Server as SocketIoServer } from 'socket.io';
 import { io as ioClient, type Socket as IoClientSocket } from 'socket.io-client';
 import { WebSocket, WebSocketServer } from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { instrumentWebSocketServer, register, type OtelkitHandle } from '../../src/index.js';
+import { instrumentWebSocketServer, register, type OtelkitHandle } from '../../index.js';
 import { webSocketSnapshot } from '../../instrumentations/websocket/index.js';
 import { noopInstrumentation } from '../../src/instrumentation.js';
 import { otelkitState } from '../../src/state.js';

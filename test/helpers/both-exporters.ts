@@ -1,6 +1,6 @@
 // register() with both exporters at once: Prometheus on an ephemeral 127.0.0.1 port and
 // OTLP (http/protobuf) to a local receiver, exporting only when the test flushes.
-import { register, type OtelkitHandle, type OtelkitUserConfig } from '../../src/index.js';
+import { register, type OtelkitHandle, type OtelkitUserConfig } from '../../index.js';
 import { startOtlpReceiver, type OtlpReceiver } from './otlp-receiver.js';
 
 export interface BothExporters {

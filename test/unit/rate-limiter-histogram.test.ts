@@ -11,7 +11,7 @@ import { describe, expect, it } from 'vitest';
 import { defaultConfig } from '../../src/config/defaults.js';
 import { publishMeter } from '../../src/meter-handoff.js';
 import { createInstrumentationProducer } from '../../src/histograms/producer.js';
-import { instrumentCircuitBreaker, instrumentRateLimiter } from '../../src/index.js';
+import { instrumentCircuitBreaker, instrumentRateLimiter } from '../../index.js';
 
 class TestReader extends MetricReader {
   protected override async onForceFlush(): Promise<void> {}
