@@ -19,7 +19,17 @@ import { ValueType, type Attributes, type BatchObservableResult, type Meter } fr
 import { clock } from '../src/util/clock.js';
 import { RUNTIME } from './metric-names.js';
 
+import type { RuntimeCollectors } from './runtime.js';
+
 type Stop = () => void;
+
+/** The OpenTelemetry-named runtime metrics, per group; each returns its stop functions. */
+export const OTEL_COLLECTORS: RuntimeCollectors = {
+  eventloop: (meter, resolutionMs) => [eventLoopMetrics(meter, resolutionMs)],
+  gc: (meter) => [gcMetrics(meter)],
+  heap: (meter) => [heapMetrics(meter)],
+  process: (meter) => [processMetrics(meter), activeResourceMetrics(meter)],
+};
 
 type Metric = { name: string; unit: string };
 type Observable = 'createObservableGauge' | 'createObservableCounter' | 'createObservableUpDownCounter';

@@ -22,42 +22,20 @@ import {
   type Meter,
   type ObservableResult,
 } from '@opentelemetry/api';
-import { isDisabled, onMeter } from '../src/meter-handoff.js';
-import { disposeOnce, noopInstrumentation, type Instrumentation } from '../src/instrumentation.js';
-import { tryOrLog } from '../src/util/errors.js';
-import type { RuntimeGroup } from './runtime.js';
+import type { RuntimeCollectors } from './runtime.js';
 import { promClientProcessMetrics } from './runtime-prom-client-process.js';
 import { observeGc } from './runtime-otel.js';
 
 /** prom-client 15's `nodejs_gc_duration_seconds` buckets (lib/metrics/gc.js). */
 export const PROM_CLIENT_GC_BUCKETS = [0.001, 0.01, 0.1, 1, 2, 5];
 
-export interface PromClientRuntimeOptions {
-  groups: readonly RuntimeGroup[];
-  /** `monitorEventLoopDelay` resolution in ms; prom-client's default is 10 too. */
-  eventLoopResolutionMs?: number;
-}
-
-/** Starts the prom-client-named runtime metrics of `groups`; dispose() stops them. */
-export function instrumentPromClientRuntime(options: PromClientRuntimeOptions): Instrumentation {
-  if (isDisabled()) return noopInstrumentation;
-  const groups = new Set<RuntimeGroup>(options.groups);
-  if (groups.size === 0) return noopInstrumentation;
-  const stops: (() => void)[] = [];
-  let stopped = false;
-  const cancel = onMeter(({ meter }) => {
-    if (stopped) return;
-    if (groups.has('eventloop')) stops.push(eventLoopMetrics(meter, options.eventLoopResolutionMs ?? 10));
-    if (groups.has('gc')) stops.push(gcMetrics(meter));
-    if (groups.has('heap')) stops.push(heapMetrics(meter));
-    if (groups.has('process')) stops.push(promClientProcessMetrics(meter));
-  });
-  return disposeOnce(() => {
-    stopped = true;
-    cancel();
-    for (const stop of stops.splice(0)) tryOrLog('stopping the runtime metrics failed', stop);
-  });
-}
+/** prom-client's runtime metrics, per group; each returns its stop functions. */
+export const PROM_CLIENT_COLLECTORS: RuntimeCollectors = {
+  eventloop: (meter, resolutionMs) => [eventLoopMetrics(meter, resolutionMs)],
+  gc: (meter) => [gcMetrics(meter)],
+  heap: (meter) => [heapMetrics(meter)],
+  process: (meter) => [promClientProcessMetrics(meter)],
+};
 
 const gauge = (meter: Meter, name: string, unit: string, description: string) =>
   meter.createObservableGauge(name, { unit, description, valueType: ValueType.DOUBLE });

@@ -14,8 +14,9 @@ import { isDisabled, onMeter } from '../src/meter-handoff.js';
 import { tryOrLog } from '../src/util/errors.js';
 import { disposeOnce, noopInstrumentation, type Instrumentation } from '../src/instrumentation.js';
 import type { RuntimeNames } from '../src/config/types.js';
-import { instrumentPromClientRuntime } from './runtime-prom-client.js';
-import { activeResourceMetrics, eventLoopMetrics, gcMetrics, heapMetrics, processMetrics } from './runtime-otel.js';
+import type { Meter } from '@opentelemetry/api';
+import { PROM_CLIENT_COLLECTORS } from './runtime-prom-client.js';
+import { OTEL_COLLECTORS } from './runtime-otel.js';
 
 export const RUNTIME_GROUPS = ['eventloop', 'gc', 'heap', 'process'] as const;
 export type RuntimeGroup = (typeof RUNTIME_GROUPS)[number];
@@ -29,21 +30,20 @@ export interface RuntimeInstrumentationOptions {
   names?: RuntimeNames;
 }
 
+/** What starts one group's metrics under one naming: its stop functions. */
+export type RuntimeCollectors = Record<RuntimeGroup, (meter: Meter, resolutionMs: number) => (() => void)[]>;
+
 /** Starts the runtime metrics of `groups`. Returns a handle whose dispose() stops them. */
 export function instrumentRuntime(options: RuntimeInstrumentationOptions = {}): Instrumentation {
-  if (options.names === 'prom-client')
-    return instrumentPromClientRuntime({ ...options, groups: options.groups ?? [...RUNTIME_GROUPS] });
   if (isDisabled()) return noopInstrumentation;
-  const groups = new Set<RuntimeGroup>(options.groups ?? RUNTIME_GROUPS);
-  if (groups.size === 0) return noopInstrumentation;
+  const groups = RUNTIME_GROUPS.filter((group) => (options.groups ?? RUNTIME_GROUPS).includes(group));
+  if (groups.length === 0) return noopInstrumentation;
+  const collectors = options.names === 'prom-client' ? PROM_CLIENT_COLLECTORS : OTEL_COLLECTORS;
   const stops: (() => void)[] = [];
   let stopped = false;
   const cancel = onMeter(({ meter }) => {
     if (stopped) return;
-    if (groups.has('eventloop')) stops.push(eventLoopMetrics(meter, options.eventLoopResolutionMs ?? 10));
-    if (groups.has('gc')) stops.push(gcMetrics(meter));
-    if (groups.has('heap')) stops.push(heapMetrics(meter));
-    if (groups.has('process')) stops.push(processMetrics(meter), activeResourceMetrics(meter));
+    for (const group of groups) stops.push(...collectors[group](meter, options.eventLoopResolutionMs ?? 10));
   });
   return disposeOnce(() => {
     stopped = true;
