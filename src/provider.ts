@@ -13,6 +13,7 @@ import {
 } from './exporters/otlp.js';
 import { PrometheusReader, type PrometheusReaderOptions } from './exporters/prometheus-reader.js';
 import { createInstrumentationProducer } from './histograms/producer.js';
+import { pushMergesThreads } from './peers/index.js';
 import { buildResource } from './resource.js';
 
 /** A reader that says what it hands out, whatever it asks the SDK for. */
@@ -55,8 +56,7 @@ export function buildProvider(
       });
     } else {
       const exporter = name === 'otlp' ? createOtlpExporter(config) : createConsoleExporter();
-      const cumulative = name === 'console' || config.otlp.temporality === 'cumulative';
-      const push = periodicReader(exporter, config, [producer], cumulative ? peers : undefined);
+      const push = periodicReader(exporter, config, [producer], pushMergesThreads(name, config) ? peers : undefined);
       pushReaders.push(push);
       reader = push;
     }

@@ -51,10 +51,13 @@ export function configForRole(config: OtelkitConfig, role: PeerRole): OtelkitCon
  */
 function joiners(config: OtelkitConfig): { threads: boolean; workers: boolean } {
   const scrape = config.exporters.includes('prometheus');
-  const push =
-    config.exporters.includes('console') ||
-    (config.exporters.includes('otlp') && config.otlp.temporality === 'cumulative');
+  const push = config.exporters.some((name) => pushMergesThreads(name, config));
   return { threads: scrape || push, workers: scrape };
+}
+
+/** A push exporter merges the threads when it exports cumulative: the threads answer with cumulative metrics. */
+export function pushMergesThreads(exporter: string, config: OtelkitConfig): boolean {
+  return exporter === 'console' || (exporter === 'otlp' && config.otlp.temporality === 'cumulative');
 }
 
 /** The hub a serving otelkit merges its peers with; undefined when no peer can join it. */
